@@ -1,0 +1,139 @@
+/**
+ * Every failure the API can answer with. Each carries its HTTP status and its problem slug
+ * (API.md); `http/problem.ts` is the only place that turns them into responses.
+ */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export abstract class OtpError extends Error {
+  abstract readonly status: number;
+  abstract readonly slug: string;
+  abstract readonly title: string;
+  /** Extra response headers (Retry-After, Allow). */
+  readonly headers: Record<string, string> = {};
+  /** Extra members of the problem body. */
+  readonly extensions: Record<string, unknown> = {};
+}
+
+export class ValidationError extends OtpError {
+  readonly status = 400;
+  readonly slug = 'validation-error';
+  readonly title = 'Request body is invalid';
+  constructor(readonly errors: FieldError[]) {
+    super('One or more fields are invalid.');
+    this.extensions.errors = errors;
+  }
+}
+
+export class MalformedJsonError extends OtpError {
+  readonly status = 400;
+  readonly slug = 'malformed-json';
+  readonly title = 'Request body is not valid JSON';
+  constructor() {
+    super('The request body could not be parsed as JSON.');
+  }
+}
+
+export class InvalidTargetError extends OtpError {
+  readonly status = 400;
+  readonly slug = 'invalid-target';
+  readonly title = 'Target is not a valid e-mail address or phone number';
+}
+
+export class ChannelNotAllowedError extends OtpError {
+  readonly status = 403;
+  readonly slug = 'channel-not-allowed';
+  readonly title = 'Channel not allowed';
+}
+
+export class RateLimitedError extends OtpError {
+  readonly status = 429;
+  readonly slug = 'rate-limited';
+  readonly title = 'Too many codes requested';
+  constructor(
+    detail: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(detail);
+    this.headers['Retry-After'] = String(retryAfterSeconds);
+    this.extensions.retryAfter = retryAfterSeconds;
+  }
+}
+
+export class DeliveryFailedError extends OtpError {
+  readonly status = 502;
+  readonly slug = 'delivery-failed';
+  readonly title = 'The code could not be delivered';
+  constructor() {
+    super('The code could not be handed to the delivery provider. It is not usable; request a new one.');
+  }
+}
+
+export class InvalidCodeError extends OtpError {
+  readonly status = 401;
+  readonly slug = 'invalid-code';
+  readonly title = 'Invalid code';
+  constructor() {
+    // One message for wrong, expired, used and never-sent codes: no enumeration.
+    super('The code is wrong, expired or already used.');
+  }
+}
+
+export class TooManyAttemptsError extends OtpError {
+  readonly status = 429;
+  readonly slug = 'too-many-attempts';
+  readonly title = 'Too many attempts';
+  constructor() {
+    super('This code has had its maximum number of attempts. Request a new code.');
+  }
+}
+
+export class SessionInvalidError extends OtpError {
+  readonly status = 401;
+  readonly slug = 'session-invalid';
+  readonly title = 'Session invalid';
+  constructor() {
+    // One message for missing, malformed, unknown, expired and revoked tokens.
+    super('The session token is missing, invalid, expired or revoked.');
+    this.headers['WWW-Authenticate'] = 'Bearer';
+  }
+}
+
+export class NotFoundError extends OtpError {
+  readonly status = 404;
+  readonly slug = 'not-found';
+  readonly title = 'Not found';
+  constructor(path: string) {
+    super(`No route for ${path}.`);
+  }
+}
+
+export class MethodNotAllowedError extends OtpError {
+  readonly status = 405;
+  readonly slug = 'method-not-allowed';
+  readonly title = 'Method not allowed';
+  constructor(method: string, allowed: readonly string[]) {
+    super(`${method} is not allowed here; use ${allowed.join(', ')}.`);
+    this.headers.Allow = allowed.join(', ');
+  }
+}
+
+export class UnsupportedMediaTypeError extends OtpError {
+  readonly status = 415;
+  readonly slug = 'unsupported-media-type';
+  readonly title = 'Unsupported media type';
+  constructor() {
+    super('Send the request body as application/json.');
+  }
+}
+
+export class PayloadTooLargeError extends OtpError {
+  readonly status = 413;
+  readonly slug = 'payload-too-large';
+  readonly title = 'Request body too large';
+  constructor(limitBytes: number) {
+    super(`The request body must be at most ${limitBytes} bytes.`);
+  }
+}

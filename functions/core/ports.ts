@@ -1,0 +1,93 @@
+import type { Channel, Purpose } from './purposes.js';
+
+/** What the core needs from storage. The DynamoDB adapter enforces the concurrency rules of DESIGN.md. */
+export interface OtpStore {
+  /** Counts one send against every limit, or throws RateLimitedError without counting it. */
+  reserveSend(request: SendReservation): Promise<void>;
+  /** Stores a code, replacing any earlier code for the same target and purpose. */
+  saveCode(code: StoredCode): Promise<void>;
+  /** Removes a code that could not be delivered, unless a newer code has replaced it. */
+  discardCode(codeKey: string, codeHash: string): Promise<void>;
+  /** Counts one attempt before any comparison. */
+  recordAttempt(codeKey: string, now: number, maxAttempts: number): Promise<AttemptOutcome>;
+  findCustomer(target: string): Promise<Customer | undefined>;
+  /**
+   * Consumes the code and creates the session (and the customer when `isNew`) all at once. Throws
+   * InvalidCodeError when the code is gone. Returns the customer the session belongs to, which is the
+   * stored one when another login created it first.
+   */
+  completeLogin(login: LoginCompletion): Promise<{ customer: Customer; isNew: boolean }>;
+  getSession(tokenHash: string): Promise<SessionRecord | undefined>;
+  /** False when the session is unknown, expired or already revoked. */
+  revokeSession(tokenHash: string, now: number): Promise<boolean>;
+}
+
+export interface SendReservation {
+  targetKey: string;
+  /** Undefined when the per-IP limit is off or the source IP is unknown. */
+  ipKey?: string;
+  now: number;
+  perHour: number;
+  perDay: number;
+  perIpPerHour: number;
+  cooldownSeconds: number;
+}
+
+export interface StoredCode {
+  codeKey: string;
+  codeHash: string;
+  channel: Channel;
+  sentAt: number;
+  expiresAt: number;
+}
+
+export type AttemptOutcome =
+  | { kind: 'counted'; codeHash: string; channel: Channel }
+  /** No code, or an expired one: answered exactly like a wrong code. */
+  | { kind: 'missing' }
+  | { kind: 'exhausted' };
+
+export interface Customer {
+  id: string;
+  target: string;
+  channel: Channel;
+  name: string | null;
+  createdAt: number;
+}
+
+export interface SessionRecord {
+  tokenHash: string;
+  customerId: string;
+  target: string;
+  channel: Channel;
+  purpose: Purpose;
+  issuedAt: number;
+  expiresAt: number;
+  revokedAt?: number;
+}
+
+export interface LoginCompletion {
+  codeKey: string;
+  codeHash: string;
+  now: number;
+  session: SessionRecord;
+  customer: Customer;
+  /** True when `customer` was not found and is to be created. */
+  isNew: boolean;
+}
+
+export interface OutgoingCode {
+  channel: Channel;
+  to: string;
+  code: string;
+  purpose: Purpose;
+  expiresInSeconds: number;
+  appName: string;
+}
+
+/** One per channel: the local outbox, SNS for SMS, SES for e-mail. */
+export interface CodeSender {
+  send(message: OutgoingCode): Promise<void>;
+}
+
+export type Senders = Record<Channel, CodeSender>;

@@ -1,0 +1,18 @@
+/** What a code may be used for; a code sent for one purpose never verifies another. */
+export const PURPOSES = [
+  'login',
+  'register',
+  'reset-password',
+  'verify-phone',
+  'verify-email',
+  'update-phone',
+  'update-email',
+  'step-up',
+] as const;
+
+export type Purpose = (typeof PURPOSES)[number];
+
+export const DEFAULT_PURPOSE: Purpose = 'login';
+
+export const CHANNELS = ['sms', 'email'] as const;
+export type Channel = (typeof CHANNELS)[number];

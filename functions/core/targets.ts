@@ -1,0 +1,63 @@
+import { parsePhoneNumberWithError } from 'libphonenumber-js/mobile';
+import * as z from 'zod/mini';
+import { InvalidTargetError } from './errors.js';
+import type { Channel } from './purposes.js';
+
+export interface Target {
+  /** Normalised form: E.164 for phones, trimmed with lower-cased domain for e-mail. Stored and returned. */
+  address: string;
+  channel: Channel;
+  /** ISO 3166-1 alpha-2 region of a phone number, when the number belongs to one. */
+  country?: string;
+}
+
+const emailSchema = z.email();
+
+/**
+ * Normalises and validates what a caller typed. Phone numbers must be in international form and able
+ * to receive SMS: the `mobile` metadata of libphonenumber-js rejects fixed-line numbers, which
+ * would only cost a failed SMS.
+ */
+export function normaliseTarget(raw: string, requested?: Channel): Target {
+  const input = raw.trim();
+  const target = input.includes('@') ? normaliseEmail(input) : normalisePhone(input);
+  if (requested && requested !== target.channel) {
+    throw new InvalidTargetError(
+      `Channel "${requested}" does not fit the target, which is ${target.channel === 'sms' ? 'a phone number' : 'an e-mail address'}.`,
+    );
+  }
+  return target;
+}
+
+function normaliseEmail(input: string): Target {
+  const at = input.lastIndexOf('@');
+  const address = `${input.slice(0, at)}@${input.slice(at + 1).toLowerCase()}`;
+  if (!emailSchema.safeParse(address).success) {
+    throw new InvalidTargetError('The target is not a valid e-mail address.');
+  }
+  return { address, channel: 'email' };
+}
+
+function normalisePhone(input: string): Target {
+  if (!input.startsWith('+')) {
+    throw new InvalidTargetError(
+      'The target is neither an e-mail address nor a phone number in international form (+ and country code).',
+    );
+  }
+  try {
+    const phone = parsePhoneNumberWithError(input);
+    if (phone.isValid()) {
+      return { address: phone.number, channel: 'sms', country: phone.country };
+    }
+  } catch {
+    // Unparseable: answered below like any other invalid number.
+  }
+  throw new InvalidTargetError('The target is not a valid mobile phone number.');
+}
+
+/** A form safe for logs: enough to correlate by eye, never the whole address. */
+export function maskTarget(address: string): string {
+  const at = address.lastIndexOf('@');
+  if (at > 0) return `${address[0]}***${address.slice(at)}`;
+  return `${address.slice(0, 4)}***${address.slice(-2)}`;
+}

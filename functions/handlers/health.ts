@@ -1,0 +1,8 @@
+import { httpHandler } from '../http/http-handler.js';
+import { json } from '../http/responses.js';
+
+/** Liveness only: answers without touching the database, so it stays cheap to poll. */
+export const handler = httpHandler({
+  methods: ['GET'],
+  handle: async () => json(200, { status: 'ok' }),
+});

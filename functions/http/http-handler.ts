@@ -1,0 +1,79 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpSecurityHeaders from '@middy/http-security-headers';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type * as z from 'zod/mini';
+import { MethodNotAllowedError, OtpError, ValidationError } from '../core/errors.js';
+import { jsonBody } from './json-body.js';
+import { logger } from './logger.js';
+import { internalError, problem } from './responses.js';
+
+export interface HttpRequest<Body> {
+  method: string;
+  body: Body;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  sourceIp?: string;
+}
+
+export interface RouteOptions<Body> {
+  methods: readonly string[];
+  /** Validates the parsed JSON body; routes without a body leave it out. */
+  body?: z.ZodMiniType<Body>;
+  handle: (request: HttpRequest<Body>) => Promise<APIGatewayProxyResult>;
+}
+
+export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/**
+ * The chain every HTTP handler shares: lower-cased headers, method check, JSON body with limits,
+ * validation, then the route; any error becomes problem+json, and every response gets the security
+ * headers. Unknown errors are logged and answered with a bare 500, never a stack trace.
+ */
+export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
+  const route = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    let body = undefined as Body;
+    if (options.body) {
+      const parsed = options.body.safeParse((event as { body: unknown }).body);
+      if (!parsed.success) {
+        throw new ValidationError(
+          parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+        );
+      }
+      body = parsed.data;
+    }
+    return options.handle({
+      method: event.httpMethod,
+      body,
+      headers: event.headers ?? {},
+      sourceIp: event.requestContext?.identity?.sourceIp,
+    });
+  };
+
+  // after/onError run in reverse order of use(): security headers are added last, to every response.
+  const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(route)
+    .use(httpSecurityHeaders())
+    .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
+    .use({
+      onError: (request) => {
+        const { error } = request;
+        if (error instanceof OtpError) {
+          request.response = problem(error);
+          return;
+        }
+        logger.error('unhandled error', { error: error as Error });
+        request.response = internalError();
+      },
+    })
+    .use(httpHeaderNormalizer())
+    .use({
+      before: ({ event }) => {
+        if (!options.methods.includes(event.httpMethod)) {
+          throw new MethodNotAllowedError(event.httpMethod, options.methods);
+        }
+      },
+    });
+  if (options.body) chain.use(jsonBody());
+  return chain as unknown as ApiHandler;
+}

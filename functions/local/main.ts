@@ -1,0 +1,128 @@
+/**
+ * `npm start`: the whole service on one machine. Starts DynamoDB Local (unless DYNAMODB_ENDPOINT
+ * points at one), creates the tables, and serves the deployed handler exports over HTTP with dev
+ * mode on and codes printed to a local outbox instead of SNS and SES.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { ConfigError, loadConfig } from '../config.js';
+import {
+  createTables,
+  JavaMissingError,
+  localClient,
+  type RunningDynamoDb,
+  startDynamoDbLocal,
+} from './dynamodb-local.js';
+import { createLocalServer, type Handlers } from './server.js';
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+
+/** Set once DynamoDB Local runs, so that no way out of this process leaves the java child behind. */
+let dynamo: RunningDynamoDb | undefined;
+
+async function fail(text: string): Promise<never> {
+  process.stderr.write(`\n${text}\n\n`);
+  await dynamo?.stop();
+  process.exit(1);
+}
+
+/** Local defaults: dev mode and the console outbox, unless the caller set them. */
+function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean } {
+  env.OTP_DEV_MODE ??= 'true';
+  env.OTP_DELIVERY ??= 'local';
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const generatedPepper = !env.OTP_PEPPER;
+  // Codes from a previous run are gone with the in-memory database anyway.
+  if (generatedPepper) env.OTP_PEPPER = randomBytes(32).toString('base64url');
+  return { generatedPepper };
+}
+
+function portFrom(env: NodeJS.ProcessEnv): number {
+  const raw = env.PORT?.trim() || '3000';
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 65_535) {
+    throw new ConfigError('PORT', `must be a port number from 1 to 65535 (got "${raw}").`);
+  }
+  return Number(raw);
+}
+
+async function loadHandlers(): Promise<Handlers> {
+  // Imported only now: each handler module reads its configuration when it loads, as on Lambda.
+  const [health, send, verify, session] = await Promise.all([
+    import('../handlers/health.js'),
+    import('../handlers/send-otp.js'),
+    import('../handlers/verify-otp.js'),
+    import('../handlers/session.js'),
+  ]);
+  return { health: health.handler, 'send-otp': send.handler, 'verify-otp': verify.handler, session: session.handler };
+}
+
+async function main(): Promise<void> {
+  const { generatedPepper } = applyLocalDefaults(process.env);
+  let port: number;
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    port = portFrom(process.env);
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(error.message);
+    throw error;
+  }
+  const host = process.env.HOST?.trim() || '127.0.0.1';
+
+  if (!config.dynamoEndpoint) {
+    try {
+      dynamo = await startDynamoDbLocal();
+    } catch (error) {
+      if (error instanceof JavaMissingError) return fail(error.message);
+      return fail(`Could not start DynamoDB Local: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
+  }
+  const endpoint = process.env.DYNAMODB_ENDPOINT as string;
+  const client = localClient(endpoint);
+  await createTables(client, config);
+  client.destroy();
+
+  const server = createLocalServer(await loadHandlers(), (line) => out(`  ${line}`));
+  let stopping = false;
+  const stop = async (reason: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    out(`\n${reason}: stopping…`);
+    server.close();
+    server.closeAllConnections();
+    await dynamo?.stop();
+    out('Stopped.');
+    process.exit(exitCode);
+  };
+  process.once('SIGINT', () => void stop('SIGINT', 0));
+  process.once('SIGTERM', () => void stop('SIGTERM', 0));
+  void dynamo?.exited.then((code) => {
+    if (!stopping) void stop(`DynamoDB Local exited unexpectedly (code ${code})`, 1);
+  });
+
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    void fail(`Cannot listen on ${host}:${port}: ${error.code ?? error.message}. Set PORT to a free port.`);
+  });
+  server.listen(port, host, () => {
+    const { port: actual } = server.address() as AddressInfo;
+    out(
+      [
+        '',
+        `OTP service (local) listening on http://${host}:${actual}`,
+        `  DynamoDB:  ${endpoint}${dynamo ? ` (DynamoDB Local, in memory, pid ${dynamo.pid})` : ''}`,
+        `  tables:    ${config.stateTable}, ${config.customersTable}`,
+        `  delivery:  ${config.delivery === 'local' ? 'local outbox (codes are printed below, nothing is sent)' : 'AWS SNS and SES'}`,
+        `  dev mode:  ${config.devMode ? 'on (responses include mockCode)' : 'off'}`,
+        ...(generatedPepper ? ['  pepper:    generated for this run (set OTP_PEPPER to keep one)'] : []),
+        `  try:       curl -s http://${host}:${actual}/v1/health`,
+        'Ready. Ctrl+C stops it.',
+        '',
+      ].join('\n'),
+    );
+  });
+}
+
+main().catch((error: unknown) =>
+  fail(`Start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+);

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { MethodNotAllowedError, NotFoundError, type OtpError, PayloadTooLargeError } from '../core/errors.js';
+import type { ApiHandler } from '../http/http-handler.js';
+import { MAX_BODY_BYTES } from '../http/json-body.js';
+import { internalError, problem } from '../http/responses.js';
+import { type HandlerName, methodsOf, ROUTES } from '../routes.js';
+
+export type Handlers = Record<HandlerName, ApiHandler>;
+
+export type AccessLog = (line: string) => void;
+
+/**
+ * Serves the routes of API.md through the very handler exports that are deployed, by turning each
+ * request into the event API Gateway (REST) would send. Unknown paths and methods get the problem
+ * bodies the API promises.
+ */
+export function createLocalServer(handlers: Handlers, accessLog: AccessLog = () => {}): Server {
+  return createServer((req, res) => {
+    const started = Date.now();
+    serve(handlers, req)
+      .catch(() => internalError())
+      .then((result) => {
+        write(res, result);
+        accessLog(`${req.method} ${req.url} ${result.statusCode} ${Date.now() - started}ms`);
+      });
+  });
+}
+
+async function serve(handlers: Handlers, req: IncomingMessage): Promise<APIGatewayProxyResult> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = req.method ?? 'GET';
+  const allowed = methodsOf(url.pathname);
+  if (allowed.length === 0) return answer(req, new NotFoundError(url.pathname));
+  const route = ROUTES.find((candidate) => candidate.path === url.pathname && candidate.method === method);
+  if (!route) return answer(req, new MethodNotAllowedError(method, allowed));
+
+  const body = await readBody(req);
+  if (body === undefined) return answer(req, new PayloadTooLargeError(MAX_BODY_BYTES));
+  const event = toEvent(req, url, body, route.path);
+  return handlers[route.handler](event, lambdaContext(route.handler, event.requestContext.requestId));
+}
+
+/** Drains the request first so the client reads the answer instead of a reset connection. */
+async function answer(req: IncomingMessage, error: OtpError): Promise<APIGatewayProxyResult> {
+  req.resume();
+  return problem(error);
+}
+
+/** The body, or undefined past the API's limit (no point buffering what the handler refuses). */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) tooLarge = true;
+    if (!tooLarge) chunks.push(chunk);
+  }
+  return tooLarge ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+function toEvent(req: IncomingMessage, url: URL, body: string, resource: string): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    const values = Array.isArray(value) ? value : [value];
+    headers[name] = values.join(', ');
+    multiValueHeaders[name] = values;
+  }
+  const query = Object.fromEntries(url.searchParams);
+  const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  const method = req.method ?? 'GET';
+  return {
+    resource,
+    path: url.pathname,
+    httpMethod: method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: Object.keys(query).length ? query : null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: body === '' ? null : body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      authorizer: null,
+      httpMethod: method,
+      path: url.pathname,
+      protocol: `HTTP/${req.httpVersion}`,
+      requestId: randomUUID(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: resource,
+      stage: 'local',
+      identity: {
+        sourceIp,
+        userAgent: req.headers['user-agent'] ?? null,
+      } as APIGatewayProxyEvent['requestContext']['identity'],
+    },
+  };
+}
+
+function lambdaContext(functionName: string, requestId: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `otp-${functionName}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:otp-${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/otp-${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+function write(res: ServerResponse, result: APIGatewayProxyResult): void {
+  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, String(value));
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) res.setHeader(name, values.map(String));
+  res.statusCode = result.statusCode;
+  res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+}

@@ -1,0 +1,24 @@
+/**
+ * The routes of API.md and the handler module that serves each. The local server routes by this
+ * table, and the CDK stack builds one function per handler from it.
+ */
+export const HANDLERS = ['health', 'send-otp', 'verify-otp', 'session'] as const;
+export type HandlerName = (typeof HANDLERS)[number];
+
+export interface Route {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  handler: HandlerName;
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: 'GET', path: '/v1/health', handler: 'health' },
+  { method: 'POST', path: '/v1/otp/send', handler: 'send-otp' },
+  { method: 'POST', path: '/v1/otp/verify', handler: 'verify-otp' },
+  { method: 'GET', path: '/v1/session', handler: 'session' },
+  { method: 'DELETE', path: '/v1/session', handler: 'session' },
+];
+
+export function methodsOf(path: string): Route['method'][] {
+  return ROUTES.filter((route) => route.path === path).map((route) => route.method);
+}

@@ -1,0 +1,46 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoOtpStore } from './adapters/dynamo-store.js';
+import { localSenders } from './adapters/local-outbox.js';
+import { SesEmailSender } from './adapters/ses-email.js';
+import { SnsSmsSender } from './adapters/sns-sms.js';
+import type { OtpConfig } from './config.js';
+import type { CodeSender, OtpStore, Senders } from './core/ports.js';
+
+/** The one place that picks real or local adapters. */
+export function createStore(config: OtpConfig): OtpStore {
+  const local = config.dynamoEndpoint !== undefined;
+  const client = new DynamoDBClient({
+    ...(local
+      ? {
+          endpoint: config.dynamoEndpoint,
+          region: process.env.AWS_REGION ?? 'local',
+          // DynamoDB Local accepts any key; a machine without an AWS account has none.
+          ...(process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+        }
+      : {}),
+  });
+  return new DynamoOtpStore(client, config);
+}
+
+/** Only the send function calls this, so only it creates SNS and SES clients. */
+export function createSenders(config: OtpConfig): Senders {
+  if (config.delivery === 'local') return localSenders();
+  return {
+    sms: new SnsSmsSender(new SNSClient({}), {
+      senderId: config.smsSenderId,
+      originationNumber: config.smsOriginationNumber,
+    }),
+    email: config.emailFrom ? new SesEmailSender(new SESv2Client({}), config.emailFrom) : unavailable('email'),
+  };
+}
+
+/** For a channel switched off by OTP_ALLOWED_CHANNELS: the policy check refuses it before any send. */
+function unavailable(channel: string): CodeSender {
+  return {
+    send: async () => {
+      throw new Error(`no sender configured for ${channel}`);
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidTargetError } from '../../functions/core/errors.js';
+import { maskTarget, normaliseTarget } from '../../functions/core/targets.js';
+
+describe('normaliseTarget', () => {
+  it.each([
+    ['+14155550123', '+14155550123', 'US'],
+    ['+1 (415) 555-0123', '+14155550123', 'US'],
+    ['  +49 151 12345678 ', '+4915112345678', 'DE'],
+  ])('normalises the phone number %s to E.164', (raw, address, country) => {
+    expect(normaliseTarget(raw)).toEqual({ address, channel: 'sms', country });
+  });
+
+  it('trims an e-mail address and lower-cases only its domain', () => {
+    expect(normaliseTarget('  Jane.Doe@Example.COM ')).toEqual({ address: 'Jane.Doe@example.com', channel: 'email' });
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['hello', 'neither'],
+    ['4155550123', 'no country code'],
+    ['+1415', 'too short'],
+    ['+442071838750', 'a fixed-line number cannot receive SMS'],
+    ['jane@', 'no domain'],
+    ['jane@example', 'no top-level domain'],
+    ['@example.com', 'no local part'],
+    ['a b@example.com', 'space'],
+  ])('rejects %j (%s)', (raw) => {
+    expect(() => normaliseTarget(raw)).toThrow(InvalidTargetError);
+  });
+
+  it('rejects a channel that does not fit the target', () => {
+    expect(() => normaliseTarget('+14155550123', 'email')).toThrow(InvalidTargetError);
+    expect(() => normaliseTarget('jane@example.com', 'sms')).toThrow(InvalidTargetError);
+    expect(normaliseTarget('jane@example.com', 'email').channel).toBe('email');
+  });
+});
+
+describe('maskTarget', () => {
+  it('never returns the whole address', () => {
+    expect(maskTarget('+14155550123')).toBe('+141***23');
+    expect(maskTarget('jane.doe@example.com')).toBe('j***@example.com');
+  });
+});
