@@ -1,4 +1,7 @@
-import { inject } from 'vitest';
+import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import { expect, inject } from 'vitest';
 
 // Handler modules read DYNAMODB_ENDPOINT when they load; point them at the run's DynamoDB Local.
 process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');
+
+expect.extend(allCustomMatcher);

@@ -98,7 +98,11 @@ export async function call(handler: ApiHandler, options: CallOptions = {}) {
   const result: APIGatewayProxyResult = await handler(event, context);
   return {
     status: result.statusCode,
-    headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)])),
+    headers: Object.fromEntries(
+      Object.entries(result.headers ?? {})
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k.toLowerCase(), String(v)]),
+    ),
     // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary members of response bodies.
     body: result.body ? (JSON.parse(result.body) as Record<string, any>) : undefined,
     rawBody: result.body,

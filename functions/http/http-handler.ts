@@ -53,7 +53,8 @@ export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
 
   // after/onError run in reverse order of use(): security headers are added last, to every response.
   const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(route)
-    .use(httpSecurityHeaders())
+    // No reporting endpoint exists, so no empty Reporting-Endpoints header.
+    .use(httpSecurityHeaders({ reportingEndpoints: false } as Parameters<typeof httpSecurityHeaders>[0]))
     .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
     .use({
       onError: (request) => {

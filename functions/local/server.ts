@@ -123,7 +123,10 @@ function lambdaContext(functionName: string, requestId: string): Context {
 }
 
 function write(res: ServerResponse, result: APIGatewayProxyResult): void {
-  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, String(value));
+  for (const [name, value] of Object.entries(result.headers ?? {})) {
+    // Middlewares remove a header by leaving it undefined; API Gateway drops those too.
+    if (value !== undefined && value !== '') res.setHeader(name, String(value));
+  }
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) res.setHeader(name, values.map(String));
   res.statusCode = result.statusCode;
   res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);

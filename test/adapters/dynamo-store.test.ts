@@ -1,0 +1,324 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { opaqueKey } from '../../functions/core/codes.js';
+import {
+  DeliveryFailedError,
+  InvalidCodeError,
+  RateLimitedError,
+  SessionInvalidError,
+  TooManyAttemptsError,
+} from '../../functions/core/errors.js';
+import { checkSession, revokeSession, sendCode, verifyCode } from '../../functions/core/otp.js';
+import type { AttemptOutcome } from '../../functions/core/ports.js';
+import { DAY_MS, HOUR_MS } from '../../functions/core/windows.js';
+import { type Harness, harness, PEPPER } from '../support.js';
+
+const PHONE = '+14155550123';
+const NO_COOLDOWN = { OTP_RESEND_COOLDOWN_SECONDS: '0' };
+
+async function send(h: Harness, target = PHONE, extra: { purpose?: 'login' | 'register'; sourceIp?: string } = {}) {
+  return sendCode(h.deps, { target, purpose: extra.purpose ?? 'login', sourceIp: extra.sourceIp });
+}
+
+function lastCode(h: Harness): string {
+  const message = h.sender.sent.at(-1);
+  if (!message) throw new Error('nothing was sent');
+  return message.code;
+}
+
+async function codeItem(h: Harness, target = PHONE, purpose = 'login') {
+  const result = await h.client.send(
+    new GetItemCommand({
+      TableName: h.tables.stateTable,
+      Key: { pk: { S: `code#${opaqueKey(PEPPER, 'target', target)}#${purpose}` } },
+      ConsistentRead: true,
+    }),
+  );
+  return result.Item;
+}
+
+describe('send and verify on DynamoDB Local', () => {
+  it('stores only a hash of the code, and a correct code yields a session once', async () => {
+    const h = await harness();
+    const sent = await send(h);
+    const code = lastCode(h);
+    expect(sent).toMatchObject({ otpType: 'sms', expiresIn: 300, resendAfter: 30, mockCode: code });
+
+    const stored = await codeItem(h);
+    expect(JSON.stringify(stored)).not.toContain(code);
+    expect(JSON.stringify(stored)).not.toContain(PHONE);
+
+    const first = await verifyCode(h.deps, { target: PHONE, code, purpose: 'login', name: 'Ada' });
+    expect(first).toMatchObject({ verifiedTarget: PHONE, otpType: 'sms', isNew: true });
+    expect(first.customer.name).toBe('Ada');
+    expect(await codeItem(h)).toBeUndefined();
+
+    await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })).rejects.toThrow(InvalidCodeError);
+  });
+
+  it('finds the customer on the next login and keeps the first name', async () => {
+    const h = await harness(NO_COOLDOWN);
+    await send(h);
+    const first = await verifyCode(h.deps, { target: PHONE, code: lastCode(h), purpose: 'login', name: 'Ada' });
+    await send(h);
+    const second = await verifyCode(h.deps, { target: PHONE, code: lastCode(h), purpose: 'login', name: 'Eve' });
+    expect(second.isNew).toBe(false);
+    expect(second.customer).toEqual(first.customer);
+    expect(second.sessionToken).not.toBe(first.sessionToken);
+  });
+
+  it('binds a code to its purpose', async () => {
+    const h = await harness();
+    await send(h, PHONE, { purpose: 'register' });
+    const code = lastCode(h);
+    await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })).rejects.toThrow(InvalidCodeError);
+    await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'register' })).resolves.toMatchObject({
+      isNew: true,
+    });
+  });
+
+  it('replaces the previous code when a new one is sent for the same target and purpose', async () => {
+    const h = await harness(NO_COOLDOWN);
+    await send(h);
+    const old = lastCode(h);
+    await send(h);
+    const fresh = lastCode(h);
+    if (old !== fresh) {
+      await expect(verifyCode(h.deps, { target: PHONE, code: old, purpose: 'login' })).rejects.toThrow(
+        InvalidCodeError,
+      );
+    }
+    await expect(verifyCode(h.deps, { target: PHONE, code: fresh, purpose: 'login' })).resolves.toBeDefined();
+  });
+
+  it('refuses an expired code, checked by the condition and not left to TTL', async () => {
+    const h = await harness({ OTP_TTL_SECONDS: '1' });
+    await send(h);
+    const code = lastCode(h);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    h.clock.now = Date.now();
+    // TTL has not deleted the item: the expiry check in the condition is what refuses it.
+    expect(await codeItem(h)).toBeDefined();
+    await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })).rejects.toThrow(InvalidCodeError);
+  });
+
+  it('answers a never-sent target exactly like a wrong code', async () => {
+    const h = await harness();
+    await send(h);
+    const wrong = lastCode(h) === '000000' ? '000001' : '000000';
+    const never = verifyCode(h.deps, { target: 'nobody@example.com', code: '123456', purpose: 'login' });
+    const bad = verifyCode(h.deps, { target: PHONE, code: wrong, purpose: 'login' });
+    const [a, b] = await Promise.allSettled([never, bad]);
+    expect(a.status).toBe('rejected');
+    expect(b.status).toBe('rejected');
+    const errorA = (a as PromiseRejectedResult).reason;
+    const errorB = (b as PromiseRejectedResult).reason;
+    expect(errorA).toBeInstanceOf(InvalidCodeError);
+    expect(errorB).toBeInstanceOf(InvalidCodeError);
+    expect(errorA.message).toBe(errorB.message);
+  });
+
+  it('locks a code after the maximum attempts, even for the right code', async () => {
+    const h = await harness();
+    await send(h);
+    const code = lastCode(h);
+    const wrong = code === '111111' ? '222222' : '111111';
+    for (let i = 0; i < 3; i++) {
+      await expect(verifyCode(h.deps, { target: PHONE, code: wrong, purpose: 'login' })).rejects.toThrow(
+        InvalidCodeError,
+      );
+    }
+    await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })).rejects.toThrow(TooManyAttemptsError);
+  });
+
+  it('discards a code whose delivery failed', async () => {
+    const h = await harness();
+    h.sender.failWith = new Error('provider down');
+    await expect(send(h)).rejects.toThrow(DeliveryFailedError);
+    expect(await codeItem(h)).toBeUndefined();
+  });
+});
+
+describe('concurrency on DynamoDB Local', () => {
+  it('20 parallel correct verifies give exactly one session', async () => {
+    const h = await harness();
+    await send(h);
+    const code = lastCode(h);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })),
+    );
+    const sessions = results.filter((r) => r.status === 'fulfilled');
+    expect(sessions).toHaveLength(1);
+    for (const failure of results.filter((r) => r.status === 'rejected')) {
+      const reason = (failure as PromiseRejectedResult).reason;
+      expect(reason instanceof InvalidCodeError || reason instanceof TooManyAttemptsError).toBe(true);
+    }
+  });
+
+  it('one code yields one session even when 10 correct guesses pass the attempt counter', async () => {
+    const h = await harness({ OTP_MAX_ATTEMPTS: '10' });
+    await send(h);
+    const code = lastCode(h);
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const failure of results.filter((r) => r.status === 'rejected')) {
+      expect((failure as PromiseRejectedResult).reason).toBeInstanceOf(InvalidCodeError);
+    }
+  });
+
+  it('40 parallel wrong guesses evaluate at most 3', async () => {
+    const h = await harness();
+    await send(h);
+    const code = lastCode(h);
+    const evaluated: AttemptOutcome[] = [];
+    const record = h.store.recordAttempt.bind(h.store);
+    h.store.recordAttempt = async (...args) => {
+      const outcome = await record(...args);
+      if (outcome.kind === 'counted') evaluated.push(outcome);
+      return outcome;
+    };
+    const guesses = Array.from({ length: 40 }, (_, i) => String((Number(code) + 1 + i) % 1_000_000).padStart(6, '0'));
+    const results = await Promise.allSettled(
+      guesses.map((guess) => verifyCode(h.deps, { target: PHONE, code: guess, purpose: 'login' })),
+    );
+    expect(evaluated).toHaveLength(3);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(0);
+    const reasons = results.map((r) => (r as PromiseRejectedResult).reason);
+    expect(reasons.filter((r) => r instanceof InvalidCodeError)).toHaveLength(3);
+    expect(reasons.filter((r) => r instanceof TooManyAttemptsError)).toHaveLength(37);
+    expect((await codeItem(h))?.attempts?.N).toBe('3');
+  });
+
+  it('20 parallel sends to one target accept exactly 5', async () => {
+    const h = await harness(NO_COOLDOWN);
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => send(h)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    for (const r of results.filter((r) => r.status === 'rejected')) {
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(RateLimitedError);
+    }
+    expect(h.sender.sent).toHaveLength(5);
+  });
+
+  it('20 parallel sends with the cooldown on accept exactly 1', async () => {
+    const h = await harness();
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => send(h)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  });
+});
+
+describe('send limits', () => {
+  it('enforces the resend cooldown with Retry-After', async () => {
+    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '30' });
+    h.clock.now = Date.UTC(2026, 0, 1, 10, 0, 0);
+    await send(h);
+    h.clock.now += 10_000;
+    const error = await send(h).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterSeconds).toBe(20);
+    h.clock.now += 20_000;
+    await expect(send(h)).resolves.toBeDefined();
+  });
+
+  it('keeps the cooldown across midnight UTC', async () => {
+    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '30' });
+    h.clock.now = Date.UTC(2026, 0, 1, 23, 59, 50);
+    await send(h);
+    h.clock.now = Date.UTC(2026, 0, 2, 0, 0, 5);
+    const error = await send(h).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterSeconds).toBe(15);
+  });
+
+  it('enforces the hourly limit and opens again in the next hour', async () => {
+    const h = await harness(NO_COOLDOWN);
+    h.clock.now = Date.UTC(2026, 0, 1, 10, 30, 0);
+    for (let i = 0; i < 5; i++) await send(h);
+    const error = await send(h).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterSeconds).toBe(30 * 60);
+    h.clock.now += HOUR_MS / 2;
+    await expect(send(h)).resolves.toBeDefined();
+  });
+
+  it('enforces the daily limit across hours, with Retry-After to the end of the day', async () => {
+    const h = await harness(NO_COOLDOWN);
+    const start = Date.UTC(2026, 0, 1, 0, 0, 0);
+    for (let i = 0; i < 10; i++) {
+      h.clock.now = start + Math.floor(i / 5) * HOUR_MS;
+      await send(h);
+    }
+    h.clock.now = start + 5 * HOUR_MS;
+    const error = await send(h).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterSeconds).toBe(19 * 3600);
+    h.clock.now = start + DAY_MS;
+    await expect(send(h)).resolves.toBeDefined();
+  });
+
+  it('counts sends per source IP across targets, and a refused send does not count', async () => {
+    const h = await harness({ ...NO_COOLDOWN, OTP_SEND_LIMIT_PER_IP_PER_HOUR: '3', OTP_SEND_LIMIT_PER_HOUR: '1' });
+    const ip = '198.51.100.1';
+    await send(h, 'a@example.com', { sourceIp: ip });
+    // Refused by the target's hourly limit: must not use up the IP's allowance.
+    await expect(send(h, 'a@example.com', { sourceIp: ip })).rejects.toThrow(RateLimitedError);
+    await send(h, 'b@example.com', { sourceIp: ip });
+    await send(h, 'c@example.com', { sourceIp: ip });
+    await expect(send(h, 'd@example.com', { sourceIp: ip })).rejects.toThrow(/network/);
+    await expect(send(h, 'd@example.com', { sourceIp: '198.51.100.2' })).resolves.toBeDefined();
+  });
+
+  it('does not limit by IP when the limit is 0', async () => {
+    const h = await harness({ ...NO_COOLDOWN, OTP_SEND_LIMIT_PER_IP_PER_HOUR: '0' });
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) {
+      await send(h, `${name}@example.com`, { sourceIp: '198.51.100.9' });
+    }
+    expect(h.sender.sent).toHaveLength(6);
+  });
+});
+
+describe('sessions on DynamoDB Local', () => {
+  async function login(h: Harness) {
+    await send(h);
+    return verifyCode(h.deps, { target: PHONE, code: lastCode(h), purpose: 'login' });
+  }
+
+  it('checks a session and refuses it once revoked, forever', async () => {
+    const h = await harness();
+    const { sessionToken, customer } = await login(h);
+    await expect(checkSession(h.deps, sessionToken)).resolves.toMatchObject({
+      customerId: customer.id,
+      target: PHONE,
+      channel: 'sms',
+      purpose: 'login',
+    });
+    await revokeSession(h.deps, sessionToken);
+    await expect(checkSession(h.deps, sessionToken)).rejects.toThrow(SessionInvalidError);
+    await expect(revokeSession(h.deps, sessionToken)).rejects.toThrow(SessionInvalidError);
+  });
+
+  it('refuses an expired session', async () => {
+    const h = await harness({ SESSION_TTL_SECONDS: '60' });
+    const { sessionToken } = await login(h);
+    h.clock.now += 60_000;
+    await expect(checkSession(h.deps, sessionToken)).rejects.toThrow(SessionInvalidError);
+    await expect(revokeSession(h.deps, sessionToken)).rejects.toThrow(SessionInvalidError);
+  });
+
+  it('refuses unknown and malformed tokens alike', async () => {
+    const h = await harness();
+    for (const token of [undefined, '', 'short', 'A'.repeat(43)]) {
+      await expect(checkSession(h.deps, token)).rejects.toThrow(SessionInvalidError);
+    }
+  });
+
+  it('stores only the hash of the session token', async () => {
+    const h = await harness();
+    const { sessionToken } = await login(h);
+    const { Items } = await h.client.send(
+      new (await import('@aws-sdk/client-dynamodb')).ScanCommand({ TableName: h.tables.stateTable }),
+    );
+    expect(JSON.stringify(Items)).not.toContain(sessionToken);
+  });
+});

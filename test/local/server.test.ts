@@ -1,0 +1,73 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handler as health } from '../../functions/handlers/health.js';
+import { createSendOtpHandler } from '../../functions/handlers/send-otp.js';
+import { createSessionHandler } from '../../functions/handlers/session.js';
+import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
+import { createLocalServer } from '../../functions/local/server.js';
+import { harness } from '../support.js';
+
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  const h = await harness();
+  server = createLocalServer({
+    health,
+    'send-otp': createSendOtpHandler(h.deps),
+    'verify-otp': createVerifyOtpHandler(h.deps),
+    session: createSessionHandler(h.deps),
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('local server routing', () => {
+  it('serves the routes through the handlers', async () => {
+    const response = await fetch(`${base}/v1/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ success: true, status: 'ok' });
+  });
+
+  it('404 problem for an unknown path', async () => {
+    const response = await fetch(`${base}/v1/nope`);
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await response.json()).toMatchObject({ status: 404, success: false, error: 'not-found' });
+  });
+
+  it('405 problem with Allow for a known path and another method', async () => {
+    const response = await fetch(`${base}/v1/otp/verify`, { method: 'PUT', body: '{}' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(await response.json()).toMatchObject({ error: 'method-not-allowed' });
+  });
+
+  it('413 problem for a large body without buffering it', async () => {
+    const response = await fetch(`${base}/v1/otp/send`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ target: 'x'.repeat(200_000) }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: 'payload-too-large' });
+  });
+
+  it('passes the caller IP and headers through to the handler', async () => {
+    const send = (target: string) =>
+      fetch(`${base}/v1/otp/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ target }),
+      });
+    const first = await send('a@example.com');
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as { mockCode: string }).mockCode).toMatch(/^\d{6}$/);
+    expect((await send('a@example.com')).status).toBe(429);
+  });
+});
