@@ -95,8 +95,13 @@ async function main(): Promise<void> {
     out('Stopped.');
     process.exit(exitCode);
   };
-  process.once('SIGINT', () => void stop('SIGINT', 0));
-  process.once('SIGTERM', () => void stop('SIGTERM', 0));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop(signal, 0));
+  // npm forwards SIGTERM only to its `sh -c`, which dies without passing it on: when this process is
+  // orphaned that way, stop as if signalled, so that DynamoDB Local never outlives the server.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stop('parent process ended', 0);
+  }, 500).unref();
   void dynamo?.exited.then((code) => {
     if (!stopping) void stop(`DynamoDB Local exited unexpectedly (code ${code})`, 1);
   });
