@@ -2,9 +2,9 @@ import { App } from 'aws-cdk-lib';
 import { OtpStack } from '../lib/otp-stack.js';
 
 const app = new App();
-const stage = app.node.tryGetContext('stage') ?? 'dev';
+const stage: unknown = app.node.tryGetContext('stage') ?? 'dev';
 if (stage !== 'dev' && stage !== 'prod') {
-  throw new Error(`Context "stage" must be dev or prod (got "${stage}"): cdk synth -c stage=dev`);
+  throw new Error(`Context "stage" must be dev or prod (got "${String(stage)}"): cdk synth -c stage=dev`);
 }
 
 new OtpStack(app, `OtpService-${stage}`, {

@@ -38,9 +38,5 @@ export function createSenders(config: OtpConfig): Senders {
 
 /** For a channel switched off by OTP_ALLOWED_CHANNELS: the policy check refuses it before any send. */
 function unavailable(channel: string): CodeSender {
-  return {
-    send: async () => {
-      throw new Error(`no sender configured for ${channel}`);
-    },
-  };
+  return { send: () => Promise.reject(new Error(`no sender configured for ${channel}`)) };
 }

@@ -8,7 +8,7 @@ import type { CodeSender, OutgoingCode, Senders } from '../core/ports.js';
 export class LocalOutbox implements CodeSender {
   constructor(private readonly write: (text: string) => void = (text) => process.stdout.write(text)) {}
 
-  async send(message: OutgoingCode): Promise<void> {
+  send(message: OutgoingCode): Promise<void> {
     const body =
       message.channel === 'sms'
         ? smsText(message)
@@ -16,6 +16,7 @@ export class LocalOutbox implements CodeSender {
     this.write(
       `\n[LOCAL OUTBOX: not sent] ${message.channel.toUpperCase()} to ${message.to} (${message.purpose})\n  code: ${message.code}\n  ${body}\n\n`,
     );
+    return Promise.resolve();
   }
 }
 

@@ -4,5 +4,5 @@ import { json } from '../http/responses.js';
 /** Liveness only: answers without touching the database, so it stays cheap to poll. */
 export const handler = httpHandler({
   methods: ['GET'],
-  handle: async () => json(200, { status: 'ok' }),
+  handle: () => Promise.resolve(json(200, { status: 'ok' })),
 });

@@ -1,5 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -68,13 +68,16 @@ export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
       },
     })
     .use(httpHeaderNormalizer())
-    .use({
-      before: ({ event }) => {
-        if (!options.methods.includes(event.httpMethod)) {
-          throw new MethodNotAllowedError(event.httpMethod, options.methods);
-        }
-      },
-    });
+    .use(allowMethods(options.methods));
   if (options.body) chain.use(jsonBody());
-  return chain as unknown as ApiHandler;
+  return chain;
+}
+
+/** 405 before any body parsing, so a wrong method is reported as such. */
+function allowMethods(methods: readonly string[]): MiddlewareObj<APIGatewayProxyEvent> {
+  return {
+    before: ({ event }) => {
+      if (!methods.includes(event.httpMethod)) throw new MethodNotAllowedError(event.httpMethod, methods);
+    },
+  };
 }

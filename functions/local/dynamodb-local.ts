@@ -88,8 +88,9 @@ export async function startDynamoDbLocal(
         await client.send(new ListTablesCommand({ Limit: 1 }));
         break;
       } catch (error) {
-        if (Date.now() > deadline)
-          throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${String(error)}\n${output}`);
+        if (Date.now() > deadline) {
+          throw new Error(`DynamoDB Local did not answer on ${endpoint}:\n${output}`, { cause: error });
+        }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }

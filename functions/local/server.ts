@@ -19,7 +19,7 @@ export type AccessLog = (line: string) => void;
 export function createLocalServer(handlers: Handlers, accessLog: AccessLog = () => {}): Server {
   return createServer((req, res) => {
     const started = Date.now();
-    serve(handlers, req)
+    void serve(handlers, req)
       .catch(() => internalError())
       .then((result) => {
         write(res, result);
@@ -43,7 +43,7 @@ async function serve(handlers: Handlers, req: IncomingMessage): Promise<APIGatew
 }
 
 /** Drains the request first so the client reads the answer instead of a reset connection. */
-async function answer(req: IncomingMessage, error: OtpError): Promise<APIGatewayProxyResult> {
+function answer(req: IncomingMessage, error: OtpError): APIGatewayProxyResult {
   req.resume();
   return problem(error);
 }

@@ -150,7 +150,7 @@ describe('concurrency on DynamoDB Local', () => {
     const sessions = results.filter((r) => r.status === 'fulfilled');
     expect(sessions).toHaveLength(1);
     for (const failure of results.filter((r) => r.status === 'rejected')) {
-      const reason = (failure as PromiseRejectedResult).reason;
+      const reason = (failure).reason;
       expect(reason instanceof InvalidCodeError || reason instanceof TooManyAttemptsError).toBe(true);
     }
   });
@@ -164,7 +164,7 @@ describe('concurrency on DynamoDB Local', () => {
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const failure of results.filter((r) => r.status === 'rejected')) {
-      expect((failure as PromiseRejectedResult).reason).toBeInstanceOf(InvalidCodeError);
+      expect((failure).reason).toBeInstanceOf(InvalidCodeError);
     }
   });
 
@@ -196,7 +196,7 @@ describe('concurrency on DynamoDB Local', () => {
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => send(h)));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
     for (const r of results.filter((r) => r.status === 'rejected')) {
-      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(RateLimitedError);
+      expect((r).reason).toBeInstanceOf(RateLimitedError);
     }
     expect(h.sender.sent).toHaveLength(5);
   });
