@@ -14,6 +14,8 @@ export interface OtpConfig {
   /** 0 turns the per-IP limit off. */
   sendLimitPerIpPerHour: number;
   sessionTtlSeconds: number;
+  /** Wrong codes in a row for one target, over all its codes, before it is locked for a day. */
+  maxFailuresPerTarget: number;
   devMode: boolean;
   stage: string;
   pepper: string;
@@ -147,6 +149,8 @@ export function loadConfig(env: Env): OtpConfig {
     resendCooldownSeconds: integer(env, 'OTP_RESEND_COOLDOWN_SECONDS', 30, 0, 3600),
     sendLimitPerIpPerHour: integer(env, 'OTP_SEND_LIMIT_PER_IP_PER_HOUR', 30, 0, 1_000_000),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 86_400, 60, 30 * 86_400),
+    // NIST SP 800-63B allows at most 100; the default leaves room for guesses already in flight.
+    maxFailuresPerTarget: integer(env, 'OTP_MAX_FAILURES_PER_TARGET', 50, 1, 100),
     devMode,
     stage,
     pepper,

@@ -8,12 +8,14 @@ import {
   TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
+  type Update,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { InvalidCodeError, RateLimitedError } from '../core/errors.js';
 import type {
   AttemptOutcome,
   Customer,
+  FailureCount,
   LoginCompletion,
   OtpStore,
   SendReservation,
@@ -21,7 +23,7 @@ import type {
   StoredCode,
 } from '../core/ports.js';
 import type { Channel, Purpose } from '../core/purposes.js';
-import { DAY_MS, HOUR_MS, secondsUntil, windowOf } from '../core/windows.js';
+import { DAY_MS, HOUR_MS, secondsUntil, type Window, windowOf } from '../core/windows.js';
 import { CUSTOMERS_TABLE, STATE_TABLE } from '../tables.js';
 
 type Item = Record<string, AttributeValue>;
@@ -37,8 +39,8 @@ const str = (item: Item, name: string): string | undefined => item[name]?.S;
 const num = (item: Item, name: string): number | undefined =>
   item[name]?.N === undefined ? undefined : Number(item[name].N);
 
-/** Parallel verifies of one code can collide in a transaction; a short retry lets one of them win. */
-const TRANSACTION_TRIES = 4;
+/** Writes that collide with a transaction in flight are tried this often before giving up. */
+const CONFLICT_TRIES = 5;
 
 export interface TableNames {
   stateTable: string;
@@ -56,151 +58,142 @@ export class DynamoOtpStore implements OtpStore {
     private readonly tables: TableNames,
   ) {}
 
+  /**
+   * Counts one send against every limit in a single conditional write: the target's hour, day and
+   * cooldown live on one item per UTC day; near midnight the next day's item carries the cooldown;
+   * the source IP has an item per hour. With more than one item the write is a transaction, so a send
+   * refused by one limit is counted by none.
+   */
   async reserveSend(request: SendReservation): Promise<void> {
-    // The per-IP counter goes first: one source spraying many targets is stopped before it touches them.
-    if (request.ipKey) await this.countIpSend(request.ipKey, request);
+    const day = windowOf(request.now, DAY_MS);
+    const hour = windowOf(request.now, HOUR_MS);
+    const counters = [this.targetCounter(request, day, hour)];
+    if (request.cooldownSeconds > 0 && request.now + request.cooldownSeconds * 1000 > day.end) {
+      counters.push(this.cooldownCarry(request, windowOf(day.end, DAY_MS)));
+    }
+    if (request.ipKey) counters.push(this.ipCounter(request.ipKey, request, hour));
+    const [only] = counters;
     try {
-      await this.countTargetSend(request);
+      if (only && counters.length === 1) await this.write(() => this.client.send(new UpdateItemCommand(only.update)));
+      else await this.transact(counters.map((counter) => ({ Update: counter.update })));
     } catch (error) {
-      // The send did not happen, so it must not count against the IP either.
-      if (request.ipKey) await this.releaseIpSend(request.ipKey, request.now);
+      if (error instanceof ConditionalCheckFailedException && only) throw only.refusal(error.Item ?? {});
+      if (error instanceof TransactionCanceledException) {
+        const reasons = error.CancellationReasons ?? [];
+        const index = reasons.findIndex((reason) => reason.Code === 'ConditionalCheckFailed');
+        const refused = counters[index];
+        if (refused) throw refused.refusal(reasons[index]?.Item ?? {});
+        if (isConflict(error)) throw new RateLimitedError('Too many codes requested for this target at once.', 1);
+      }
       throw error;
     }
   }
 
-  /**
-   * Hour count, day count and resend cooldown of one target live on one item per UTC day, so a
-   * single conditional update checks and counts all three atomically.
-   */
-  private async countTargetSend(request: SendReservation): Promise<void> {
-    const { now, perHour, perDay, cooldownSeconds } = request;
-    const day = windowOf(now, DAY_MS);
-    const hour = windowOf(now, HOUR_MS);
-    const cooldownMs = cooldownSeconds * 1000;
+  private targetCounter(request: SendReservation, day: Window, hour: Window): Counter {
+    const { now, perHour, perDay } = request;
+    const cooldownMs = request.cooldownSeconds * 1000;
     const hourAttribute = `h${hour.index - day.index * 24}`;
     const conditions = [
       '(attribute_not_exists(#day) OR #day < :perDay)',
       '(attribute_not_exists(#hour) OR #hour < :perHour)',
     ];
     if (cooldownMs > 0) conditions.push('(attribute_not_exists(#last) OR #last <= :cooldownEdge)');
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tables.stateTable,
-          Key: { [PK]: S(`send#${request.targetKey}#${day.index}`) },
-          UpdateExpression: 'ADD #day :one, #hour :one SET #last = :now, #ttl = :ttl',
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: { '#day': 'day', '#hour': hourAttribute, '#last': 'lastSentAt', '#ttl': TTL },
-          ExpressionAttributeValues: {
-            ':one': N(1),
-            ':perDay': N(perDay),
-            ':perHour': N(perHour),
-            ':now': N(now),
-            ':ttl': ttlOf(day.end + cooldownMs),
-            ...(cooldownMs > 0 ? { ':cooldownEdge': N(now - cooldownMs) } : {}),
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const old = error.Item ?? {};
-      if ((num(old, 'day') ?? 0) >= perDay) {
-        throw new RateLimitedError('Daily limit of codes for this target reached.', secondsUntil(now, day.end));
-      }
-      if ((num(old, hourAttribute) ?? 0) >= perHour) {
-        throw new RateLimitedError('Hourly limit of codes for this target reached.', secondsUntil(now, hour.end));
-      }
-      const lastSentAt = num(old, 'lastSentAt') ?? now;
-      throw new RateLimitedError(
-        'A code was sent to this target moments ago.',
-        secondsUntil(now, lastSentAt + cooldownMs),
-      );
-    }
-    if (cooldownMs > 0 && now + cooldownMs > day.end) await this.carryCooldown(request, day.end);
+    return {
+      update: {
+        TableName: this.tables.stateTable,
+        Key: { [PK]: S(`send#${request.targetKey}#${day.index}`) },
+        UpdateExpression: 'ADD #day :one, #hour :one SET #last = :now, #ttl = :ttl',
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: { '#day': 'day', '#hour': hourAttribute, '#last': 'lastSentAt', '#ttl': TTL },
+        ExpressionAttributeValues: {
+          ':one': N(1),
+          ':perDay': N(perDay),
+          ':perHour': N(perHour),
+          ':now': N(now),
+          ':ttl': ttlOf(day.end + cooldownMs),
+          ...(cooldownMs > 0 ? { ':cooldownEdge': N(now - cooldownMs) } : {}),
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+      refusal: (old) => {
+        if ((num(old, 'day') ?? 0) >= perDay) {
+          return new RateLimitedError('Daily limit of codes for this target reached.', secondsUntil(now, day.end));
+        }
+        if ((num(old, hourAttribute) ?? 0) >= perHour) {
+          return new RateLimitedError('Hourly limit of codes for this target reached.', secondsUntil(now, hour.end));
+        }
+        return cooldownRefusal(now, num(old, 'lastSentAt') ?? now, cooldownMs);
+      },
+    };
   }
 
-  /**
-   * A send in the last seconds of a UTC day also stamps the next day's item, so that the cooldown
-   * holds across midnight. Losing this write only shortens one cooldown, so its failure is ignored.
-   */
-  private async carryCooldown(request: SendReservation, dayEnd: number): Promise<void> {
-    const next = windowOf(dayEnd, DAY_MS);
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tables.stateTable,
-          Key: { [PK]: S(`send#${request.targetKey}#${next.index}`) },
-          UpdateExpression: 'SET #last = :now, #ttl = if_not_exists(#ttl, :ttl)',
-          ConditionExpression: 'attribute_not_exists(#last) OR #last < :now',
-          ExpressionAttributeNames: { '#last': 'lastSentAt', '#ttl': TTL },
-          ExpressionAttributeValues: { ':now': N(request.now), ':ttl': ttlOf(next.end) },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+  /** In the last seconds of a UTC day, the next day's item must hold the cooldown too. */
+  private cooldownCarry(request: SendReservation, next: Window): Counter {
+    const cooldownMs = request.cooldownSeconds * 1000;
+    return {
+      update: {
+        TableName: this.tables.stateTable,
+        Key: { [PK]: S(`send#${request.targetKey}#${next.index}`) },
+        UpdateExpression: 'SET #last = :now, #ttl = if_not_exists(#ttl, :ttl)',
+        ConditionExpression: 'attribute_not_exists(#last) OR #last <= :cooldownEdge',
+        ExpressionAttributeNames: { '#last': 'lastSentAt', '#ttl': TTL },
+        ExpressionAttributeValues: {
+          ':now': N(request.now),
+          ':ttl': ttlOf(next.end + cooldownMs),
+          ':cooldownEdge': N(request.now - cooldownMs),
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+      refusal: (old) => cooldownRefusal(request.now, num(old, 'lastSentAt') ?? request.now, cooldownMs),
+    };
   }
 
-  private async countIpSend(ipKey: string, request: SendReservation): Promise<void> {
-    const hour = windowOf(request.now, HOUR_MS);
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tables.stateTable,
-          Key: { [PK]: S(`ip#${ipKey}#${hour.index}`) },
-          UpdateExpression: 'ADD #count :one SET #ttl = :ttl',
-          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-          ExpressionAttributeNames: { '#count': 'sends', '#ttl': TTL },
-          ExpressionAttributeValues: { ':one': N(1), ':limit': N(request.perIpPerHour), ':ttl': ttlOf(hour.end) },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      throw new RateLimitedError('Too many codes requested from this network.', secondsUntil(request.now, hour.end));
-    }
-  }
-
-  private async releaseIpSend(ipKey: string, now: number): Promise<void> {
-    const hour = windowOf(now, HOUR_MS);
-    await this.client.send(
-      new UpdateItemCommand({
+  private ipCounter(ipKey: string, request: SendReservation, hour: Window): Counter {
+    return {
+      update: {
         TableName: this.tables.stateTable,
         Key: { [PK]: S(`ip#${ipKey}#${hour.index}`) },
-        UpdateExpression: 'ADD #count :minusOne',
-        ConditionExpression: 'attribute_exists(#count)',
-        ExpressionAttributeNames: { '#count': 'sends' },
-        ExpressionAttributeValues: { ':minusOne': N(-1) },
-      }),
-    );
+        UpdateExpression: 'ADD #count :one SET #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+        ExpressionAttributeNames: { '#count': 'sends', '#ttl': TTL },
+        ExpressionAttributeValues: { ':one': N(1), ':limit': N(request.perIpPerHour), ':ttl': ttlOf(hour.end) },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+      refusal: () =>
+        new RateLimitedError('Too many codes requested from this network.', secondsUntil(request.now, hour.end)),
+    };
   }
 
   async saveCode(code: StoredCode): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tables.stateTable,
-        Item: {
-          [PK]: S(code.codeKey),
-          codeHash: S(code.codeHash),
-          attempts: N(0),
-          channel: S(code.channel),
-          sentAt: N(code.sentAt),
-          expiresAt: N(code.expiresAt),
-          [TTL]: ttlOf(code.expiresAt),
-        },
-      }),
+    await this.write(() =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tables.stateTable,
+          Item: {
+            [PK]: S(code.codeKey),
+            codeHash: S(code.codeHash),
+            attempts: N(0),
+            channel: S(code.channel),
+            sentAt: N(code.sentAt),
+            expiresAt: N(code.expiresAt),
+            [TTL]: ttlOf(code.expiresAt),
+          },
+        }),
+      ),
     );
   }
 
   async discardCode(codeKey: string, codeHash: string): Promise<void> {
     try {
-      await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.tables.stateTable,
-          Key: { [PK]: S(codeKey) },
-          ConditionExpression: 'codeHash = :hash',
-          ExpressionAttributeValues: { ':hash': S(codeHash) },
-        }),
+      await this.write(() =>
+        this.client.send(
+          new DeleteItemCommand({
+            TableName: this.tables.stateTable,
+            Key: { [PK]: S(codeKey) },
+            ConditionExpression: 'codeHash = :hash',
+            ExpressionAttributeValues: { ':hash': S(codeHash) },
+          }),
+        ),
       );
     } catch (error) {
       // A newer code replaced this one: it is not ours to delete.
@@ -210,17 +203,19 @@ export class DynamoOtpStore implements OtpStore {
 
   async recordAttempt(codeKey: string, now: number, maxAttempts: number): Promise<AttemptOutcome> {
     try {
-      const result = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tables.stateTable,
-          Key: { [PK]: S(codeKey) },
-          UpdateExpression: 'ADD attempts :one',
-          ConditionExpression: 'attribute_exists(#pk) AND attempts < :max AND expiresAt > :now',
-          ExpressionAttributeNames: { '#pk': PK },
-          ExpressionAttributeValues: { ':one': N(1), ':max': N(maxAttempts), ':now': N(now) },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
+      const result = await this.write(() =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tables.stateTable,
+            Key: { [PK]: S(codeKey) },
+            UpdateExpression: 'ADD attempts :one',
+            ConditionExpression: 'attribute_exists(#pk) AND attempts < :max AND expiresAt > :now',
+            ExpressionAttributeNames: { '#pk': PK },
+            ExpressionAttributeValues: { ':one': N(1), ':max': N(maxAttempts), ':now': N(now) },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
       );
       const item = result.Attributes ?? {};
       return { kind: 'counted', codeHash: str(item, 'codeHash') ?? '', channel: str(item, 'channel') as Channel };
@@ -241,28 +236,110 @@ export class DynamoOtpStore implements OtpStore {
 
   async completeLogin(login: LoginCompletion): Promise<{ customer: Customer; isNew: boolean }> {
     let { session, customer, isNew } = login;
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       try {
-        await this.client.send(
-          new TransactWriteItemsCommand({
-            TransactItems: this.loginItems(login, session, isNew ? customer : undefined),
-          }),
-        );
+        await this.transact(this.loginItems(login, session, isNew ? customer : undefined));
         return { customer, isNew };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         const [codeReason, , customerReason] = error.CancellationReasons ?? [];
         if (codeReason?.Code === 'ConditionalCheckFailed') throw new InvalidCodeError();
-        if (customerReason?.Code === 'ConditionalCheckFailed' && customerReason.Item) {
-          // Another login created this customer first: the session belongs to that one.
-          customer = customerFrom(customerReason.Item);
-          session = { ...session, customerId: customer.id };
-          isNew = false;
-          continue;
-        }
-        const conflicted = error.CancellationReasons?.some((reason) => reason.Code === 'TransactionConflict');
-        if (!conflicted || attempt >= TRANSACTION_TRIES) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+        if (!isNew || customerReason?.Code !== 'ConditionalCheckFailed' || !customerReason.Item) throw error;
+        // Another login created this customer first: the session belongs to that one.
+        customer = customerFrom(customerReason.Item);
+        session = { ...session, customerId: customer.id };
+        isNew = false;
+      }
+    }
+  }
+
+  /** Consecutive failed verifications of a target, while the last one is under a day old. */
+  async failures(targetKey: string, now: number): Promise<FailureCount> {
+    const result = await this.client.send(
+      new GetItemCommand({ TableName: this.tables.stateTable, Key: { [PK]: S(`fails#${targetKey}`) } }),
+    );
+    const expiresAt = num(result.Item ?? {}, 'expiresAt') ?? 0;
+    return expiresAt > now
+      ? { count: num(result.Item ?? {}, 'failures') ?? 0, expiresAt }
+      : { count: 0, expiresAt: now };
+  }
+
+  async recordFailure(targetKey: string, now: number, windowMs: number): Promise<void> {
+    const key = { [PK]: S(`fails#${targetKey}`) };
+    const values = { ':now': N(now), ':expiresAt': N(now + windowMs), ':ttl': ttlOf(now + windowMs) };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.write(() =>
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.tables.stateTable,
+              Key: key,
+              UpdateExpression: 'ADD failures :one SET expiresAt = :expiresAt, #ttl = :ttl',
+              ConditionExpression: 'attribute_not_exists(#pk) OR expiresAt > :now',
+              ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL },
+              ExpressionAttributeValues: { ...values, ':one': N(1) },
+            }),
+          ),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException) || attempt >= 3) throw error;
+      }
+      // The count expired but TTL has not deleted it yet: start again from one, unless another
+      // failure just did (then count on top of it).
+      try {
+        await this.write(() =>
+          this.client.send(
+            new PutItemCommand({
+              TableName: this.tables.stateTable,
+              Item: { ...key, failures: N(1), expiresAt: values[':expiresAt'], [TTL]: values[':ttl'] },
+              ConditionExpression: 'expiresAt <= :now',
+              ExpressionAttributeValues: { ':now': values[':now'] },
+            }),
+          ),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+  }
+
+  async clearFailures(targetKey: string): Promise<void> {
+    await this.write(() =>
+      this.client.send(
+        new DeleteItemCommand({ TableName: this.tables.stateTable, Key: { [PK]: S(`fails#${targetKey}`) } }),
+      ),
+    );
+  }
+
+  /**
+   * A single-item write that meets a running transaction on the same item is refused with
+   * TransactionConflictException, which the SDK does not retry. Such collisions last milliseconds.
+   */
+  private async write<Output>(request: () => Promise<Output>): Promise<Output> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request();
+      } catch (error) {
+        if (!isConflict(error) || attempt >= CONFLICT_TRIES) throw error;
+        await pause(attempt);
+      }
+    }
+  }
+
+  /** A transaction, tried again while it is cancelled only by other transactions in flight. */
+  private async transact(items: TransactWriteItem[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+        return;
+      } catch (error) {
+        const failedCondition =
+          error instanceof TransactionCanceledException &&
+          (error.CancellationReasons ?? []).some((reason) => reason.Code === 'ConditionalCheckFailed');
+        if (failedCondition || !isConflict(error) || attempt >= CONFLICT_TRIES) throw error;
+        await pause(attempt);
       }
     }
   }
@@ -329,15 +406,17 @@ export class DynamoOtpStore implements OtpStore {
 
   async revokeSession(tokenHash: string, now: number): Promise<boolean> {
     try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tables.stateTable,
-          Key: { [PK]: S(`session#${tokenHash}`) },
-          UpdateExpression: 'SET revokedAt = :now',
-          ConditionExpression: 'attribute_exists(#pk) AND expiresAt > :now AND attribute_not_exists(revokedAt)',
-          ExpressionAttributeNames: { '#pk': PK },
-          ExpressionAttributeValues: { ':now': N(now) },
-        }),
+      await this.write(() =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tables.stateTable,
+            Key: { [PK]: S(`session#${tokenHash}`) },
+            UpdateExpression: 'SET revokedAt = :now',
+            ConditionExpression: 'attribute_exists(#pk) AND expiresAt > :now AND attribute_not_exists(revokedAt)',
+            ExpressionAttributeNames: { '#pk': PK },
+            ExpressionAttributeValues: { ':now': N(now) },
+          }),
+        ),
       );
       return true;
     } catch (error) {
@@ -345,6 +424,30 @@ export class DynamoOtpStore implements OtpStore {
       throw error;
     }
   }
+}
+
+interface Counter {
+  update: Update;
+  /** The error for a send this counter refused, from the item as it was. */
+  refusal: (old: Item) => RateLimitedError;
+}
+
+function cooldownRefusal(now: number, lastSentAt: number, cooldownMs: number): RateLimitedError {
+  return new RateLimitedError(
+    'A code was sent to this target moments ago.',
+    secondsUntil(now, lastSentAt + cooldownMs),
+  );
+}
+
+function isConflict(error: unknown): boolean {
+  if (error instanceof TransactionCanceledException) {
+    return (error.CancellationReasons ?? []).some((reason) => reason.Code === 'TransactionConflict');
+  }
+  return error instanceof Error && error.name === 'TransactionConflictException';
+}
+
+function pause(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** attempt));
 }
 
 function sessionItem(session: SessionRecord): Item {

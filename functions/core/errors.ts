@@ -15,6 +15,11 @@ export abstract class OtpError extends Error {
   readonly headers: Record<string, string> = {};
   /** Extra members of the problem body. */
   readonly extensions: Record<string, unknown> = {};
+
+  constructor(message?: string) {
+    super(message);
+    this.name = new.target.name;
+  }
 }
 
 export class ValidationError extends OtpError {
@@ -87,6 +92,17 @@ export class TooManyAttemptsError extends OtpError {
   readonly title = 'Too many attempts';
   constructor() {
     super('This code has had its maximum number of attempts. Request a new code.');
+  }
+}
+
+/** Same slug as TooManyAttemptsError: the caller can do nothing but wait. */
+export class TargetLockedError extends OtpError {
+  readonly status = 429;
+  readonly slug = 'too-many-attempts';
+  readonly title = 'Too many attempts';
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many wrong codes for this target. Try again later.');
+    this.headers['Retry-After'] = String(retryAfterSeconds);
   }
 }
 

@@ -5,13 +5,20 @@ import {
   ChannelNotAllowedError,
   DeliveryFailedError,
   InvalidCodeError,
+  RateLimitedError,
   SessionInvalidError,
+  TargetLockedError,
   TooManyAttemptsError,
 } from './errors.js';
+import { ipBucket } from './network.js';
 import type { Customer, OtpStore, Senders, SessionRecord } from './ports.js';
 import type { Channel, Purpose } from './purposes.js';
 import { hashSessionToken, isWellFormedToken, newSessionToken } from './sessions.js';
 import { maskTarget, normaliseTarget, type Target } from './targets.js';
+import { DAY_MS, secondsUntil } from './windows.js';
+
+/** A run of wrong codes locks a target until a day has passed since the last one. */
+const FAILURE_WINDOW_MS = DAY_MS;
 
 /** The use cases of the service. Pure apart from the injected store, senders and clock. */
 export type CoreConfig = Pick<
@@ -24,6 +31,7 @@ export type CoreConfig = Pick<
   | 'resendCooldownSeconds'
   | 'sendLimitPerIpPerHour'
   | 'sessionTtlSeconds'
+  | 'maxFailuresPerTarget'
   | 'devMode'
   | 'pepper'
   | 'allowedChannels'
@@ -66,11 +74,19 @@ export async function sendCode(deps: CoreDeps & { senders: Senders }, request: S
 
   const now = deps.now();
   const targetKey = opaqueKey(config.pepper, 'target', target.address);
+  // A locked target could not use a code anyway: do not pay for sending one.
+  const failures = await store.failures(targetKey, now);
+  if (failures.count >= config.maxFailuresPerTarget) {
+    throw new RateLimitedError(
+      'Too many wrong codes for this target. Try again later.',
+      secondsUntil(now, failures.expiresAt),
+    );
+  }
   await store.reserveSend({
     targetKey,
     ipKey:
       config.sendLimitPerIpPerHour > 0 && request.sourceIp
-        ? opaqueKey(config.pepper, 'ip', request.sourceIp)
+        ? opaqueKey(config.pepper, 'ip', ipBucket(request.sourceIp))
         : undefined,
     now,
     perHour: config.sendLimitPerHour,
@@ -145,13 +161,29 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   const guessHash = hashCode(config.pepper, target.address, request.purpose, request.code);
   const now = deps.now();
 
-  const [attempt, existing] = await Promise.all([
+  const [attempt, existing, failures] = await Promise.all([
     store.recordAttempt(codeKey, now, config.maxAttempts),
     store.findCustomer(target.address),
+    store.failures(targetKey, now),
   ]);
+  // Checked before any comparison; guesses already in flight can add at most a few more failures.
+  if (failures.count >= config.maxFailuresPerTarget) throw new TargetLockedError(secondsUntil(now, failures.expiresAt));
   if (attempt.kind === 'exhausted') throw new TooManyAttemptsError();
-  if (attempt.kind === 'missing' || !hashesMatch(attempt.codeHash, guessHash)) {
-    deps.log.info('code rejected', { purpose: request.purpose, target: maskTarget(target.address) });
+  if (attempt.kind === 'missing') {
+    deps.log.info('code rejected', {
+      purpose: request.purpose,
+      reason: 'no live code',
+      target: maskTarget(target.address),
+    });
+    throw new InvalidCodeError();
+  }
+  if (!hashesMatch(attempt.codeHash, guessHash)) {
+    await store.recordFailure(targetKey, now, FAILURE_WINDOW_MS);
+    deps.log.info('code rejected', {
+      purpose: request.purpose,
+      failures: failures.count + 1,
+      target: maskTarget(target.address),
+    });
     throw new InvalidCodeError();
   }
 
@@ -180,6 +212,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     },
   });
 
+  if (failures.count > 0) await store.clearFailures(targetKey);
   deps.log.info('code verified', { purpose: request.purpose, isNew, target: maskTarget(target.address) });
   return {
     verifiedTarget: target.address,

@@ -17,6 +17,12 @@ export interface OtpStore {
    * stored one when another login created it first.
    */
   completeLogin(login: LoginCompletion): Promise<{ customer: Customer; isNew: boolean }>;
+  /** Consecutive failed verifications of a target; 0 once the window after the last one has passed. */
+  failures(targetKey: string, now: number): Promise<FailureCount>;
+  /** Counts a wrong code; the count lapses `windowMs` after the last failure. */
+  recordFailure(targetKey: string, now: number, windowMs: number): Promise<void>;
+  /** A successful verification ends the run of failures. */
+  clearFailures(targetKey: string): Promise<void>;
   getSession(tokenHash: string): Promise<SessionRecord | undefined>;
   /** False when the session is unknown, expired or already revoked. */
   revokeSession(tokenHash: string, now: number): Promise<boolean>;
@@ -31,6 +37,12 @@ export interface SendReservation {
   perDay: number;
   perIpPerHour: number;
   cooldownSeconds: number;
+}
+
+export interface FailureCount {
+  count: number;
+  /** When the count lapses (epoch ms). */
+  expiresAt: number;
 }
 
 export interface StoredCode {

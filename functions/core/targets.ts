@@ -59,5 +59,6 @@ function normalisePhone(input: string): Target {
 export function maskTarget(address: string): string {
   const at = address.lastIndexOf('@');
   if (at > 0) return `${address[0]}***${address.slice(at)}`;
-  return `${address.slice(0, 4)}***${address.slice(-2)}`;
+  // Short numbers would be nearly whole with a prefix shown, so they keep only their last two digits.
+  return address.length >= 11 ? `${address.slice(0, 4)}***${address.slice(-2)}` : `***${address.slice(-2)}`;
 }

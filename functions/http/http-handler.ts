@@ -63,7 +63,9 @@ export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
           request.response = problem(error);
           return;
         }
-        logger.error('unhandled error', { error: error as Error });
+        // Name, message and stack only: SDK errors carry request data in other fields.
+        const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
+        logger.error('unhandled error', { error: { name, message, stack } });
         request.response = internalError();
       },
     })

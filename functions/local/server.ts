@@ -29,7 +29,8 @@ export function createLocalServer(handlers: Handlers, accessLog: AccessLog = () 
 }
 
 async function serve(handlers: Handlers, req: IncomingMessage): Promise<APIGatewayProxyResult> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = parseTarget(req.url);
+  if (!url) return answer(req, new NotFoundError(req.url ?? ''));
   const method = req.method ?? 'GET';
   const allowed = methodsOf(url.pathname);
   if (allowed.length === 0) return answer(req, new NotFoundError(url.pathname));
@@ -40,6 +41,15 @@ async function serve(handlers: Handlers, req: IncomingMessage): Promise<APIGatew
   if (body === undefined) return answer(req, new PayloadTooLargeError(MAX_BODY_BYTES));
   const event = toEvent(req, url, body, route.path);
   return handlers[route.handler](event, lambdaContext(route.handler, event.requestContext.requestId));
+}
+
+/** The request target as a URL, or undefined for one no route could match (`//`, `//a:b@`). */
+function parseTarget(target = '/'): URL | undefined {
+  try {
+    return new URL(`http://localhost${target}`);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Drains the request first so the client reads the answer instead of a reset connection. */

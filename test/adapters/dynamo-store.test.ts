@@ -6,6 +6,7 @@ import {
   InvalidCodeError,
   RateLimitedError,
   SessionInvalidError,
+  TargetLockedError,
   TooManyAttemptsError,
 } from '../../functions/core/errors.js';
 import { checkSession, revokeSession, sendCode, verifyCode } from '../../functions/core/otp.js';
@@ -150,7 +151,7 @@ describe('concurrency on DynamoDB Local', () => {
     const sessions = results.filter((r) => r.status === 'fulfilled');
     expect(sessions).toHaveLength(1);
     for (const failure of results.filter((r) => r.status === 'rejected')) {
-      const reason = (failure).reason;
+      const reason = failure.reason;
       expect(reason instanceof InvalidCodeError || reason instanceof TooManyAttemptsError).toBe(true);
     }
   });
@@ -164,7 +165,7 @@ describe('concurrency on DynamoDB Local', () => {
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const failure of results.filter((r) => r.status === 'rejected')) {
-      expect((failure).reason).toBeInstanceOf(InvalidCodeError);
+      expect(failure.reason).toBeInstanceOf(InvalidCodeError);
     }
   });
 
@@ -196,7 +197,7 @@ describe('concurrency on DynamoDB Local', () => {
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => send(h)));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
     for (const r of results.filter((r) => r.status === 'rejected')) {
-      expect((r).reason).toBeInstanceOf(RateLimitedError);
+      expect(r.reason).toBeInstanceOf(RateLimitedError);
     }
     expect(h.sender.sent).toHaveLength(5);
   });
@@ -275,6 +276,106 @@ describe('send limits', () => {
       await send(h, `${name}@example.com`, { sourceIp: '198.51.100.9' });
     }
     expect(h.sender.sent).toHaveLength(6);
+  });
+});
+
+describe('exact limits under concurrency', () => {
+  it('a send refused for its target never holds a slot of the IP limit', async () => {
+    const h = await harness({ OTP_SEND_LIMIT_PER_IP_PER_HOUR: '2' });
+    const ip = '198.51.100.20';
+    for (let round = 0; round < 10; round++) {
+      // Each round in a new hour: one send puts a target in its cooldown and uses 1 of 2 IP slots.
+      h.clock.now += HOUR_MS;
+      await send(h, `busy-${round}@example.com`, { sourceIp: ip });
+      // Then, at once, a send the cooldown refuses and one to a fresh target: the fresh one must pass.
+      const [refused, fresh] = await Promise.allSettled([
+        send(h, `busy-${round}@example.com`, { sourceIp: ip }),
+        send(h, `fresh-${round}@example.com`, { sourceIp: ip }),
+      ]);
+      expect(refused.status).toBe('rejected');
+      expect(fresh.status).toBe('fulfilled');
+    }
+  });
+
+  it('20 parallel sends from one IP to 20 targets accept exactly the IP limit', async () => {
+    const h = await harness({ OTP_SEND_LIMIT_PER_IP_PER_HOUR: '5' });
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => send(h, `t${i}@example.com`, { sourceIp: '198.51.100.30' })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+  });
+
+  it('two sends either side of midnight inside the cooldown: exactly one is accepted', async () => {
+    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '30' });
+    for (let round = 0; round < 10; round++) {
+      const target = `midnight-${round}@example.com`;
+      const beforeMidnight = { ...h.deps, now: () => Date.UTC(2026, 0, 1 + round, 23, 59, 50) };
+      const afterMidnight = { ...h.deps, now: () => Date.UTC(2026, 0, 2 + round, 0, 0, 5) };
+      const results = await Promise.allSettled([
+        sendCode(beforeMidnight, { target, purpose: 'login' }),
+        sendCode(afterMidnight, { target, purpose: 'login' }),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    }
+  });
+});
+
+describe('failed verifications per target', () => {
+  const CAP = { OTP_MAX_FAILURES_PER_TARGET: '4', OTP_RESEND_COOLDOWN_SECONDS: '0' };
+
+  async function wrongGuesses(h: Harness, count: number) {
+    const code = lastCode(h);
+    const wrong = code === '000000' ? '000001' : '000000';
+    for (let i = 0; i < count; i++) {
+      await expect(verifyCode(h.deps, { target: PHONE, code: wrong, purpose: 'login' })).rejects.toThrow(
+        InvalidCodeError,
+      );
+    }
+  }
+
+  it('locks the target after the cap, across codes, until a day after the last failure', async () => {
+    const h = await harness(CAP);
+    await send(h);
+    await wrongGuesses(h, 2);
+    await send(h);
+    await wrongGuesses(h, 2);
+    const code = lastCode(h);
+
+    // Locked: even the right code is not compared, and no new code is sent.
+    const locked = await verifyCode(h.deps, { target: PHONE, code, purpose: 'login' }).catch((e: unknown) => e);
+    expect(locked).toBeInstanceOf(TargetLockedError);
+    expect((locked as TargetLockedError).retryAfterSeconds).toBe(86_400);
+    await expect(send(h)).rejects.toThrow(/Too many wrong codes/);
+    expect(h.sender.sent).toHaveLength(2);
+
+    h.clock.now += DAY_MS;
+    await send(h);
+    // The old run of failures has lapsed: one more wrong code starts a new run at one.
+    await wrongGuesses(h, 1);
+    expect((await h.store.failures(opaqueKey(PEPPER, 'target', PHONE), h.clock.now)).count).toBe(1);
+  });
+
+  it('a successful verification ends the run of failures', async () => {
+    const h = await harness(CAP);
+    await send(h);
+    await wrongGuesses(h, 2);
+    await verifyCode(h.deps, { target: PHONE, code: lastCode(h), purpose: 'login' });
+    expect((await h.store.failures(opaqueKey(PEPPER, 'target', PHONE), h.clock.now)).count).toBe(0);
+    await send(h);
+    await wrongGuesses(h, 3);
+    await expect(verifyCode(h.deps, { target: PHONE, code: lastCode(h), purpose: 'login' })).rejects.toThrow(
+      TooManyAttemptsError,
+    );
+  });
+
+  it('does not count guesses for a target that has no live code', async () => {
+    const h = await harness(CAP);
+    for (let i = 0; i < 10; i++) {
+      await expect(verifyCode(h.deps, { target: PHONE, code: '123456', purpose: 'login' })).rejects.toThrow(
+        InvalidCodeError,
+      );
+    }
+    await expect(send(h)).resolves.toBeDefined();
   });
 });
 

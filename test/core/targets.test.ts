@@ -40,5 +40,7 @@ describe('maskTarget', () => {
   it('never returns the whole address', () => {
     expect(maskTarget('+14155550123')).toBe('+141***23');
     expect(maskTarget('jane.doe@example.com')).toBe('j***@example.com');
+    // A short number keeps only its last two digits.
+    expect(maskTarget('+6834123')).toBe('***23');
   });
 });

@@ -221,6 +221,16 @@ describe('POST /v1/otp/verify', () => {
     expectProblem(await call(api(h).verify, { body: { target: PHONE, code } }), 429, 'too-many-attempts');
   });
 
+  it('429 too-many-attempts with Retry-After once the target has too many wrong codes', async () => {
+    const h = await harness({ OTP_MAX_FAILURES_PER_TARGET: '2' });
+    const code = await sendAndGetCode(h);
+    const wrong = code === '000000' ? '000001' : '000000';
+    for (let i = 0; i < 2; i++) await call(api(h).verify, { body: { target: PHONE, code: wrong } });
+    const response = await call(api(h).verify, { body: { target: PHONE, code } });
+    expectProblem(response, 429, 'too-many-attempts');
+    expect(response.headers['retry-after']).toBe('86400');
+  });
+
   it.each([
     [{ target: PHONE, code: '12345' }, 'code'],
     [{ target: PHONE, code: '1234567' }, 'code'],

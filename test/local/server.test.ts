@@ -58,6 +58,20 @@ describe('local server routing', () => {
     expect(await response.json()).toMatchObject({ error: 'payload-too-large' });
   });
 
+  it('404 problem, not a 500, for a request target no URL parser accepts', async () => {
+    const { request } = await import('node:http');
+    const { port } = new URL(base);
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '//', method: 'GET' }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(404);
+  });
+
   it('passes the caller IP and headers through to the handler', async () => {
     const send = (target: string) =>
       fetch(`${base}/v1/otp/send`, {
