@@ -83,8 +83,9 @@ export class DynamoOtpStore implements OtpStore {
         const index = reasons.findIndex((reason) => reason.Code === 'ConditionalCheckFailed');
         const refused = counters[index];
         if (refused) throw refused.refusal(reasons[index]?.Item ?? {});
-        if (isConflict(error)) throw new RateLimitedError('Too many codes requested for this target at once.', 1);
       }
+      // Still colliding after the retries: someone is hammering this target or network.
+      if (isConflict(error)) throw new RateLimitedError('Too many codes requested for this target at once.', 1);
       throw error;
     }
   }

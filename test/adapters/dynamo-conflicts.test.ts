@@ -79,6 +79,13 @@ describe('send reservations that conflict', () => {
     expect((error as RateLimitedError).retryAfterSeconds).toBe(1);
   });
 
+  it('answer 429 too when a single-item reservation stays contended', async () => {
+    dynamo.on(UpdateItemCommand).rejects(conflict());
+    const error = await store.reserveSend({ ...reservation, ipKey: undefined }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(dynamo).toHaveReceivedCommandTimes(UpdateItemCommand, 5);
+  });
+
   it('are not tried again when a limit refused them', async () => {
     dynamo.on(TransactWriteItemsCommand).rejects(cancelled(['None', 'ConditionalCheckFailed']));
     await expect(store.reserveSend(reservation)).rejects.toThrow(/network/);
