@@ -18,7 +18,10 @@ export interface OtpConfig {
   maxFailuresPerTarget: number;
   devMode: boolean;
   stage: string;
-  pepper: string;
+  /** The pepper itself (local runs, tests), or… */
+  pepper?: string;
+  /** …the Secrets Manager secret that holds it (AWS). Read once per container by wiring.ts. */
+  pepperSecretArn?: string;
   stateTable: string;
   customersTable: string;
   /** `local` prints codes to the console outbox; `aws` sends through SNS and SES. */
@@ -44,6 +47,16 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+export const MIN_PEPPER_LENGTH = 32;
+
+/** Functions that hash codes or targets need the pepper; the session function does not. */
+export function missingPepper(): ConfigError {
+  return new ConfigError(
+    'OTP_PEPPER',
+    `must be set to a secret of at least ${MIN_PEPPER_LENGTH} characters, or OTP_PEPPER_SECRET_ARN to the secret that holds it.`,
+  );
+}
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
@@ -98,12 +111,9 @@ export function loadConfig(env: Env): OtpConfig {
     throw new ConfigError('OTP_DEV_MODE', 'must not be true in the prod stage: it returns codes in responses.');
   }
 
-  const pepper = env.OTP_PEPPER ?? '';
-  if (pepper.length < 32) {
-    throw new ConfigError(
-      'OTP_PEPPER',
-      'must be set to a secret of at least 32 characters (kept apart from the tables).',
-    );
+  const pepper = env.OTP_PEPPER || undefined;
+  if (pepper !== undefined && pepper.length < MIN_PEPPER_LENGTH) {
+    throw new ConfigError('OTP_PEPPER', `must be a secret of at least ${MIN_PEPPER_LENGTH} characters.`);
   }
 
   const sendLimitPerHour = integer(env, 'OTP_SEND_LIMIT_PER_HOUR', 5, 1, 1000);
@@ -154,6 +164,12 @@ export function loadConfig(env: Env): OtpConfig {
     devMode,
     stage,
     pepper,
+    pepperSecretArn: optional(
+      env,
+      'OTP_PEPPER_SECRET_ARN',
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/,
+      'must be the ARN of a Secrets Manager secret',
+    ),
     stateTable: text(env, 'OTP_STATE_TABLE', 'otp-state', TABLE_NAME, TABLE_RULE),
     customersTable: text(env, 'OTP_CUSTOMERS_TABLE', 'otp-customers', TABLE_NAME, TABLE_RULE),
     delivery,

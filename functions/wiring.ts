@@ -5,8 +5,26 @@ import { DynamoOtpStore } from './adapters/dynamo-store.js';
 import { localSenders } from './adapters/local-outbox.js';
 import { SesEmailSender } from './adapters/ses-email.js';
 import { SnsSmsSender } from './adapters/sns-sms.js';
-import type { OtpConfig } from './config.js';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { ConfigError, MIN_PEPPER_LENGTH, missingPepper, type OtpConfig } from './config.js';
 import type { CodeSender, OtpStore, Senders } from './core/ports.js';
+
+/**
+ * The configuration with its pepper: from OTP_PEPPER, or read from Secrets Manager once, when the
+ * function's container starts (handlers await this at module level).
+ */
+export async function withPepper(config: OtpConfig): Promise<OtpConfig & { pepper: string }> {
+  if (config.pepper) return { ...config, pepper: config.pepper };
+  if (!config.pepperSecretArn) throw missingPepper();
+  const secret = await getSecret(config.pepperSecretArn, { maxAge: Number.POSITIVE_INFINITY });
+  if (typeof secret !== 'string' || secret.length < MIN_PEPPER_LENGTH) {
+    throw new ConfigError(
+      'OTP_PEPPER_SECRET_ARN',
+      `must name a secret string of at least ${MIN_PEPPER_LENGTH} characters.`,
+    );
+  }
+  return { ...config, pepper: secret };
+}
 
 /** The one place that picks real or local adapters. */
 export function createStore(config: OtpConfig): OtpStore {

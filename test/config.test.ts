@@ -78,9 +78,13 @@ describe('loadConfig', () => {
     );
   });
 
-  it('requires a pepper of at least 32 characters', () => {
-    expect(() => loadConfig({ OTP_DELIVERY: 'local' })).toThrow(/OTP_PEPPER/);
-    expect(() => loadConfig({ OTP_DELIVERY: 'local', OTP_PEPPER: 'short' })).toThrow(/OTP_PEPPER/);
+  it('refuses a pepper under 32 characters, and a malformed secret ARN', () => {
+    expect(() => loadConfig({ OTP_DELIVERY: 'local', OTP_PEPPER: 'short' })).toThrow(
+      /^Invalid configuration: OTP_PEPPER /,
+    );
+    expect(() => loadConfig({ ...BASE, OTP_PEPPER_SECRET_ARN: 'pepper' })).toThrow(/OTP_PEPPER_SECRET_ARN/);
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:otp-pepper-AbCdEf';
+    expect(loadConfig({ OTP_DELIVERY: 'local', OTP_PEPPER_SECRET_ARN: arn }).pepperSecretArn).toBe(arn);
   });
 
   it('refuses dev mode in the prod stage', () => {

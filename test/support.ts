@@ -20,8 +20,8 @@ export async function freshTables(): Promise<{ client: DynamoDBClient; stateTabl
   return { client, ...names };
 }
 
-export function testConfig(overrides: Record<string, string> = {}): OtpConfig {
-  return loadConfig({ OTP_PEPPER: PEPPER, OTP_DELIVERY: 'local', OTP_DEV_MODE: 'true', ...overrides });
+export function testConfig(overrides: Record<string, string> = {}): OtpConfig & { pepper: string } {
+  return { ...loadConfig({ OTP_DELIVERY: 'local', OTP_DEV_MODE: 'true', ...overrides }), pepper: PEPPER };
 }
 
 /** Captures what would have been delivered. */

@@ -21,7 +21,7 @@ import { DAY_MS, secondsUntil } from './windows.js';
 const FAILURE_WINDOW_MS = DAY_MS;
 
 /** The use cases of the service. Pure apart from the injected store, senders and clock. */
-export type CoreConfig = Pick<
+export type CoreConfig = { pepper: string } & Pick<
   OtpConfig,
   | 'codeLength'
   | 'codeTtlSeconds'
@@ -33,7 +33,6 @@ export type CoreConfig = Pick<
   | 'sessionTtlSeconds'
   | 'maxFailuresPerTarget'
   | 'devMode'
-  | 'pepper'
   | 'allowedChannels'
   | 'smsAllowedCountries'
   | 'appName'

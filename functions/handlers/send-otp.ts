@@ -6,7 +6,7 @@ import { CHANNELS, DEFAULT_PURPOSE, PURPOSES } from '../core/purposes.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { logger } from '../http/logger.js';
 import { json } from '../http/responses.js';
-import { createSenders, createStore } from '../wiring.js';
+import { createSenders, createStore, withPepper } from '../wiring.js';
 
 export const sendBody = z.object({
   target: z.string().check(z.minLength(1), z.maxLength(255)),
@@ -34,7 +34,7 @@ export function createSendOtpHandler(deps: CoreDeps & { senders: Senders }): Api
   });
 }
 
-const config = loadConfig(process.env);
+const config = await withPepper(loadConfig(process.env));
 export const handler = createSendOtpHandler({
   config,
   store: createStore(config),

@@ -5,7 +5,7 @@ import { DEFAULT_PURPOSE, PURPOSES } from '../core/purposes.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { logger } from '../http/logger.js';
 import { json } from '../http/responses.js';
-import { createStore } from '../wiring.js';
+import { createStore, withPepper } from '../wiring.js';
 
 export function verifyBody(codeLength: number) {
   return z.object({
@@ -44,5 +44,5 @@ export function createVerifyOtpHandler(deps: CoreDeps): ApiHandler {
   });
 }
 
-const config = loadConfig(process.env);
+const config = await withPepper(loadConfig(process.env));
 export const handler = createVerifyOtpHandler({ config, store: createStore(config), now: Date.now, log: logger });
