@@ -1,13 +1,22 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { OtpStack } from '../lib/otp-stack.js';
+import { SettingsError, settingsFromContext } from '../lib/stack-config.js';
 
 const app = new App();
-const stage: unknown = app.node.tryGetContext('stage') ?? 'dev';
-if (stage !== 'dev' && stage !== 'prod') {
-  throw new Error(`Context "stage" must be dev or prod (got "${String(stage)}"): cdk synth -c stage=dev`);
+let settings;
+try {
+  settings = settingsFromContext((name) => app.node.tryGetContext(name));
+} catch (error) {
+  if (!(error instanceof SettingsError)) throw error;
+  process.stderr.write(`\n${error.message}\n\n`);
+  process.exit(1);
 }
 
-new OtpStack(app, `OtpService-${stage}`, {
-  stage,
+// Every AwsSolutions finding fails synth unless the stack acknowledges it with a reason.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+new OtpStack(app, `OtpService-${settings.stage}`, {
+  settings,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

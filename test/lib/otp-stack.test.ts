@@ -3,15 +3,18 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { OtpStack } from '../../lib/otp-stack.js';
+import { settingsFromContext } from '../../lib/stack-config.js';
 
-function template(stage: 'dev' | 'prod') {
+function template(context: Record<string, string> = {}) {
+  const settings = settingsFromContext((name) => ({ smsCountries: 'US', ...context })[name]);
+  // Bundling skipped: these tests read the template, not the code (one real synth runs in CI).
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  return Template.fromStack(new OtpStack(app, `Test-${stage}`, { stage }));
+  return Template.fromStack(new OtpStack(app, `Test-${settings.stage}`, { settings }));
 }
 
 describe('OtpStack tables', () => {
   it('builds the state table from the shared definition, with TTL', () => {
-    template('dev').hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+    template().hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       KeySchema: [{ AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: STATE_TABLE.timeToLiveAttribute, Enabled: true },
       BillingMode: 'PAY_PER_REQUEST',
@@ -19,7 +22,7 @@ describe('OtpStack tables', () => {
   });
 
   it('keeps customers with point-in-time recovery and no TTL', () => {
-    const customers = template('dev').findResources('AWS::DynamoDB::GlobalTable', {
+    const customers = template().findResources('AWS::DynamoDB::GlobalTable', {
       Properties: {
         Replicas: Match.arrayWith([
           Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
@@ -33,7 +36,7 @@ describe('OtpStack tables', () => {
   });
 
   it('protects both tables from deletion in prod', () => {
-    const tables = template('prod').findResources('AWS::DynamoDB::GlobalTable');
+    const tables = template({ stage: 'prod' }).findResources('AWS::DynamoDB::GlobalTable');
     expect(Object.keys(tables)).toHaveLength(2);
     for (const table of Object.values(tables)) {
       expect(table.DeletionPolicy).toBe('Retain');

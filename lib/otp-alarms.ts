@@ -1,0 +1,97 @@
+import { Duration } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Alias } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+export interface OtpAlarmsProps {
+  api: RestApi;
+  functions: IFunction[];
+  /** Where the send function logs "code delivery failed". */
+  sendLogGroup: ILogGroup;
+  smsMonthlyBudgetUsd: number;
+}
+
+export const METRICS_NAMESPACE = 'OtpService';
+
+/** Alarms on what needs a person: server errors, throttling, failed deliveries and SMS spend. */
+export class OtpAlarms extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Alarm[];
+
+  constructor(scope: Construct, id: string, props: OtpAlarmsProps) {
+    super(scope, id);
+    this.topic = new Topic(this, 'Topic', {
+      displayName: 'OTP service alarms',
+      enforceSSL: true,
+      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+    });
+    const fiveMinutes = Duration.minutes(5);
+
+    const deliveryFailures = new MetricFilter(this, 'DeliveryFailures', {
+      logGroup: props.sendLogGroup,
+      filterPattern: FilterPattern.stringValue('$.message', '=', 'code delivery failed'),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: 'DeliveryFailures',
+      metricValue: '1',
+      defaultValue: 0,
+    }).metric({ statistic: 'Sum', period: fiveMinutes });
+
+    const throttles = new MathExpression({
+      expression: props.functions.map((_, index) => `t${index}`).join(' + '),
+      usingMetrics: Object.fromEntries(
+        props.functions.map((fn, index) => [
+          `t${index}`,
+          fn.metricThrottles({ statistic: 'Sum', period: fiveMinutes }),
+        ]),
+      ),
+      period: fiveMinutes,
+      label: 'Lambda throttles',
+    });
+
+    this.alarms = [
+      new Alarm(this, 'Api5xx', {
+        alarmDescription: 'The API answered 5xx errors.',
+        metric: props.api.metricServerError({ statistic: 'Sum', period: fiveMinutes }),
+        threshold: 5,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      new Alarm(this, 'Throttles', {
+        alarmDescription: 'Lambda throttled OTP functions: raise concurrency or look for a flood.',
+        metric: throttles,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      new Alarm(this, 'DeliveryFailuresAlarm', {
+        alarmDescription: 'Codes could not be handed to SNS or SES.',
+        metric: deliveryFailures,
+        threshold: 3,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      new Alarm(this, 'SmsSpend', {
+        alarmDescription: `SMS spend this month passed 80% of the budget of ${props.smsMonthlyBudgetUsd} USD.`,
+        metric: new Metric({
+          namespace: 'AWS/SNS',
+          metricName: 'SMSMonthToDateSpentUSD',
+          statistic: 'Maximum',
+          period: Duration.hours(1),
+        }),
+        threshold: props.smsMonthlyBudgetUsd * 0.8,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+    for (const alarm of this.alarms) alarm.addAlarmAction(new SnsAction(this.topic));
+  }
+}

@@ -1,0 +1,42 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HANDLERS } from '../../functions/routes.js';
+import { esbuildOptions } from '../../lib/function-defaults.js';
+
+const run = promisify(execFile);
+let dir: string | undefined;
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('Lambda bundles, built as the stack builds them', () => {
+  it.each(HANDLERS)('%s loads in a fresh Node process and exports handler', async (name) => {
+    dir ??= await mkdtemp(join(tmpdir(), 'otp-bundles-'));
+    const outfile = join(dir, `${name}.mjs`);
+    const entry = fileURLToPath(new URL(`../../functions/handlers/${name}.ts`, import.meta.url));
+    await build({ ...esbuildOptions(entry, outfile), logLevel: 'silent' });
+    expect((await stat(outfile)).size).toBeGreaterThan(0);
+
+    // The environment the stack gives the functions, with the pepper inline instead of a secret.
+    const env = {
+      PATH: process.env.PATH,
+      OTP_STAGE: 'prod',
+      OTP_DELIVERY: 'aws',
+      OTP_ALLOWED_CHANNELS: 'sms',
+      OTP_SMS_ALLOWED_COUNTRIES: 'US',
+      OTP_PEPPER: 'p'.repeat(64),
+      AWS_REGION: 'us-east-1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const script = `const m = await import(${JSON.stringify(`file://${outfile}`)}); console.log(typeof m.handler);`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env });
+    expect(stdout.trim()).toBe('function');
+  });
+});
