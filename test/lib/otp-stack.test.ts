@@ -44,3 +44,195 @@ describe('OtpStack tables', () => {
     }
   });
 });
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+/** The statements of the inline policies on the role of the function whose description names it. */
+function statementsOf(t: Template, handler: string): Statement[] {
+  const functions = t.findResources('AWS::Lambda::Function', {
+    Properties: { Description: `OTP service: ${handler}` },
+  }) as Record<string, Resource>;
+  const [fn] = Object.values(functions);
+  const roleId = fn?.Properties.Role['Fn::GetAtt'][0] as string;
+  const policies = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter((policy) =>
+    (policy.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId),
+  );
+  return policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+const actionsOf = (statements: Statement[], effect = 'Allow') =>
+  new Set(statements.filter((s) => s.Effect === effect).flatMap((s) => [s.Action].flat()));
+
+describe('OtpStack functions', () => {
+  it('runs every handler on Node.js 24, arm64, with the shared settings', () => {
+    const functions = Object.values(
+      template().findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('^OTP service: ') },
+      }) as Record<string, Resource>,
+    );
+    expect(functions.map((fn) => fn.Properties.Description).sort()).toEqual([
+      'OTP service: health',
+      'OTP service: send-otp',
+      'OTP service: session',
+      'OTP service: verify-otp',
+    ]);
+    for (const fn of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
+      expect(fn.Properties.Environment.Variables).toMatchObject({ OTP_STAGE: 'dev', OTP_DEV_MODE: 'false' });
+      expect(fn.Properties.Environment.Variables.OTP_PEPPER).toBeUndefined();
+    }
+  });
+
+  it('gives each function only the actions it uses, and no wildcard action', () => {
+    const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
+    expect(actionsOf(statementsOf(t, 'send-otp'))).toEqual(
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:DescribeSecret',
+        'sns:Publish',
+        'ses:SendEmail',
+      ]),
+    );
+    expect(actionsOf(statementsOf(t, 'verify-otp'))).toEqual(
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:DescribeSecret',
+      ]),
+    );
+    expect(actionsOf(statementsOf(t, 'session'))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+    expect(statementsOf(t, 'health')).toEqual([]);
+    for (const handler of ['send-otp', 'verify-otp', 'session']) {
+      for (const action of actionsOf(statementsOf(t, handler))) expect(action).not.toContain('*');
+    }
+  });
+
+  it('lets the send function publish SMS to phone numbers only, never to a topic', () => {
+    const statements = statementsOf(template(), 'send-otp').filter((s) => [s.Action].flat().includes('sns:Publish'));
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Resource: '*' }));
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sns:*:*:*']] },
+      }),
+    );
+  });
+
+  it('lets the send function e-mail only from the configured identity and address', () => {
+    const [ses] = statementsOf(template({ emailFrom: 'Acme <no-reply@acme.example>' }), 'send-otp').filter((s) =>
+      [s.Action].flat().includes('ses:SendEmail'),
+    );
+    expect(JSON.stringify(ses?.Resource)).toContain(':identity/acme.example');
+    expect(ses?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@acme.example' } });
+  });
+
+  it('turns dev mode on only when asked, outside prod', () => {
+    const fn = Object.values(
+      template({ devMode: 'true' }).findResources('AWS::Lambda::Function', {
+        Properties: { Description: 'OTP service: send-otp' },
+      }) as Record<string, Resource>,
+    )[0];
+    expect(fn?.Properties.Environment.Variables.OTP_DEV_MODE).toBe('true');
+  });
+});
+
+describe('OtpStack API', () => {
+  it('has exactly the routes of API.md', () => {
+    const methods = Object.values(template().findResources('AWS::ApiGateway::Method') as Record<string, Resource>);
+    expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'GET', 'POST', 'POST']);
+  });
+
+  it('throttles the stage and the send route, and writes access logs', () => {
+    template().hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 100 }),
+        Match.objectLike({ HttpMethod: 'POST', ResourcePath: '/~1v1~1otp~1send', ThrottlingRateLimit: 20 }),
+      ]),
+    });
+  });
+
+  it('answers unknown routes with a 404 problem', () => {
+    template().hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
+      StatusCode: '404',
+    });
+  });
+});
+
+describe('OtpStack WAF', () => {
+  it('attaches a web ACL with the AWS common rules and a per-IP rate rule on the send route', () => {
+    const t = template();
+    t.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } },
+        }),
+        Match.objectLike({
+          Statement: {
+            RateBasedStatement: Match.objectLike({
+              AggregateKeyType: 'IP',
+              ScopeDownStatement: { ByteMatchStatement: Match.objectLike({ SearchString: '/v1/otp/send' }) },
+            }),
+          },
+        }),
+      ]),
+    });
+    t.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+  });
+
+  it('can be turned off', () => {
+    const t = template({ waf: 'false' });
+    t.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    t.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+  });
+});
+
+describe('OtpStack alarms', () => {
+  it('alarms on 5xx, throttles, delivery failures and SMS spend', () => {
+    const alarms = Object.values(template().findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
+    const watched = alarms.map((alarm) => alarm.Properties.MetricName ?? alarm.Properties.Metrics[0].Label);
+    expect(watched.sort()).toEqual(['5XXError', 'DeliveryFailures', 'Lambda throttles', 'SMSMonthToDateSpentUSD']);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+});
+
+describe('stack settings', () => {
+  const settings = (context: Record<string, string>) => () => settingsFromContext((name) => context[name]);
+
+  it('refuses dev mode in prod', () => {
+    expect(settings({ stage: 'prod', devMode: 'true', smsCountries: 'US' })).toThrow(
+      'Invalid context "devMode": is refused in the prod stage',
+    );
+  });
+
+  it.each([
+    [{ stage: 'staging', smsCountries: 'US' }, 'stage'],
+    [{ smsCountries: 'USA' }, 'smsCountries'],
+    [{ emailFrom: 'not an address' }, 'emailFrom'],
+    [{ smsCountries: 'US', smsSenderId: 'TOO-LONG-SENDER' }, 'smsSenderId'],
+    [{ smsCountries: 'US', smsOriginationNumber: '555-0100' }, 'smsOriginationNumber'],
+    [{ smsCountries: 'US', smsMonthlyBudgetUsd: '-5' }, 'smsMonthlyBudgetUsd'],
+    [{ smsCountries: 'US', waf: 'maybe' }, 'waf'],
+    [{}, 'emailFrom'],
+  ])('fails on %j naming %s', (context, name) => {
+    expect(settings(context)).toThrow(`Invalid context "${name}"`);
+  });
+
+  it('derives the SES identity from the sender address', () => {
+    expect(settingsFromContext((name) => ({ emailFrom: 'Acme <no-reply@acme.example>' })[name]).sesIdentity).toBe(
+      'acme.example',
+    );
+  });
+});
