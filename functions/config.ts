@@ -14,6 +14,8 @@ export interface OtpConfig {
   /** 0 turns the per-IP limit off. */
   sendLimitPerIpPerHour: number;
   sessionTtlSeconds: number;
+  /** Items the scheduled cleanup removes at most in one run. */
+  cleanupMaxItems: number;
   /** Wrong codes in a row for one target, over all its codes, before it is locked for a day. */
   maxFailuresPerTarget: number;
   devMode: boolean;
@@ -161,6 +163,7 @@ export function loadConfig(env: Env): OtpConfig {
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 86_400, 60, 30 * 86_400),
     // NIST SP 800-63B allows at most 100; the default leaves room for guesses already in flight.
     maxFailuresPerTarget: integer(env, 'OTP_MAX_FAILURES_PER_TARGET', 50, 1, 100),
+    cleanupMaxItems: integer(env, 'OTP_CLEANUP_MAX_ITEMS', 5000, 1, 100_000),
     devMode,
     stage,
     pepper,

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -18,6 +19,10 @@ export const BUNDLING: BundlingOptions = {
   target: ESBUILD_TARGET,
   bundleAwsSDK: true,
 };
+
+/** The source file of a handler, as NodejsFunction wants its entry. */
+export const handlerEntry = (name: string): string =>
+  fileURLToPath(new URL(`../functions/handlers/${name}.ts`, import.meta.url));
 
 export const FUNCTION_DEFAULTS = {
   runtime: Runtime.NODEJS_24_X,

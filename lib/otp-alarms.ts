@@ -7,6 +7,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../functions/metrics.js';
 
 export interface OtpAlarmsProps {
   api: RestApi;
@@ -15,8 +16,6 @@ export interface OtpAlarmsProps {
   sendLogGroup: ILogGroup;
   smsMonthlyBudgetUsd: number;
 }
-
-export const METRICS_NAMESPACE = 'OtpService';
 
 /** Alarms on what needs a person: server errors, throttling, failed deliveries and SMS spend. */
 export class OtpAlarms extends Construct {

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Aws, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
@@ -9,13 +8,14 @@ import {
   ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { HANDLERS, type HandlerName, ROUTES } from '../functions/routes.js';
-import { BUNDLING, FUNCTION_DEFAULTS } from './function-defaults.js';
+import { BUNDLING, FUNCTION_DEFAULTS, handlerEntry } from './function-defaults.js';
 import type { OtpTables } from './otp-tables.js';
 import type { StackSettings } from './stack-config.js';
 
@@ -28,8 +28,6 @@ export interface OtpApiProps {
 const STAGE_THROTTLE = { rate: 100, burst: 200 };
 const SEND_THROTTLE = { rate: 20, burst: 40 };
 
-const handlerEntry = (name: string) => fileURLToPath(new URL(`../functions/handlers/${name}.ts`, import.meta.url));
-
 /**
  * The handlers as Lambda functions behind a REST API, each with only the permissions it uses,
  * and the pepper in Secrets Manager.
@@ -39,6 +37,8 @@ export class OtpApi extends Construct {
   readonly functions: Record<HandlerName, NodejsFunction>;
   readonly pepper: Secret;
   readonly logGroups: Record<HandlerName, LogGroup>;
+  /** What every function of the service is started with; the cleanup function gets it too. */
+  readonly environment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: OtpApiProps) {
     super(scope, id);
@@ -53,7 +53,8 @@ export class OtpApi extends Construct {
       removalPolicy,
     });
 
-    const environment = this.environment(settings);
+    const environment = this.environmentFor(settings);
+    this.environment = environment;
     const logGroups = {} as Record<HandlerName, LogGroup>;
     const functions = {} as Record<HandlerName, NodejsFunction>;
     for (const name of HANDLERS) {
@@ -76,7 +77,7 @@ export class OtpApi extends Construct {
   }
 
   /** The same variables for every function, so each validates the same configuration at start. */
-  private environment(settings: StackSettings): Record<string, string> {
+  private environmentFor(settings: StackSettings): Record<string, string> {
     const channels = [...(settings.smsCountries ? ['sms'] : []), ...(settings.emailFrom ? ['email'] : [])];
     return {
       OTP_STAGE: settings.stage,
@@ -95,11 +96,16 @@ export class OtpApi extends Construct {
 
   private grant(settings: StackSettings, tables: OtpTables): void {
     const { 'send-otp': send, 'verify-otp': verify, session } = this.functions;
-    // Transactions need the item actions they contain; there is no separate transaction action.
-    tables.state.grant(send, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
-    tables.state.grant(verify, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
-    tables.customers.grant(verify, 'dynamodb:GetItem', 'dynamodb:PutItem');
-    tables.state.grant(session, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // On the tables themselves, not their indexes (which table.grant would add). Transactions need
+    // the item actions they contain; there is no separate transaction action.
+    const allow = (fn: NodejsFunction, table: TableV2, ...actions: string[]) =>
+      fn.addToRolePolicy(
+        new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
+      );
+    allow(send, tables.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
+    allow(verify, tables.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
+    allow(verify, tables.customers, 'GetItem', 'PutItem');
+    allow(session, tables.state, 'GetItem', 'UpdateItem');
     this.pepper.grantRead(send);
     this.pepper.grantRead(verify);
 

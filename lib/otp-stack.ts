@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { OtpAlarms } from './otp-alarms.js';
 import { OtpApi } from './otp-api.js';
+import { OtpCleanup } from './otp-cleanup.js';
 import { OtpTables } from './otp-tables.js';
 import { OtpWaf } from './otp-waf.js';
 import type { StackSettings } from './stack-config.js';
@@ -15,6 +16,7 @@ export class OtpStack extends Stack {
   readonly tables: OtpTables;
   readonly service: OtpApi;
   readonly alarms: OtpAlarms;
+  readonly cleanup: OtpCleanup;
   readonly waf?: OtpWaf;
 
   constructor(scope: Construct, id: string, props: OtpStackProps) {
@@ -22,10 +24,15 @@ export class OtpStack extends Stack {
     const { settings } = props;
     this.tables = new OtpTables(this, 'Tables', { production: settings.stage === 'prod' });
     this.service = new OtpApi(this, 'Service', { settings, tables: this.tables });
+    this.cleanup = new OtpCleanup(this, 'Cleanup', {
+      stateTable: this.tables.state,
+      environment: this.service.environment,
+      production: settings.stage === 'prod',
+    });
     if (settings.waf) this.waf = new OtpWaf(this, 'Waf', { stage: this.service.api.deploymentStage });
     this.alarms = new OtpAlarms(this, 'Alarms', {
       api: this.service.api,
-      functions: Object.values(this.service.functions),
+      functions: [...Object.values(this.service.functions), this.cleanup.fn],
       sendLogGroup: this.service.logGroups['send-otp'],
       smsMonthlyBudgetUsd: settings.smsMonthlyBudgetUsd,
     });
@@ -64,7 +71,7 @@ function acknowledgeNagFindings(stack: OtpStack, settings: StackSettings): void 
     'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
     'The account-wide role API Gateway needs to write access and error logs; AWS maintains its narrow policy.',
   );
-  for (const fn of Object.values(functions)) {
+  for (const fn of [...Object.values(functions), stack.cleanup.fn]) {
     acknowledge(
       fn,
       'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',

@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { CUSTOMERS_TABLE, STATE_TABLE, type TableDefinition } from '../functions/tables.js';
 
@@ -29,6 +29,16 @@ export class OtpTables extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: keep },
       deletionProtection: production,
       removalPolicy: production || keep ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      globalSecondaryIndexes: definition.dueIndex
+        ? [
+            {
+              indexName: definition.dueIndex.name,
+              partitionKey: { name: definition.dueIndex.partitionKey, type: AttributeType.STRING },
+              sortKey: { name: definition.dueIndex.sortKey, type: AttributeType.NUMBER },
+              projectionType: ProjectionType.KEYS_ONLY,
+            },
+          ]
+        : undefined,
     });
   }
 }

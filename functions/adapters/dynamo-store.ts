@@ -5,6 +5,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
@@ -103,15 +104,22 @@ export class DynamoOtpStore implements OtpStore {
       update: {
         TableName: this.tables.stateTable,
         Key: { [PK]: S(`send#${request.targetKey}#${day.index}`) },
-        UpdateExpression: 'ADD #day :one, #hour :one SET #last = :now, #ttl = :ttl',
+        UpdateExpression: `ADD #day :one, #hour :one SET #last = :now, #ttl = :ttl, ${DUE_SET}`,
         ConditionExpression: conditions.join(' AND '),
-        ExpressionAttributeNames: { '#day': 'day', '#hour': hourAttribute, '#last': 'lastSentAt', '#ttl': TTL },
+        ExpressionAttributeNames: {
+          '#day': 'day',
+          '#hour': hourAttribute,
+          '#last': 'lastSentAt',
+          '#ttl': TTL,
+          ...DUE_NAMES,
+        },
         ExpressionAttributeValues: {
           ':one': N(1),
           ':perDay': N(perDay),
           ':perHour': N(perHour),
           ':now': N(now),
           ':ttl': ttlOf(day.end + cooldownMs),
+          ...dueValues(`send#${request.targetKey}#${day.index}`, day.end + cooldownMs),
           ...(cooldownMs > 0 ? { ':cooldownEdge': N(now - cooldownMs) } : {}),
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -135,13 +143,15 @@ export class DynamoOtpStore implements OtpStore {
       update: {
         TableName: this.tables.stateTable,
         Key: { [PK]: S(`send#${request.targetKey}#${next.index}`) },
-        UpdateExpression: 'SET #last = :now, #ttl = if_not_exists(#ttl, :ttl)',
+        // Expiry as the next day's own sends will set it, so its index entry is written once.
+        UpdateExpression: `SET #last = :now, #ttl = :ttl, ${DUE_SET}`,
         ConditionExpression: 'attribute_not_exists(#last) OR #last <= :cooldownEdge',
-        ExpressionAttributeNames: { '#last': 'lastSentAt', '#ttl': TTL },
+        ExpressionAttributeNames: { '#last': 'lastSentAt', '#ttl': TTL, ...DUE_NAMES },
         ExpressionAttributeValues: {
           ':now': N(request.now),
           ':ttl': ttlOf(next.end + cooldownMs),
           ':cooldownEdge': N(request.now - cooldownMs),
+          ...dueValues(`send#${request.targetKey}#${next.index}`, next.end + cooldownMs),
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
@@ -154,10 +164,15 @@ export class DynamoOtpStore implements OtpStore {
       update: {
         TableName: this.tables.stateTable,
         Key: { [PK]: S(`ip#${ipKey}#${hour.index}`) },
-        UpdateExpression: 'ADD #count :one SET #ttl = :ttl',
+        UpdateExpression: `ADD #count :one SET #ttl = :ttl, ${DUE_SET}`,
         ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-        ExpressionAttributeNames: { '#count': 'sends', '#ttl': TTL },
-        ExpressionAttributeValues: { ':one': N(1), ':limit': N(request.perIpPerHour), ':ttl': ttlOf(hour.end) },
+        ExpressionAttributeNames: { '#count': 'sends', '#ttl': TTL, ...DUE_NAMES },
+        ExpressionAttributeValues: {
+          ':one': N(1),
+          ':limit': N(request.perIpPerHour),
+          ':ttl': ttlOf(hour.end),
+          ...dueValues(`ip#${ipKey}#${hour.index}`, hour.end),
+        },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
       refusal: () =>
@@ -178,6 +193,7 @@ export class DynamoOtpStore implements OtpStore {
             sentAt: N(code.sentAt),
             expiresAt: N(code.expiresAt),
             [TTL]: ttlOf(code.expiresAt),
+            ...dueEntry(code.codeKey, code.expiresAt),
           },
         }),
       ),
@@ -275,10 +291,14 @@ export class DynamoOtpStore implements OtpStore {
             new UpdateItemCommand({
               TableName: this.tables.stateTable,
               Key: key,
-              UpdateExpression: 'ADD failures :one SET expiresAt = :expiresAt, #ttl = :ttl',
+              UpdateExpression: `ADD failures :one SET expiresAt = :expiresAt, #ttl = :ttl, ${DUE_SET}`,
               ConditionExpression: 'attribute_not_exists(#pk) OR expiresAt > :now',
-              ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL },
-              ExpressionAttributeValues: { ...values, ':one': N(1) },
+              ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL, ...DUE_NAMES },
+              ExpressionAttributeValues: {
+                ...values,
+                ':one': N(1),
+                ...dueValues(`fails#${targetKey}`, now + windowMs),
+              },
             }),
           ),
         );
@@ -293,7 +313,13 @@ export class DynamoOtpStore implements OtpStore {
           this.client.send(
             new PutItemCommand({
               TableName: this.tables.stateTable,
-              Item: { ...key, failures: N(1), expiresAt: values[':expiresAt'], [TTL]: values[':ttl'] },
+              Item: {
+                ...key,
+                failures: N(1),
+                expiresAt: values[':expiresAt'],
+                [TTL]: values[':ttl'],
+                ...dueEntry(`fails#${targetKey}`, now + windowMs),
+              },
               ConditionExpression: 'expiresAt <= :now',
               ExpressionAttributeValues: { ':now': values[':now'] },
             }),
@@ -312,6 +338,65 @@ export class DynamoOtpStore implements OtpStore {
         new DeleteItemCommand({ TableName: this.tables.stateTable, Key: { [PK]: S(`fails#${targetKey}`) } }),
       ),
     );
+  }
+
+  /**
+   * Deletes items past their expiry that TTL has not removed yet, at most `limit`, oldest hours
+   * first. Each delete re-checks the expiry, since an index entry can lag behind its item.
+   */
+  async removeExpired(now: number, limit: number, lookbackHours: number): Promise<Record<string, number>> {
+    const removed: Record<string, number> = {};
+    let budget = limit;
+    const current = windowOf(now, HOUR_MS).index;
+    for (let hour = current - lookbackHours; hour <= current && budget > 0; hour++) {
+      for (let shard = 0; shard < DUE_SHARDS && budget > 0; shard++) {
+        let start: Item | undefined;
+        do {
+          const page = await this.client.send(
+            new QueryCommand({
+              TableName: this.tables.stateTable,
+              IndexName: DUE_INDEX.name,
+              KeyConditionExpression: '#dueBucket = :bucket AND #dueAt <= :now',
+              ExpressionAttributeNames: DUE_NAMES,
+              ExpressionAttributeValues: { ':bucket': S(dueBucket(hour, shard)), ':now': N(now) },
+              Limit: Math.min(budget, 100),
+              ExclusiveStartKey: start,
+            }),
+          );
+          const keys = (page.Items ?? []).flatMap((item) => str(item, PK) ?? []);
+          const deleted = await Promise.all(keys.map((pk) => this.deleteIfDue(pk, now)));
+          keys.forEach((pk, index) => {
+            if (!deleted[index]) return;
+            const kind = pk.slice(0, pk.indexOf('#'));
+            removed[kind] = (removed[kind] ?? 0) + 1;
+            budget--;
+          });
+          start = page.LastEvaluatedKey;
+        } while (start && budget > 0);
+      }
+    }
+    return removed;
+  }
+
+  private async deleteIfDue(pk: string, now: number): Promise<boolean> {
+    try {
+      await this.write(() =>
+        this.client.send(
+          new DeleteItemCommand({
+            TableName: this.tables.stateTable,
+            Key: { [PK]: S(pk) },
+            ConditionExpression: '#dueAt <= :now',
+            ExpressionAttributeNames: { '#dueAt': DUE_INDEX.sortKey },
+            ExpressionAttributeValues: { ':now': N(now) },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      // Already gone, or given a later expiry since the index was read.
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /**
@@ -427,6 +512,34 @@ export class DynamoOtpStore implements OtpStore {
   }
 }
 
+/**
+ * The `due` index lists an item under the UTC hour it expires in, spread over a few shards so that
+ * no index partition takes every write of an hour. The attributes change only with the expiry:
+ * updates that leave them as they were cost no index write.
+ */
+const DUE_INDEX = STATE_TABLE.dueIndex ?? { name: 'due', partitionKey: 'dueBucket', sortKey: 'dueAt' };
+export const DUE_SHARDS = 4;
+const DUE_SET = '#dueBucket = :dueBucket, #dueAt = :dueAt';
+const DUE_NAMES = { '#dueBucket': DUE_INDEX.partitionKey, '#dueAt': DUE_INDEX.sortKey };
+
+function dueBucket(hourIndex: number, shard: number): string {
+  return `due#${hourIndex}#${shard}`;
+}
+
+function dueEntry(pk: string, expiresAt: number): Item {
+  let hash = 0;
+  for (let i = 0; i < pk.length; i++) hash = (hash * 31 + pk.charCodeAt(i)) >>> 0;
+  return {
+    [DUE_INDEX.partitionKey]: S(dueBucket(windowOf(expiresAt, HOUR_MS).index, hash % DUE_SHARDS)),
+    [DUE_INDEX.sortKey]: N(expiresAt),
+  };
+}
+
+function dueValues(pk: string, expiresAt: number): Item {
+  const entry = dueEntry(pk, expiresAt);
+  return { ':dueBucket': entry[DUE_INDEX.partitionKey] ?? S(''), ':dueAt': entry[DUE_INDEX.sortKey] ?? N(0) };
+}
+
 interface Counter {
   update: Update;
   /** The error for a send this counter refused, from the item as it was. */
@@ -461,6 +574,7 @@ function sessionItem(session: SessionRecord): Item {
     issuedAt: N(session.issuedAt),
     expiresAt: N(session.expiresAt),
     [TTL]: ttlOf(session.expiresAt),
+    ...dueEntry(`session#${session.tokenHash}`, session.expiresAt),
   };
 }
 

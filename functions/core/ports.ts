@@ -24,6 +24,11 @@ export interface OtpStore {
   /** A successful verification ends the run of failures. */
   clearFailures(targetKey: string): Promise<void>;
   getSession(tokenHash: string): Promise<SessionRecord | undefined>;
+  /**
+   * Deletes up to `limit` items whose expiry has passed but that TTL has not removed yet, looking
+   * back `lookbackHours`; returns how many of each kind (code, send, ip, session, fails).
+   */
+  removeExpired(now: number, limit: number, lookbackHours: number): Promise<Record<string, number>>;
   /** False when the session is unknown, expired or already revoked. */
   revokeSession(tokenHash: string, now: number): Promise<boolean>;
 }

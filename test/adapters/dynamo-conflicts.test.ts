@@ -30,7 +30,7 @@ const cancelled = (codes: string[]) =>
 const reservation = {
   targetKey: 'k',
   ipKey: 'ip',
-  now: Date.UTC(2026, 0, 1, 12),
+  now: Date.UTC(2036, 0, 1, 12),
   perHour: 5,
   perDay: 10,
   perIpPerHour: 30,

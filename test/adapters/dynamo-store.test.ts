@@ -92,13 +92,22 @@ describe('send and verify on DynamoDB Local', () => {
     await expect(verifyCode(h.deps, { target: PHONE, code: fresh, purpose: 'login' })).resolves.toBeDefined();
   });
 
-  it('refuses an expired code, checked by the condition and not left to TTL', async () => {
+  it('refuses a code once its short TTL has passed', async () => {
     const h = await harness({ OTP_TTL_SECONDS: '1' });
     await send(h);
     const code = lastCode(h);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     h.clock.now = Date.now();
-    // TTL has not deleted the item: the expiry check in the condition is what refuses it.
+    await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })).rejects.toThrow(InvalidCodeError);
+  });
+
+  it('refuses an expired code that is still stored: the condition checks expiry, not TTL', async () => {
+    const h = await harness({ OTP_TTL_SECONDS: '1' });
+    // Far enough ahead that DynamoDB Local's own TTL sweep cannot have deleted the item.
+    h.clock.now = Date.UTC(2036, 0, 1, 10);
+    await send(h);
+    const code = lastCode(h);
+    h.clock.now += 1001;
     expect(await codeItem(h)).toBeDefined();
     await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })).rejects.toThrow(InvalidCodeError);
   });
@@ -212,7 +221,7 @@ describe('concurrency on DynamoDB Local', () => {
 describe('send limits', () => {
   it('enforces the resend cooldown with Retry-After', async () => {
     const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '30' });
-    h.clock.now = Date.UTC(2026, 0, 1, 10, 0, 0);
+    h.clock.now = Date.UTC(2036, 0, 1, 10, 0, 0);
     await send(h);
     h.clock.now += 10_000;
     const error = await send(h).catch((e: unknown) => e);
@@ -224,9 +233,9 @@ describe('send limits', () => {
 
   it('keeps the cooldown across midnight UTC', async () => {
     const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '30' });
-    h.clock.now = Date.UTC(2026, 0, 1, 23, 59, 50);
+    h.clock.now = Date.UTC(2036, 0, 1, 23, 59, 50);
     await send(h);
-    h.clock.now = Date.UTC(2026, 0, 2, 0, 0, 5);
+    h.clock.now = Date.UTC(2036, 0, 2, 0, 0, 5);
     const error = await send(h).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitedError);
     expect((error as RateLimitedError).retryAfterSeconds).toBe(15);
@@ -234,7 +243,7 @@ describe('send limits', () => {
 
   it('enforces the hourly limit and opens again in the next hour', async () => {
     const h = await harness(NO_COOLDOWN);
-    h.clock.now = Date.UTC(2026, 0, 1, 10, 30, 0);
+    h.clock.now = Date.UTC(2036, 0, 1, 10, 30, 0);
     for (let i = 0; i < 5; i++) await send(h);
     const error = await send(h).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitedError);
@@ -245,7 +254,7 @@ describe('send limits', () => {
 
   it('enforces the daily limit across hours, with Retry-After to the end of the day', async () => {
     const h = await harness(NO_COOLDOWN);
-    const start = Date.UTC(2026, 0, 1, 0, 0, 0);
+    const start = Date.UTC(2036, 0, 1, 0, 0, 0);
     for (let i = 0; i < 10; i++) {
       h.clock.now = start + Math.floor(i / 5) * HOUR_MS;
       await send(h);
@@ -309,8 +318,8 @@ describe('exact limits under concurrency', () => {
     const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '30' });
     for (let round = 0; round < 10; round++) {
       const target = `midnight-${round}@example.com`;
-      const beforeMidnight = { ...h.deps, now: () => Date.UTC(2026, 0, 1 + round, 23, 59, 50) };
-      const afterMidnight = { ...h.deps, now: () => Date.UTC(2026, 0, 2 + round, 0, 0, 5) };
+      const beforeMidnight = { ...h.deps, now: () => Date.UTC(2036, 0, 1 + round, 23, 59, 50) };
+      const afterMidnight = { ...h.deps, now: () => Date.UTC(2036, 0, 2 + round, 0, 0, 5) };
       const results = await Promise.allSettled([
         sendCode(beforeMidnight, { target, purpose: 'login' }),
         sendCode(afterMidnight, { target, purpose: 'login' }),

@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe('Lambda bundles, built as the stack builds them', () => {
-  it.each(HANDLERS)('%s loads in a fresh Node process and exports handler', async (name) => {
+  it.each([...HANDLERS, 'cleanup'])('%s loads in a fresh Node process and exports handler', async (name) => {
     dir ??= await mkdtemp(join(tmpdir(), 'otp-bundles-'));
     const outfile = join(dir, `${name}.mjs`);
     const entry = fileURLToPath(new URL(`../../functions/handlers/${name}.ts`, import.meta.url));

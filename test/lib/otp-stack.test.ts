@@ -72,6 +72,7 @@ describe('OtpStack functions', () => {
       }) as Record<string, Resource>,
     );
     expect(functions.map((fn) => fn.Properties.Description).sort()).toEqual([
+      'OTP service: cleanup',
       'OTP service: health',
       'OTP service: send-otp',
       'OTP service: session',
@@ -112,7 +113,8 @@ describe('OtpStack functions', () => {
     );
     expect(actionsOf(statementsOf(t, 'session'))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
     expect(statementsOf(t, 'health')).toEqual([]);
-    for (const handler of ['send-otp', 'verify-otp', 'session']) {
+    expect(actionsOf(statementsOf(t, 'cleanup'))).toEqual(new Set(['dynamodb:Query', 'dynamodb:DeleteItem']));
+    for (const handler of ['send-otp', 'verify-otp', 'session', 'cleanup']) {
       for (const action of actionsOf(statementsOf(t, handler))) expect(action).not.toContain('*');
     }
   });
@@ -143,6 +145,39 @@ describe('OtpStack functions', () => {
       }) as Record<string, Resource>,
     )[0];
     expect(fn?.Properties.Environment.Variables.OTP_DEV_MODE).toBe('true');
+  });
+});
+
+describe('OtpStack cleanup', () => {
+  it('runs the cleanup every hour', () => {
+    const t = template();
+    const [cleanupId] = Object.keys(
+      t.findResources('AWS::Lambda::Function', { Properties: { Description: 'OTP service: cleanup' } }),
+    );
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [cleanupId, 'Arn'] } })],
+    });
+  });
+
+  it('may query only the due index of the state table', () => {
+    const query = statementsOf(template(), 'cleanup').find((s) => s.Action === 'dynamodb:Query');
+    expect(JSON.stringify(query?.Resource)).toMatch(/\/index\/due"/);
+  });
+
+  it('gives the state table the keys-only due index it queries', () => {
+    template().hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'due',
+          KeySchema: [
+            { AttributeName: 'dueBucket', KeyType: 'HASH' },
+            { AttributeName: 'dueAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        }),
+      ],
+    });
   });
 });
 

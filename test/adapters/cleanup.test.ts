@@ -1,0 +1,101 @@
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+import { opaqueKey } from '../../functions/core/codes.js';
+import { sendCode, verifyCode } from '../../functions/core/otp.js';
+import { DAY_MS, HOUR_MS } from '../../functions/core/windows.js';
+import { createCleanupHandler } from '../../functions/handlers/cleanup.js';
+import { type Harness, harness, PEPPER } from '../support.js';
+
+vi.hoisted(() => {
+  process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+});
+
+const T0 = Date.UTC(2036, 0, 1, 10, 0, 0);
+const IP = '198.51.100.77';
+
+async function keys(h: Harness): Promise<string[]> {
+  const { Items = [] } = await h.client.send(new ScanCommand({ TableName: h.tables.stateTable, ConsistentRead: true }));
+  return Items.map((item) => item.pk?.S ?? '').sort();
+}
+
+/** Two finished flows at T0 (one login, one failed guess), and one live code 30 hours later. */
+async function history(h: Harness) {
+  h.clock.now = T0;
+  await sendCode(h.deps, { target: 'a@example.com', purpose: 'login', sourceIp: IP });
+  await verifyCode(h.deps, { target: 'a@example.com', code: h.sender.sent[0]?.code ?? '', purpose: 'login' });
+  await sendCode(h.deps, { target: 'b@example.com', purpose: 'login', sourceIp: IP });
+  const wrong = h.sender.sent[1]?.code === '000000' ? '000001' : '000000';
+  await verifyCode(h.deps, { target: 'b@example.com', code: wrong, purpose: 'login' }).catch(() => undefined);
+  h.clock.now = T0 + 30 * HOUR_MS + 10 * 60_000;
+  await sendCode(h.deps, { target: 'c@example.com', purpose: 'login', sourceIp: IP });
+  // c's code (5 min) and its IP hour are still live.
+  h.clock.now = T0 + 30 * HOUR_MS + 12 * 60_000;
+}
+
+describe('removeExpired on DynamoDB Local', () => {
+  it('removes expired codes, counters, sessions and failure counts, and nothing live', async () => {
+    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' });
+    await history(h);
+    const removed = await h.store.removeExpired(h.clock.now, 100, 72);
+    // a's session (1 h), b's code (5 min), both targets' day counters and the IP's hour at T0, b's failures (24 h).
+    expect(removed).toEqual({ session: 1, code: 1, send: 2, ip: 1, fails: 1 });
+
+    const left = await keys(h);
+    const c = opaqueKey(PEPPER, 'target', 'c@example.com');
+    expect(left).toHaveLength(3);
+    expect(left).toContain(`code#${c}#login`);
+    expect(left).toContain(`send#${c}#${Math.floor(h.clock.now / DAY_MS)}`);
+    expect(left.filter((pk) => pk.startsWith('ip#'))).toHaveLength(1);
+    expect(await h.store.removeExpired(h.clock.now, 100, 72)).toEqual({});
+  });
+
+  it('stops at its limit; the next run goes on', async () => {
+    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' });
+    await history(h);
+    const first = await h.store.removeExpired(h.clock.now, 4, 72);
+    expect(Object.values(first).reduce((a, b) => a + b, 0)).toBe(4);
+    const second = await h.store.removeExpired(h.clock.now, 100, 72);
+    expect(Object.values(second).reduce((a, b) => a + b, 0)).toBe(2);
+  });
+
+  it('leaves an item whose expiry moved later', async () => {
+    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', OTP_MAX_ATTEMPTS: '10' });
+    const targetKey = opaqueKey(PEPPER, 'target', 'a@example.com');
+    await h.store.recordFailure(targetKey, T0, DAY_MS);
+    await h.store.recordFailure(targetKey, T0 + 23 * HOUR_MS, DAY_MS);
+    expect(await h.store.removeExpired(T0 + 25 * HOUR_MS, 100, 72)).toEqual({});
+    const { Item } = await h.client.send(
+      new GetItemCommand({ TableName: h.tables.stateTable, Key: { pk: { S: `fails#${targetKey}` } } }),
+    );
+    expect(Item?.failures?.N).toBe('2');
+  });
+});
+
+describe('cleanup handler', () => {
+  it('logs what it removed and emits it as a metric', async () => {
+    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' });
+    await history(h);
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const context = { functionName: 'cleanup', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 60_000 };
+    const result = await createCleanupHandler({ store: h.store, now: () => h.clock.now }, 100)(
+      {},
+      context as unknown as Context,
+    );
+    write.mockRestore();
+
+    expect(result).toEqual({ removed: { session: 1, code: 1, send: 2, ip: 1, fails: 1 }, total: 6 });
+    const output = lines.join('');
+    expect(output).toContain('"message":"expired items removed"');
+    const emf = output
+      .split('\n')
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(emf.find((metric) => metric.ExpiredItemsRemoved === 6 && metric.kind === undefined)).toBeDefined();
+    expect(emf.find((metric) => metric.kind === 'send' && metric.ExpiredItemsRemoved === 2)).toBeDefined();
+  });
+});
