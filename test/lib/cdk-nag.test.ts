@@ -1,0 +1,23 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { OtpStack } from '../../lib/otp-stack.js';
+import { settingsFromContext } from '../../lib/stack-config.js';
+
+function synthWithNag(context: Record<string, string>) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const settings = settingsFromContext((name) => context[name]);
+  new OtpStack(app, `Nag-${settings.stage}`, { settings });
+  return () => app.synth();
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  it.each([
+    { stage: 'dev', smsCountries: 'US' },
+    { stage: 'prod', smsCountries: 'US,CA', emailFrom: 'Acme <no-reply@acme.example>' },
+    { stage: 'dev', emailFrom: 'no-reply@acme.example', waf: 'false', devMode: 'true' },
+  ])('has no unacknowledged finding for %j', (context) => {
+    expect(synthWithNag(context)).not.toThrow();
+  });
+});
