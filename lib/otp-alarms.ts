@@ -1,8 +1,9 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Alias } from 'aws-cdk-lib/aws-kms';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -15,6 +16,7 @@ export interface OtpAlarmsProps {
   /** Where the send function logs "code delivery failed". */
   sendLogGroup: ILogGroup;
   smsMonthlyBudgetUsd: number;
+  production: boolean;
 }
 
 /** Alarms on what needs a person: server errors, throttling, failed deliveries and SMS spend. */
@@ -24,11 +26,25 @@ export class OtpAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: OtpAlarmsProps) {
     super(scope, id);
-    this.topic = new Topic(this, 'Topic', {
-      displayName: 'OTP service alarms',
-      enforceSSL: true,
-      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+    // CloudWatch cannot publish to a topic under the AWS-managed SNS key (its policy cannot be
+    // changed), so the topic has a key of its own that lets CloudWatch encrypt.
+    const key = new Key(this, 'TopicKey', {
+      description: 'Encrypts the OTP service alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: props.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    const cloudwatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    key.grant(cloudwatch, 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.topic = new Topic(this, 'Topic', { displayName: 'OTP service alarms', enforceSSL: true, masterKey: key });
+    // enforceSSL writes a topic policy, which replaces the default one: allow the alarms explicitly.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [cloudwatch],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     const fiveMinutes = Duration.minutes(5);
 
     const deliveryFailures = new MetricFilter(this, 'DeliveryFailures', {

@@ -53,7 +53,7 @@ export class OtpApi extends Construct {
       removalPolicy,
     });
 
-    const environment = this.environmentFor(settings);
+    const environment = this.environmentFor(settings, tables);
     this.environment = environment;
     const logGroups = {} as Record<HandlerName, LogGroup>;
     const functions = {} as Record<HandlerName, NodejsFunction>;
@@ -77,10 +77,12 @@ export class OtpApi extends Construct {
   }
 
   /** The same variables for every function, so each validates the same configuration at start. */
-  private environmentFor(settings: StackSettings): Record<string, string> {
+  private environmentFor(settings: StackSettings, tables: OtpTables): Record<string, string> {
     const channels = [...(settings.smsCountries ? ['sms'] : []), ...(settings.emailFrom ? ['email'] : [])];
     return {
       OTP_STAGE: settings.stage,
+      OTP_STATE_TABLE: tables.state.tableName,
+      OTP_CUSTOMERS_TABLE: tables.customers.tableName,
       OTP_DEV_MODE: String(settings.devMode),
       OTP_DELIVERY: 'aws',
       OTP_PEPPER_SECRET_ARN: this.pepper.secretArn,
@@ -141,13 +143,22 @@ export class OtpApi extends Construct {
       description: 'One-time-password service',
       endpointTypes: [EndpointType.REGIONAL],
       cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: removalPolicy,
+      // One role per account and region serves every API's logs: a dev stack's destroy must not take
+      // prod's with it.
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName: settings.stage,
         throttlingRateLimit: STAGE_THROTTLE.rate,
         throttlingBurstLimit: STAGE_THROTTLE.burst,
         methodOptions: {
-          '/v1/otp/send/POST': { throttlingRateLimit: SEND_THROTTLE.rate, throttlingBurstLimit: SEND_THROTTLE.burst },
+          // A method override does not inherit the stage's logging and metrics: repeat them.
+          '/v1/otp/send/POST': {
+            throttlingRateLimit: SEND_THROTTLE.rate,
+            throttlingBurstLimit: SEND_THROTTLE.burst,
+            loggingLevel: MethodLoggingLevel.ERROR,
+            dataTraceEnabled: false,
+            metricsEnabled: true,
+          },
         },
         accessLogDestination: new LogGroupLogDestination(accessLogs),
         accessLogFormat: AccessLogFormat.jsonWithStandardFields(),

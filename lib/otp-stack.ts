@@ -35,6 +35,7 @@ export class OtpStack extends Stack {
       functions: [...Object.values(this.service.functions), this.cleanup.fn],
       sendLogGroup: this.service.logGroups['send-otp'],
       smsMonthlyBudgetUsd: settings.smsMonthlyBudgetUsd,
+      production: settings.stage === 'prod',
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.service.api.url, description: 'Base URL of the OTP API' });

@@ -138,6 +138,20 @@ describe('OtpStack functions', () => {
     expect(ses?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@acme.example' } });
   });
 
+  it('tells every function the real names of the tables it is granted', () => {
+    const t = template();
+    const tables = t.findResources('AWS::DynamoDB::GlobalTable') as Record<string, Resource>;
+    const stateId = Object.keys(tables).find((id) => tables[id]?.Properties.TimeToLiveSpecification);
+    const customersId = Object.keys(tables).find((id) => id !== stateId);
+    const functions = t.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('^OTP service: ') },
+    }) as Record<string, Resource>;
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties.Environment.Variables.OTP_STATE_TABLE).toEqual({ Ref: stateId });
+      expect(fn.Properties.Environment.Variables.OTP_CUSTOMERS_TABLE).toEqual({ Ref: customersId });
+    }
+  });
+
   it('turns dev mode on only when asked, outside prod', () => {
     const fn = Object.values(
       template({ devMode: 'true' }).findResources('AWS::Lambda::Function', {
@@ -197,6 +211,25 @@ describe('OtpStack API', () => {
     });
   });
 
+  it('keeps error logging and metrics on the send route, whose throttle overrides the stage', () => {
+    template().hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ResourcePath: '/~1v1~1otp~1send', LoggingLevel: 'ERROR', MetricsEnabled: true }),
+      ]),
+    });
+  });
+
+  it('keeps the account-wide API Gateway logging role when a stack is destroyed', () => {
+    const roles = template().findResources('AWS::IAM::Role', {
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })],
+        },
+      },
+    }) as Record<string, Resource>;
+    expect(Object.values(roles).map((role) => role.DeletionPolicy)).toEqual(['Retain']);
+  });
+
   it('answers unknown routes with a 404 problem', () => {
     template().hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
@@ -240,6 +273,26 @@ describe('OtpStack alarms', () => {
     const watched = alarms.map((alarm) => alarm.Properties.MetricName ?? alarm.Properties.Metrics[0].Label);
     expect(watched.sort()).toEqual(['5XXError', 'DeliveryFailures', 'Lambda throttles', 'SMSMonthToDateSpentUSD']);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('encrypts the alarm topic with a key CloudWatch may use, and lets CloudWatch publish', () => {
+    const t = template();
+    const keys = t.findResources('AWS::KMS::Key') as Record<string, Resource>;
+    const [keyId, key] = Object.entries(keys)[0] ?? [];
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    expect(JSON.stringify(key?.Properties.KeyPolicy)).toContain('cloudwatch.amazonaws.com');
+    expect(key?.Properties.EnableKeyRotation).toBe(true);
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sns:Publish',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+          }),
+        ]),
+      },
+    });
   });
 });
 
