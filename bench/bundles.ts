@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { esbuildOptions, handlerEntry } from '../lib/function-defaults.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface BundleResult {
+  name: string;
+  file: string;
+  bytes: number;
+  gzipBytes: number;
+  /** The largest inputs, to see what a bundle is made of. */
+  largestInputs: { path: string; bytes: number }[];
+}
+
+/** Builds each function exactly as the stack does (lib/function-defaults.ts). */
+export async function buildBundles(names: readonly string[], outDir: string): Promise<BundleResult[]> {
+  await mkdir(outDir, { recursive: true });
+  const results: BundleResult[] = [];
+  for (const name of names) {
+    const file = join(outDir, `${name}.mjs`);
+    const { metafile } = await build({
+      ...esbuildOptions(handlerEntry(name), file),
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const output = Object.values(metafile.outputs)[0];
+    const content = await readFile(file);
+    const byPackage = new Map<string, number>();
+    for (const [path, input] of Object.entries(output?.inputs ?? {})) {
+      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+      const key = match?.[1] ?? 'project code';
+      byPackage.set(key, (byPackage.get(key) ?? 0) + input.bytesInOutput);
+    }
+    results.push({
+      name,
+      file,
+      bytes: content.length,
+      gzipBytes: gzipSync(content).length,
+      largestInputs: [...byPackage.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6)
+        .map(([path, bytes]) => ({ path, bytes })),
+    });
+  }
+  return results;
+}
+
+export interface InitResult {
+  name: string;
+  runs: number;
+  medianMs: number;
+  p90Ms: number;
+}
+
+/** The environment a deployed function starts with, with the pepper inline (no Secrets Manager call). */
+const FUNCTION_ENV = {
+  OTP_STAGE: 'prod',
+  OTP_DELIVERY: 'aws',
+  OTP_ALLOWED_CHANNELS: 'sms',
+  OTP_SMS_ALLOWED_COUNTRIES: 'US',
+  OTP_PEPPER: 'p'.repeat(64),
+  AWS_REGION: 'us-east-1',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  POWERTOOLS_LOG_LEVEL: 'WARN',
+};
+
+/** Milliseconds to import `specifier` in a fresh Node process, as a cold start pays it. */
+async function importOnce(specifier: string): Promise<number> {
+  const script = `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...FUNCTION_ENV },
+  });
+  return Number(stdout.trim());
+}
+
+export async function timeInit(name: string, specifier: string, runs: number): Promise<InitResult> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await importOnce(specifier));
+  return { name, runs, medianMs: percentile(times, 50), p90Ms: percentile(times, 90) };
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Math.round((sorted[index] ?? Number.NaN) * 10) / 10;
+}

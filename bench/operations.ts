@@ -1,0 +1,164 @@
+import { createSendOtpHandler } from '../functions/handlers/send-otp.js';
+import { createSessionHandler } from '../functions/handlers/session.js';
+import { createVerifyOtpHandler } from '../functions/handlers/verify-otp.js';
+import { type BenchDeps, benchDeps, invoke } from './harness.js';
+import type { Usage } from './meter.js';
+import { CLEANUP_LOOKBACK_HOURS } from '../functions/core/cleanup.js';
+import { percentile } from './bundles.js';
+
+export interface OperationResult extends Usage {
+  operation: string;
+  status: number;
+}
+
+function api(deps: BenchDeps) {
+  return {
+    send: createSendOtpHandler(deps),
+    verify: createVerifyOtpHandler(deps),
+    session: createSessionHandler(deps),
+  };
+}
+
+/** Runs `call`, checks it answered `expected`, and returns what it cost in DynamoDB. */
+async function measured(
+  deps: BenchDeps,
+  operation: string,
+  expected: number,
+  call: () => Promise<{ status: number }>,
+): Promise<OperationResult> {
+  let status = 0;
+  const usage = await deps.meter.measure(async () => {
+    status = (await call()).status;
+  });
+  if (status !== expected) throw new Error(`${operation}: expected ${expected}, got ${status}`);
+  return { operation, status, ...usage };
+}
+
+/** DynamoDB requests, round trips and capacity of each operation, in the default configuration. */
+export async function measureOperations(endpoint: string): Promise<OperationResult[]> {
+  const deps = await benchDeps(endpoint);
+  const { send, verify, session } = api(deps);
+  const results: OperationResult[] = [];
+  const target = 'bench@example.com';
+  const sendTo = (to: string) => invoke(send, { body: { target: to } });
+  const verifyWith = (to: string, code: string) => invoke(verify, { body: { target: to, code } });
+  const wrongFor = (code: string) => (code === '000000' ? '000001' : '000000');
+
+  results.push(await measured(deps, 'send: first code to a target', 200, () => sendTo(target)));
+  let code = '';
+  deps.clock.now += 31_000;
+  results.push(
+    await measured(deps, 'send: new code to the same target', 200, async () => {
+      const answer = await sendTo(target);
+      code = String(answer.body.mockCode);
+      return answer;
+    }),
+  );
+  results.push(await measured(deps, 'send: refused (cooldown)', 429, () => sendTo(target)));
+
+  let token = '';
+  results.push(
+    await measured(deps, 'verify: success, new customer', 200, async () => {
+      const answer = await verifyWith(target, code);
+      token = String(answer.body.sessionToken);
+      return answer;
+    }),
+  );
+  deps.clock.now += 31_000;
+  code = String((await sendTo(target)).body.mockCode);
+  results.push(await measured(deps, 'verify: success, returning customer', 200, () => verifyWith(target, code)));
+  deps.clock.now += 31_000;
+  code = String((await sendTo(target)).body.mockCode);
+  results.push(await measured(deps, 'verify: wrong code', 401, () => verifyWith(target, wrongFor(code))));
+  results.push(await measured(deps, 'verify: success after a wrong code', 200, () => verifyWith(target, code)));
+  results.push(await measured(deps, 'verify: no code sent', 401, () => verifyWith('nobody@example.com', '123456')));
+  deps.clock.now += 31_000;
+  code = String((await sendTo(target)).body.mockCode);
+  for (let i = 0; i < 3; i++) await verifyWith(target, wrongFor(code));
+  results.push(await measured(deps, 'verify: attempts used up', 429, () => verifyWith(target, code)));
+
+  const auth = { Authorization: `Bearer ${token}` };
+  results.push(await measured(deps, 'session check', 200, () => invoke(session, { method: 'GET', headers: auth })));
+  results.push(await measured(deps, 'session revoke', 204, () => invoke(session, { method: 'DELETE', headers: auth })));
+  results.push(
+    await measured(deps, 'session check: revoked', 401, () => invoke(session, { method: 'GET', headers: auth })),
+  );
+  return results;
+}
+
+/**
+ * The cleanup's cost: a run that finds nothing (the fixed cost of reading every bucket), then a run
+ * over expired items of every kind; the difference, divided by the items removed, is the cost per item.
+ */
+export async function measureCleanup(endpoint: string, logins: number): Promise<OperationResult[]> {
+  const deps = await benchDeps(endpoint, { SESSION_TTL_SECONDS: '60', OTP_RESEND_COOLDOWN_SECONDS: '0' });
+  const { send, verify } = api(deps);
+  // Dated ahead of the real clock so that DynamoDB Local's own TTL sweep leaves them alone.
+  deps.clock.now = Date.UTC(2036, 0, 1, 10);
+  for (let i = 0; i < logins; i++) {
+    const target = `cleanup-${i}@example.com`;
+    const code = String((await invoke(send, { body: { target } })).body.mockCode);
+    await invoke(verify, { body: { target, code } });
+    await invoke(send, { body: { target } });
+  }
+  const run = () => deps.store.removeExpired(deps.clock.now, 100_000, CLEANUP_LOOKBACK_HOURS);
+  const empty = await deps.meter.measure(run);
+  deps.clock.now += 3 * 86_400_000;
+  let removed = 0;
+  const full = await deps.meter.measure(async () => {
+    removed = Object.values(await run()).reduce((sum, count) => sum + count, 0);
+  });
+  const per = (name: keyof Usage) => Math.round(((full[name] - empty[name]) / removed) * 1000) / 1000;
+  return [
+    { operation: 'cleanup: a run that finds nothing (fixed cost per run)', status: 0, ...empty },
+    {
+      operation: `cleanup: per item removed (${removed} items)`,
+      status: 0,
+      requests: per('requests'),
+      roundTrips: per('roundTrips'),
+      readUnits: per('readUnits'),
+      writeUnits: per('writeUnits'),
+      estimatedWriteUnits: per('estimatedWriteUnits'),
+      busyMs: per('busyMs'),
+      requestMs: per('requestMs'),
+    },
+  ];
+}
+
+export interface DurationResult {
+  handler: string;
+  invocations: number;
+  medianMs: number;
+  p90Ms: number;
+}
+
+/** Handler durations over complete logins (returning customers), the figure Lambda bills by. */
+export async function measureDurations(endpoint: string, logins: number): Promise<DurationResult[]> {
+  const deps = await benchDeps(endpoint, { OTP_SEND_LIMIT_PER_DAY: '1000', OTP_SEND_LIMIT_PER_HOUR: '1000' });
+  const { send, verify, session } = api(deps);
+  const times = { 'send-otp': [] as number[], 'verify-otp': [] as number[], session: [] as number[] };
+  for (let i = 0; i < logins; i++) {
+    deps.clock.now += 31_000;
+    const target = `duration-${i % 5}@example.com`;
+    const sent = await invoke(send, { body: { target } });
+    const verified = await invoke(verify, { body: { target, code: String(sent.body.mockCode) } });
+    const checked = await invoke(session, {
+      method: 'GET',
+      headers: { Authorization: `Bearer ${String(verified.body.sessionToken)}` },
+    });
+    if (sent.status !== 200 || verified.status !== 200 || checked.status !== 200) {
+      throw new Error(`login ${i} failed: ${sent.status} ${verified.status} ${checked.status}`);
+    }
+    // The first logins warm up the process and create the customers; bill by the steady state.
+    if (i < 5) continue;
+    times['send-otp'].push(sent.ms);
+    times['verify-otp'].push(verified.ms);
+    times.session.push(checked.ms);
+  }
+  return Object.entries(times).map(([handler, values]) => ({
+    handler,
+    invocations: values.length,
+    medianMs: percentile(values, 50),
+    p90Ms: percentile(values, 90),
+  }));
+}

@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: bundle sizes, init times, DynamoDB requests and capacity per operation, cost per
+ * million logins and throughput of the local server. Writes bench/results.json and bench/RESULTS.md.
+ * `--smoke` runs the same code on tiny numbers (used by the tests); `--out DIR` writes elsewhere.
+ */
+import './env.js';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { HANDLERS } from '../functions/routes.js';
+import { startDynamoDbLocal } from '../functions/local/dynamodb-local.js';
+import { FUNCTION_DEFAULTS } from '../lib/function-defaults.js';
+import { buildBundles, timeInit } from './bundles.js';
+import { costPerMillionLogins } from './cost.js';
+import { runLoad } from './load.js';
+import { measureCleanup, measureDurations, measureOperations } from './operations.js';
+import { renderReport } from './report.js';
+
+const smoke = process.argv.includes('--smoke');
+const outIndex = process.argv.indexOf('--out');
+const outDir = outIndex > 0 ? (process.argv[outIndex + 1] ?? '') : fileURLToPath(new URL('.', import.meta.url));
+const plan = smoke
+  ? { initRuns: 2, logins: 7, cleanupLogins: 2, levels: [1, 2], seconds: 0.5 }
+  : { initRuns: 15, logins: 45, cleanupLogins: 20, levels: [1, 4, 16], seconds: 5 };
+
+const step = (text: string) => process.stdout.write(`${text}\n`);
+
+async function main() {
+  const started = Date.now();
+  step(`bench${smoke ? ' (smoke)' : ''}: building bundles`);
+  const bundles = await buildBundles([...HANDLERS, 'cleanup'], join(tmpdir(), `otp-bench-${process.pid}`));
+
+  step(`bench: init times, ${plan.initRuns} fresh processes each`);
+  const init = [
+    await timeInit('reference: @aws-sdk/client-dynamodb unbundled', '@aws-sdk/client-dynamodb', plan.initRuns),
+  ];
+  for (const bundle of bundles) init.push(await timeInit(bundle.name, `file://${bundle.file}`, plan.initRuns));
+
+  step('bench: starting DynamoDB Local');
+  const dynamo = await startDynamoDbLocal();
+  try {
+    step('bench: DynamoDB requests and capacity per operation');
+    const operations = await measureOperations(dynamo.endpoint);
+    operations.push(...(await measureCleanup(dynamo.endpoint, plan.cleanupLogins)));
+    step(`bench: handler durations over ${plan.logins} logins`);
+    const durations = await measureDurations(dynamo.endpoint, plan.logins);
+    const cost = costPerMillionLogins(operations, durations, FUNCTION_DEFAULTS.memorySize);
+    step(`bench: load on the local server, ${plan.levels.join(', ')} clients, ${plan.seconds} s each`);
+    const load = await runLoad(dynamo.endpoint, plan.levels, plan.seconds);
+
+    const results = {
+      date: new Date().toISOString(),
+      smoke,
+      machine: {
+        cpu: cpus()[0]?.model ?? 'unknown',
+        cores: cpus().length,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        os: `${platform()} ${release()}`,
+        node: process.version,
+      },
+      // The build folder is temporary: keep everything but its path.
+      bundles: bundles.map((bundle) => ({ ...bundle, file: undefined })),
+      init,
+      operations,
+      durations,
+      cost,
+      load,
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
+    await mkdir(outDir, { recursive: true });
+    await writeFile(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    const notes = await readFile(fileURLToPath(new URL('notes.md', import.meta.url)), 'utf8').catch(() => '');
+    await writeFile(join(outDir, 'RESULTS.md'), renderReport(results, notes));
+    step(`bench: wrote ${join(outDir, 'RESULTS.md')} and results.json in ${results.seconds} s`);
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
