@@ -96,6 +96,7 @@ export class DynamoOtpStore implements OtpStore {
     const cooldownMs = request.cooldownSeconds * 1000;
     const hourAttribute = `h${hour.index - day.index * 24}`;
     const conditions = [
+      '(attribute_not_exists(#locked) OR #locked <= :now)',
       '(attribute_not_exists(#day) OR #day < :perDay)',
       '(attribute_not_exists(#hour) OR #hour < :perHour)',
     ];
@@ -110,6 +111,7 @@ export class DynamoOtpStore implements OtpStore {
           '#day': 'day',
           '#hour': hourAttribute,
           '#last': 'lastSentAt',
+          '#locked': 'lockedUntil',
           '#ttl': TTL,
           ...DUE_NAMES,
         },
@@ -125,6 +127,13 @@ export class DynamoOtpStore implements OtpStore {
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
       refusal: (old) => {
+        const lockedUntil = num(old, 'lockedUntil') ?? 0;
+        if (lockedUntil > now) {
+          return new RateLimitedError(
+            'Too many wrong codes for this target. Try again later.',
+            secondsUntil(now, lockedUntil),
+          );
+        }
         if ((num(old, 'day') ?? 0) >= perDay) {
           return new RateLimitedError('Daily limit of codes for this target reached.', secondsUntil(now, day.end));
         }
@@ -281,12 +290,12 @@ export class DynamoOtpStore implements OtpStore {
       : { count: 0, expiresAt: now };
   }
 
-  async recordFailure(targetKey: string, now: number, windowMs: number): Promise<void> {
+  async recordFailure(targetKey: string, now: number, windowMs: number): Promise<number> {
     const key = { [PK]: S(`fails#${targetKey}`) };
     const values = { ':now': N(now), ':expiresAt': N(now + windowMs), ':ttl': ttlOf(now + windowMs) };
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.write(() =>
+        const result = await this.write(() =>
           this.client.send(
             new UpdateItemCommand({
               TableName: this.tables.stateTable,
@@ -299,10 +308,11 @@ export class DynamoOtpStore implements OtpStore {
                 ':one': N(1),
                 ...dueValues(`fails#${targetKey}`, now + windowMs),
               },
+              ReturnValues: 'UPDATED_NEW',
             }),
           ),
         );
-        return;
+        return num(result.Attributes ?? {}, 'failures') ?? 1;
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException) || attempt >= 3) throw error;
       }
@@ -325,11 +335,44 @@ export class DynamoOtpStore implements OtpStore {
             }),
           ),
         );
-        return;
+        return 1;
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
     }
+  }
+
+  async lockSends(targetKey: string, now: number, until: number, cooldownSeconds: number): Promise<void> {
+    const cooldownMs = cooldownSeconds * 1000;
+    // A lock lasts at most a day, so it covers today's counter and possibly tomorrow's.
+    const days = [...new Map([now, until].map((t) => windowOf(t, DAY_MS)).map((day) => [day.index, day])).values()];
+    await Promise.all(
+      days.map(async (day) => {
+        const pk = `send#${targetKey}#${day.index}`;
+        try {
+          await this.write(() =>
+            this.client.send(
+              new UpdateItemCommand({
+                TableName: this.tables.stateTable,
+                Key: { [PK]: S(pk) },
+                // Expiry as the day's own sends set it, so the index entry stays put.
+                UpdateExpression: `SET #locked = :until, #ttl = :ttl, ${DUE_SET}`,
+                ConditionExpression: 'attribute_not_exists(#locked) OR #locked < :until',
+                ExpressionAttributeNames: { '#locked': 'lockedUntil', '#ttl': TTL, ...DUE_NAMES },
+                ExpressionAttributeValues: {
+                  ':until': N(until),
+                  ':ttl': ttlOf(day.end + cooldownMs),
+                  ...dueValues(pk, day.end + cooldownMs),
+                },
+              }),
+            ),
+          );
+        } catch (error) {
+          // Already locked until later by a failure that landed first.
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }),
+    );
   }
 
   async clearFailures(targetKey: string): Promise<void> {

@@ -5,7 +5,6 @@ import {
   ChannelNotAllowedError,
   DeliveryFailedError,
   InvalidCodeError,
-  RateLimitedError,
   SessionInvalidError,
   TargetLockedError,
   TooManyAttemptsError,
@@ -73,14 +72,7 @@ export async function sendCode(deps: CoreDeps & { senders: Senders }, request: S
 
   const now = deps.now();
   const targetKey = opaqueKey(config.pepper, 'target', target.address);
-  // A locked target could not use a code anyway: do not pay for sending one.
-  const failures = await store.failures(targetKey, now);
-  if (failures.count >= config.maxFailuresPerTarget) {
-    throw new RateLimitedError(
-      'Too many wrong codes for this target. Try again later.',
-      secondsUntil(now, failures.expiresAt),
-    );
-  }
+  // Also refuses a target locked by too many wrong codes: it could not use a code anyway.
   await store.reserveSend({
     targetKey,
     ipKey:
@@ -177,7 +169,10 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     throw new InvalidCodeError();
   }
   if (!hashesMatch(attempt.codeHash, guessHash)) {
-    await store.recordFailure(targetKey, now, FAILURE_WINDOW_MS);
+    const count = await store.recordFailure(targetKey, now, FAILURE_WINDOW_MS);
+    if (count >= config.maxFailuresPerTarget) {
+      await store.lockSends(targetKey, now, now + FAILURE_WINDOW_MS, config.resendCooldownSeconds);
+    }
     deps.log.info('code rejected', {
       purpose: request.purpose,
       failures: failures.count + 1,

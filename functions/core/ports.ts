@@ -19,8 +19,13 @@ export interface OtpStore {
   completeLogin(login: LoginCompletion): Promise<{ customer: Customer; isNew: boolean }>;
   /** Consecutive failed verifications of a target; 0 once the window after the last one has passed. */
   failures(targetKey: string, now: number): Promise<FailureCount>;
-  /** Counts a wrong code; the count lapses `windowMs` after the last failure. */
-  recordFailure(targetKey: string, now: number, windowMs: number): Promise<void>;
+  /** Counts a wrong code and returns the count; it lapses `windowMs` after the last failure. */
+  recordFailure(targetKey: string, now: number, windowMs: number): Promise<number>;
+  /**
+   * Refuses sends to a target until `until`: stamped on the send counters that `reserveSend` checks
+   * anyway, so that sends pay no extra read for the lock.
+   */
+  lockSends(targetKey: string, now: number, until: number, cooldownSeconds: number): Promise<void>;
   /** A successful verification ends the run of failures. */
   clearFailures(targetKey: string): Promise<void>;
   getSession(tokenHash: string): Promise<SessionRecord | undefined>;

@@ -364,6 +364,22 @@ describe('failed verifications per target', () => {
     expect((await h.store.failures(opaqueKey(PEPPER, 'target', PHONE), h.clock.now)).count).toBe(1);
   });
 
+  it('keeps refusing sends across midnight while the lock lasts', async () => {
+    const h = await harness(CAP);
+    h.clock.now = Date.UTC(2036, 0, 1, 23, 0, 0);
+    await send(h);
+    await wrongGuesses(h, 2);
+    await send(h);
+    await wrongGuesses(h, 2);
+    h.clock.now = Date.UTC(2036, 0, 2, 12, 0, 0);
+    const error = await send(h).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).message).toMatch(/Too many wrong codes/);
+    expect((error as RateLimitedError).retryAfterSeconds).toBe(11 * 3600);
+    h.clock.now = Date.UTC(2036, 0, 2, 23, 0, 0);
+    await expect(send(h)).resolves.toBeDefined();
+  });
+
   it('a successful verification ends the run of failures', async () => {
     const h = await harness(CAP);
     await send(h);
