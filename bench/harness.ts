@@ -43,6 +43,7 @@ export interface Call {
   method?: string;
   body?: unknown;
   headers?: Record<string, string>;
+  sourceIp?: string;
 }
 
 export interface Answer {
@@ -65,7 +66,7 @@ export async function invoke(handler: ApiHandler, call: Call): Promise<Answer> {
     stageVariables: null,
     body: call.body === undefined ? null : JSON.stringify(call.body),
     isBase64Encoded: false,
-    requestContext: { requestId: randomUUID(), identity: { sourceIp: '203.0.113.10' } },
+    requestContext: { requestId: randomUUID(), identity: { sourceIp: call.sourceIp ?? '203.0.113.10' } },
   } as unknown as APIGatewayProxyEvent;
   const context = { awsRequestId: randomUUID(), functionName: 'bench', getRemainingTimeInMillis: () => 10_000 };
   const started = performance.now();
