@@ -60,7 +60,7 @@ export interface InitResult {
 }
 
 /** The environment a deployed function starts with, with the pepper inline (no Secrets Manager call). */
-const FUNCTION_ENV = {
+export const FUNCTION_ENV = {
   OTP_STAGE: 'prod',
   OTP_DELIVERY: 'aws',
   OTP_ALLOWED_CHANNELS: 'sms',

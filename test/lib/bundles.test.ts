@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HANDLERS } from '../../functions/routes.js';
+import { FUNCTION_ENV } from '../../bench/bundles.js';
 import { esbuildOptions } from '../../lib/function-defaults.js';
 
 const run = promisify(execFile);
@@ -25,16 +26,7 @@ describe('Lambda bundles, built as the stack builds them', () => {
     expect((await stat(outfile)).size).toBeGreaterThan(0);
 
     // The environment the stack gives the functions, with the pepper inline instead of a secret.
-    const env = {
-      PATH: process.env.PATH,
-      OTP_STAGE: 'prod',
-      OTP_DELIVERY: 'aws',
-      OTP_ALLOWED_CHANNELS: 'sms',
-      OTP_SMS_ALLOWED_COUNTRIES: 'US',
-      OTP_PEPPER: 'p'.repeat(64),
-      AWS_REGION: 'us-east-1',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    };
+    const env = { PATH: process.env.PATH, ...FUNCTION_ENV };
     const script = `const m = await import(${JSON.stringify(`file://${outfile}`)}); console.log(typeof m.handler);`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env });
     expect(stdout.trim()).toBe('function');
