@@ -15,11 +15,11 @@ export interface TableDefinition {
  * index under the hour it expires in, so the cleanup can find what TTL has not deleted yet
  * without scanning the table.
  */
-export const STATE_TABLE: TableDefinition = {
+export const STATE_TABLE = {
   partitionKey: 'pk',
   timeToLiveAttribute: 'ttl',
   dueIndex: { name: 'due', partitionKey: 'dueBucket', sortKey: 'dueAt' },
-};
+} as const satisfies TableDefinition;
 
 /** Customers, keyed by their normalised target. Kept; point-in-time recovery on in AWS. */
 export const CUSTOMERS_TABLE: TableDefinition = { partitionKey: 'pk' };

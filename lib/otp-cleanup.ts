@@ -40,7 +40,7 @@ export class OtpCleanup extends Construct {
       }),
     });
     // Query on the `due` index only; DeleteItem removes what it lists.
-    const index = STATE_TABLE.dueIndex?.name ?? 'due';
+    const index = STATE_TABLE.dueIndex.name;
     this.fn.addToRolePolicy(
       new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.stateTable.tableArn}/index/${index}`] }),
     );

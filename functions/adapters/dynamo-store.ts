@@ -30,7 +30,7 @@ import { CUSTOMERS_TABLE, STATE_TABLE } from '../tables.js';
 type Item = Record<string, AttributeValue>;
 
 const PK = STATE_TABLE.partitionKey;
-const TTL = STATE_TABLE.timeToLiveAttribute ?? 'ttl';
+const TTL = STATE_TABLE.timeToLiveAttribute;
 const CUSTOMER_PK = CUSTOMERS_TABLE.partitionKey;
 
 const S = (value: string): AttributeValue => ({ S: value });
@@ -560,8 +560,8 @@ export class DynamoOtpStore implements OtpStore {
  * no index partition takes every write of an hour. The attributes change only with the expiry:
  * updates that leave them as they were cost no index write.
  */
-const DUE_INDEX = STATE_TABLE.dueIndex ?? { name: 'due', partitionKey: 'dueBucket', sortKey: 'dueAt' };
-export const DUE_SHARDS = 4;
+const DUE_INDEX = STATE_TABLE.dueIndex;
+const DUE_SHARDS = 4;
 const DUE_SET = '#dueBucket = :dueBucket, #dueAt = :dueAt';
 const DUE_NAMES = { '#dueBucket': DUE_INDEX.partitionKey, '#dueAt': DUE_INDEX.sortKey };
 
@@ -569,18 +569,23 @@ function dueBucket(hourIndex: number, shard: number): string {
   return `due#${hourIndex}#${shard}`;
 }
 
-function dueEntry(pk: string, expiresAt: number): Item {
+/** The index bucket and sort value of an item expiring at `expiresAt`. */
+function due(pk: string, expiresAt: number): { bucket: AttributeValue; at: AttributeValue } {
   let hash = 0;
   for (let i = 0; i < pk.length; i++) hash = (hash * 31 + pk.charCodeAt(i)) >>> 0;
-  return {
-    [DUE_INDEX.partitionKey]: S(dueBucket(windowOf(expiresAt, HOUR_MS).index, hash % DUE_SHARDS)),
-    [DUE_INDEX.sortKey]: N(expiresAt),
-  };
+  return { bucket: S(dueBucket(windowOf(expiresAt, HOUR_MS).index, hash % DUE_SHARDS)), at: N(expiresAt) };
 }
 
+/** As item attributes, for a put. */
+function dueEntry(pk: string, expiresAt: number): Item {
+  const { bucket, at } = due(pk, expiresAt);
+  return { [DUE_INDEX.partitionKey]: bucket, [DUE_INDEX.sortKey]: at };
+}
+
+/** As expression values, for an update's DUE_SET. */
 function dueValues(pk: string, expiresAt: number): Item {
-  const entry = dueEntry(pk, expiresAt);
-  return { ':dueBucket': entry[DUE_INDEX.partitionKey] ?? S(''), ':dueAt': entry[DUE_INDEX.sortKey] ?? N(0) };
+  const { bucket, at } = due(pk, expiresAt);
+  return { ':dueBucket': bucket, ':dueAt': at };
 }
 
 interface Counter {
