@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoOtpStore } from '../functions/adapters/dynamo-store.js';
 import { LocalOutbox, localSenders } from '../functions/adapters/local-outbox.js';
 import { loadConfig } from '../functions/config.js';
@@ -7,6 +7,7 @@ import type { CoreDeps } from '../functions/core/otp.js';
 import type { Senders } from '../functions/core/ports.js';
 import type { ApiHandler } from '../functions/http/http-handler.js';
 import { createTables, localClient } from '../functions/local/dynamodb-local.js';
+import { apiGatewayEvent, lambdaContext } from '../functions/local/events.js';
 import { DynamoMeter } from './meter.js';
 
 export const PEPPER = 'bench-pepper-bench-pepper-bench-pepper-0123456789';
@@ -54,23 +55,15 @@ export interface Answer {
 
 /** Invokes a handler with the event API Gateway sends, and times it. */
 export async function invoke(handler: ApiHandler, call: Call): Promise<Answer> {
-  const event = {
-    httpMethod: call.method ?? 'POST',
+  const event = apiGatewayEvent({
+    method: call.method ?? 'POST',
     path: '/',
-    resource: '/',
     headers: { 'content-type': 'application/json', ...call.headers },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
     body: call.body === undefined ? null : JSON.stringify(call.body),
-    isBase64Encoded: false,
-    requestContext: { requestId: randomUUID(), identity: { sourceIp: call.sourceIp ?? '203.0.113.10' } },
-  } as unknown as APIGatewayProxyEvent;
-  const context = { awsRequestId: randomUUID(), functionName: 'bench', getRemainingTimeInMillis: () => 10_000 };
+    sourceIp: call.sourceIp ?? '203.0.113.10',
+  });
   const started = performance.now();
-  const result: APIGatewayProxyResult = await handler(event, context as unknown as Context);
+  const result: APIGatewayProxyResult = await handler(event, lambdaContext('bench', event.requestContext.requestId));
   const ms = performance.now() - started;
   return {
     status: result.statusCode,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { inject } from 'vitest';
 import { DynamoOtpStore } from '../functions/adapters/dynamo-store.js';
 import { loadConfig, type OtpConfig } from '../functions/config.js';
@@ -8,6 +8,7 @@ import type { CoreDeps } from '../functions/core/otp.js';
 import type { OutgoingCode, Senders } from '../functions/core/ports.js';
 import type { ApiHandler } from '../functions/http/http-handler.js';
 import { createTables, localClient } from '../functions/local/dynamodb-local.js';
+import { apiGatewayEvent, lambdaContext } from '../functions/local/events.js';
 
 export const PEPPER = 'test-pepper-test-pepper-test-pepper-0123';
 
@@ -75,27 +76,14 @@ export interface CallOptions {
 
 /** Invokes a handler with the event API Gateway (REST) sends. */
 export async function call(handler: ApiHandler, options: CallOptions = {}) {
-  const body = options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body));
-  const event = {
-    httpMethod: options.method ?? 'POST',
+  const event = apiGatewayEvent({
+    method: options.method ?? 'POST',
     path: '/',
-    resource: '/',
     headers: { 'Content-Type': 'application/json', ...options.headers },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body,
-    isBase64Encoded: false,
-    requestContext: { requestId: randomUUID(), identity: { sourceIp: options.sourceIp ?? '203.0.113.7' } },
-  } as unknown as APIGatewayProxyEvent;
-  const context = {
-    awsRequestId: randomUUID(),
-    functionName: 'test',
-    getRemainingTimeInMillis: () => 10_000,
-  } as unknown as Context;
-  const result: APIGatewayProxyResult = await handler(event, context);
+    body: options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body)),
+    sourceIp: options.sourceIp ?? '203.0.113.7',
+  });
+  const result: APIGatewayProxyResult = await handler(event, lambdaContext('test', event.requestContext.requestId));
   return {
     status: result.statusCode,
     headers: Object.fromEntries(
@@ -103,7 +91,7 @@ export async function call(handler: ApiHandler, options: CallOptions = {}) {
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => [k.toLowerCase(), String(v)]),
     ),
-    // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary members of response bodies.
+
     body: result.body ? (JSON.parse(result.body) as Record<string, any>) : undefined,
     rawBody: result.body,
   };

@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { MethodNotAllowedError, NotFoundError, type OtpError, PayloadTooLargeError } from '../core/errors.js';
 import type { ApiHandler } from '../http/http-handler.js';
 import { MAX_BODY_BYTES } from '../http/json-body.js';
 import { internalError, problem } from '../http/responses.js';
 import { type HandlerName, methodsOf, ROUTES } from '../routes.js';
+import { apiGatewayEvent, lambdaContext } from './events.js';
 
 export type Handlers = Record<HandlerName, ApiHandler>;
 
@@ -39,7 +39,16 @@ async function serve(handlers: Handlers, req: IncomingMessage): Promise<APIGatew
 
   const body = await readBody(req);
   if (body === undefined) return answer(req, new PayloadTooLargeError(MAX_BODY_BYTES));
-  const event = toEvent(req, url, body, route.path);
+  const event = apiGatewayEvent({
+    method,
+    path: url.pathname,
+    resource: route.path,
+    headers: req.headers,
+    body,
+    query: Object.fromEntries(url.searchParams),
+    sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+    protocol: `HTTP/${req.httpVersion}`,
+  });
   return handlers[route.handler](event, lambdaContext(route.handler, event.requestContext.requestId));
 }
 
@@ -69,67 +78,6 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
     if (!tooLarge) chunks.push(chunk);
   }
   return tooLarge ? undefined : Buffer.concat(chunks).toString('utf8');
-}
-
-function toEvent(req: IncomingMessage, url: URL, body: string, resource: string): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    const values = Array.isArray(value) ? value : [value];
-    headers[name] = values.join(', ');
-    multiValueHeaders[name] = values;
-  }
-  const query = Object.fromEntries(url.searchParams);
-  const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
-  const method = req.method ?? 'GET';
-  return {
-    resource,
-    path: url.pathname,
-    httpMethod: method,
-    headers,
-    multiValueHeaders,
-    queryStringParameters: Object.keys(query).length ? query : null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body: body === '' ? null : body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: 'local',
-      apiId: 'local',
-      authorizer: null,
-      httpMethod: method,
-      path: url.pathname,
-      protocol: `HTTP/${req.httpVersion}`,
-      requestId: randomUUID(),
-      requestTimeEpoch: Date.now(),
-      resourceId: 'local',
-      resourcePath: resource,
-      stage: 'local',
-      identity: {
-        sourceIp,
-        userAgent: req.headers['user-agent'] ?? null,
-      } as APIGatewayProxyEvent['requestContext']['identity'],
-    },
-  };
-}
-
-function lambdaContext(functionName: string, requestId: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `otp-${functionName}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:otp-${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/otp-${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 function write(res: ServerResponse, result: APIGatewayProxyResult): void {
