@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: `unit` needs neither Java nor DynamoDB Local (`npm run test:unit`); `integration`
+ * (files named *.integration.test.ts) runs against one DynamoDB Local started for the run.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/setup-env.ts'],
     // DynamoDB Local and the e2e server take a moment to start on a 2-core machine.
     testTimeout: 30_000,
@@ -14,5 +16,20 @@ export default defineConfig({
       OTP_PEPPER: 'test-pepper-test-pepper-test-pepper-0123',
       OTP_DELIVERY: 'local',
     },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.integration.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.integration.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          setupFiles: ['test/setup-env.ts', 'test/setup-dynamo.ts'],
+        },
+      },
+    ],
   },
 });

@@ -1,7 +1,4 @@
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
-import { expect, inject } from 'vitest';
-
-// Handler modules read DYNAMODB_ENDPOINT when they load; point them at the run's DynamoDB Local.
-process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');
+import { expect } from 'vitest';
 
 expect.extend(allCustomMatcher);
