@@ -1,6 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { dynamoClient } from './adapters/dynamo/client.js';
 import { DynamoOtpStore } from './adapters/dynamo-store.js';
 import { localSenders } from './adapters/local-outbox.js';
 import { SesEmailSender } from './adapters/ses-email.js';
@@ -28,18 +28,7 @@ export async function withPepper(config: OtpConfig): Promise<OtpConfig & { peppe
 
 /** The one place that picks real or local adapters. */
 export function createStore(config: OtpConfig): OtpStore {
-  const local = config.dynamoEndpoint !== undefined;
-  const client = new DynamoDBClient({
-    ...(local
-      ? {
-          endpoint: config.dynamoEndpoint,
-          region: process.env.AWS_REGION ?? 'local',
-          // DynamoDB Local accepts any key; a machine without an AWS account has none.
-          ...(process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-        }
-      : {}),
-  });
-  return new DynamoOtpStore(client, config);
+  return new DynamoOtpStore(dynamoClient(config.dynamoEndpoint), config);
 }
 
 /** Only the send function calls this, so only it creates SNS and SES clients. */

