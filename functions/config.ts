@@ -1,8 +1,19 @@
+import * as z from 'zod/mini';
 import { CHANNELS, type Channel } from './core/purposes.js';
+import {
+  brokenRule,
+  COUNTRY_CODE,
+  E164_NUMBER,
+  EMAIL_SENDER,
+  isProductionStage,
+  SMS_SENDER_ID,
+  STAGE_NAME,
+  wholeNumber,
+} from './settings-rules.js';
 
 /**
  * The environment, read once and validated. A bad value stops start-up with an error naming the
- * variable (API.md, "Configuration").
+ * variable.
  */
 export interface OtpConfig {
   codeLength: number;
@@ -20,6 +31,8 @@ export interface OtpConfig {
   maxFailuresPerTarget: number;
   devMode: boolean;
   stage: string;
+  /** The stage's name starts with prod or prd: dev mode and local delivery are refused. */
+  production: boolean;
   /** The pepper itself (local runs, tests), or… */
   pepper?: string;
   /** …the Secrets Manager secret that holds it (AWS). Read once per container by wiring.ts. */
@@ -51,6 +64,14 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 export const MIN_PEPPER_LENGTH = 32;
+/** A pepper's least count of different characters: a placeholder such as 'ab' repeated has 2. */
+export const MIN_PEPPER_DISTINCT_CHARACTERS = 8;
+/**
+ * A pepper's least estimated strength in bits: its length times the Shannon entropy of its own
+ * character frequencies. 32 random hex digits estimate at 84 to 125, 32 random bytes in base64url
+ * (43 characters) at about 200; a repeated word or keyboard run falls far below.
+ */
+export const MIN_PEPPER_ENTROPY_BITS = 80;
 
 /** Functions that hash codes or targets need the pepper; the session function does not. */
 export function missingPepper(): ConfigError {
@@ -60,63 +81,109 @@ export function missingPepper(): ConfigError {
   );
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${raw}").`);
+/** Bits: length times the Shannon entropy of the string's own character frequencies. */
+export function estimatedEntropyBits(value: string): number {
+  const characters = [...value];
+  const counts = new Map<string, number>();
+  for (const character of characters) counts.set(character, (counts.get(character) ?? 0) + 1);
+  let bitsPerCharacter = 0;
+  for (const count of counts.values()) {
+    const p = count / characters.length;
+    bitsPerCharacter -= p * Math.log2(p);
   }
-  return Number(raw);
+  return bitsPerCharacter * characters.length;
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(name, `must be true or false (got "${env[name]}").`);
+/**
+ * Refuses a pepper that is short or has too little variety (32 spaces, 'a' repeated, 'abab…'):
+ * every code hash and table key is only as secret as the pepper. `variable` names where it came
+ * from, so that a pepper read from Secrets Manager is refused naming the secret's variable.
+ */
+export function assertStrongPepper(pepper: string, variable: string): void {
+  const rule =
+    `must be a secret of at least ${MIN_PEPPER_LENGTH} characters with at least ` +
+    `${MIN_PEPPER_DISTINCT_CHARACTERS} different characters and ${MIN_PEPPER_ENTROPY_BITS} bits of estimated entropy, ` +
+    'such as the output of `openssl rand -base64 32`';
+  if ([...pepper].length < MIN_PEPPER_LENGTH) throw new ConfigError(variable, `${rule}: it is too short.`);
+  if (new Set(pepper).size < MIN_PEPPER_DISTINCT_CHARACTERS || estimatedEntropyBits(pepper) < MIN_PEPPER_ENTROPY_BITS) {
+    throw new ConfigError(variable, `${rule}: it has too little variety.`);
+  }
 }
 
-function text(env: Env, name: string, fallback: string, pattern: RegExp, rule: string): string {
-  const raw = env[name]?.trim();
-  const value = raw === undefined || raw === '' ? fallback : raw;
-  if (!pattern.test(value)) throw new ConfigError(name, `${rule} (got "${value}").`);
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The value of `name` checked against a shared rule; the message names the variable and the value. */
+function checked(name: string, schema: z.ZodMiniType, value: string): string {
+  const problem = brokenRule(schema, value);
+  if (problem !== undefined) throw new ConfigError(name, `${problem} (got "${value}").`);
   return value;
 }
 
-function optional(env: Env, name: string, pattern: RegExp, rule: string): string | undefined {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return undefined;
-  if (!pattern.test(raw)) throw new ConfigError(name, `${rule} (got "${raw}").`);
-  return raw;
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = raw(env, name);
+  return value === undefined ? fallback : Number(checked(name, wholeNumber(min, max), value));
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(name, `must be true or false (got "${env[name]}").`);
+}
+
+function text(env: Env, name: string, fallback: string, schema: z.ZodMiniType): string {
+  return checked(name, schema, raw(env, name) ?? fallback);
+}
+
+function optional(env: Env, name: string, schema: z.ZodMiniType): string | undefined {
+  const value = raw(env, name);
+  return value === undefined ? undefined : checked(name, schema, value);
 }
 
 function list(env: Env, name: string): string[] | undefined {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '' || raw === '*') return undefined;
-  return raw.split(',').map((item) => item.trim());
+  const value = raw(env, name);
+  if (value === undefined || value === '*') return undefined;
+  return value.split(',').map((item) => item.trim());
 }
 
-const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
-const TABLE_RULE = 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)';
+const TABLE_NAME = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)'));
+const DELIVERY = z.enum(['aws', 'local'], 'must be aws or local');
+const SECRET_ARN = z
+  .string()
+  .check(
+    z.regex(
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/,
+      'must be the ARN of a Secrets Manager secret',
+    ),
+  );
+const APP_NAME = z
+  .string()
+  .check(z.regex(/^[^\r\n<>]{1,40}$/, 'must be 1-40 characters without line breaks or angle brackets'));
+const HTTP_URL = z.string().check(z.regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'));
 
 export function loadConfig(env: Env): OtpConfig {
-  const stage = text(
-    env,
-    'OTP_STAGE',
-    'dev',
-    /^[a-z][a-z0-9-]{0,31}$/,
-    'must be a lower-case stage name such as dev or prod',
-  );
+  const stage = text(env, 'OTP_STAGE', 'dev', STAGE_NAME);
+  const production = isProductionStage(stage);
   const devMode = boolean(env, 'OTP_DEV_MODE', false);
-  if (devMode && stage === 'prod') {
-    throw new ConfigError('OTP_DEV_MODE', 'must not be true in the prod stage: it returns codes in responses.');
+  if (devMode && production) {
+    throw new ConfigError('OTP_DEV_MODE', `must not be true in the ${stage} stage: it returns codes in responses.`);
+  }
+  const delivery = text(env, 'OTP_DELIVERY', 'aws', DELIVERY) as 'aws' | 'local';
+  if (delivery === 'local' && production) {
+    throw new ConfigError(
+      'OTP_DELIVERY',
+      `must be aws in the ${stage} stage: local delivery prints codes to the logs.`,
+    );
   }
 
   const pepper = env.OTP_PEPPER || undefined;
-  if (pepper !== undefined && pepper.length < MIN_PEPPER_LENGTH) {
-    throw new ConfigError('OTP_PEPPER', `must be a secret of at least ${MIN_PEPPER_LENGTH} characters.`);
-  }
+  if (pepper !== undefined) assertStrongPepper(pepper, 'OTP_PEPPER');
 
   const sendLimitPerHour = integer(env, 'OTP_SEND_LIMIT_PER_HOUR', 5, 1, 1000);
   const sendLimitPerDay = integer(env, 'OTP_SEND_LIMIT_PER_DAY', 10, 1, 10_000);
@@ -132,7 +199,7 @@ export function loadConfig(env: Env): OtpConfig {
   }
 
   const smsAllowedCountries = list(env, 'OTP_SMS_ALLOWED_COUNTRIES')?.map((country) => {
-    if (!/^[A-Za-z]{2}$/.test(country)) {
+    if (brokenRule(COUNTRY_CODE, country) !== undefined) {
       throw new ConfigError(
         'OTP_SMS_ALLOWED_COUNTRIES',
         `must be * or a comma-separated list of ISO 3166 alpha-2 codes (got "${country}").`,
@@ -141,19 +208,14 @@ export function loadConfig(env: Env): OtpConfig {
     return country.toUpperCase();
   });
 
-  const delivery = text(env, 'OTP_DELIVERY', 'aws', /^(aws|local)$/, 'must be aws or local') as 'aws' | 'local';
-  const emailFrom = optional(
-    env,
-    'OTP_EMAIL_FROM',
-    /^[^\s@]+@[^\s@]+\.[^\s@]+$|^.+ <[^\s@]+@[^\s@]+\.[^\s@]+>$/,
-    'must be an e-mail address, optionally as "Name <address>"',
-  );
+  const emailFrom = optional(env, 'OTP_EMAIL_FROM', EMAIL_SENDER);
   if (delivery === 'aws' && allowedChannels.includes('email') && !emailFrom) {
     throw new ConfigError('OTP_EMAIL_FROM', 'must be set to a verified SES identity when e-mail is sent through AWS.');
   }
 
   return {
-    codeLength: integer(env, 'OTP_CODE_LENGTH', 6, 4, 10),
+    // NIST SP 800-63B 5.1.3: under 6 digits a code holds less than 20 bits.
+    codeLength: integer(env, 'OTP_CODE_LENGTH', 6, 6, 10),
     codeTtlSeconds: integer(env, 'OTP_TTL_SECONDS', 300, 1, 600),
     maxAttempts: integer(env, 'OTP_MAX_ATTEMPTS', 3, 1, 10),
     sendLimitPerHour,
@@ -166,38 +228,18 @@ export function loadConfig(env: Env): OtpConfig {
     cleanupMaxItems: integer(env, 'OTP_CLEANUP_MAX_ITEMS', 5000, 1, 100_000),
     devMode,
     stage,
+    production,
     pepper,
-    pepperSecretArn: optional(
-      env,
-      'OTP_PEPPER_SECRET_ARN',
-      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/,
-      'must be the ARN of a Secrets Manager secret',
-    ),
-    stateTable: text(env, 'OTP_STATE_TABLE', 'otp-state', TABLE_NAME, TABLE_RULE),
-    customersTable: text(env, 'OTP_CUSTOMERS_TABLE', 'otp-customers', TABLE_NAME, TABLE_RULE),
+    pepperSecretArn: optional(env, 'OTP_PEPPER_SECRET_ARN', SECRET_ARN),
+    stateTable: text(env, 'OTP_STATE_TABLE', 'otp-state', TABLE_NAME),
+    customersTable: text(env, 'OTP_CUSTOMERS_TABLE', 'otp-customers', TABLE_NAME),
     delivery,
     allowedChannels: allowedChannels as Channel[],
     smsAllowedCountries,
     emailFrom,
-    smsSenderId: optional(
-      env,
-      'OTP_SMS_SENDER_ID',
-      /^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/,
-      'must be 1-11 letters and digits with at least one letter',
-    ),
-    smsOriginationNumber: optional(
-      env,
-      'OTP_SMS_ORIGINATION_NUMBER',
-      /^\+[1-9]\d{6,14}$/,
-      'must be an E.164 phone number',
-    ),
-    appName: text(
-      env,
-      'OTP_APP_NAME',
-      'OTP',
-      /^[^\r\n<>]{1,40}$/,
-      'must be 1-40 characters without line breaks or angle brackets',
-    ),
-    dynamoEndpoint: optional(env, 'DYNAMODB_ENDPOINT', /^https?:\/\/\S+$/, 'must be an http(s) URL'),
+    smsSenderId: optional(env, 'OTP_SMS_SENDER_ID', SMS_SENDER_ID),
+    smsOriginationNumber: optional(env, 'OTP_SMS_ORIGINATION_NUMBER', E164_NUMBER),
+    appName: text(env, 'OTP_APP_NAME', 'OTP', APP_NAME),
+    dynamoEndpoint: optional(env, 'DYNAMODB_ENDPOINT', HTTP_URL),
   };
 }

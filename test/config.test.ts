@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../functions/config.js';
+import { randomBytes } from 'node:crypto';
+import { assertStrongPepper, ConfigError, loadConfig } from '../functions/config.js';
 
-const BASE = { OTP_PEPPER: 'x'.repeat(32), OTP_DELIVERY: 'local' };
+const PEPPER = 'config-test-pepper-0123456789-abcdef';
+const BASE = { OTP_PEPPER: PEPPER, OTP_DELIVERY: 'local' };
+/** A production stage that delivers through AWS, SMS only (e-mail would need a sender). */
+const AWS_SMS = { OTP_PEPPER: PEPPER, OTP_DELIVERY: 'aws', OTP_ALLOWED_CHANNELS: 'sms' };
 
 describe('loadConfig', () => {
   it('has the defaults of API.md', () => {
@@ -55,6 +59,8 @@ describe('loadConfig', () => {
   it.each([
     ['OTP_CODE_LENGTH', 'six'],
     ['OTP_CODE_LENGTH', '3'],
+    ['OTP_CODE_LENGTH', '4'],
+    ['OTP_CODE_LENGTH', '5'],
     ['OTP_CODE_LENGTH', '11'],
     ['OTP_TTL_SECONDS', '601'],
     ['OTP_TTL_SECONDS', '1.5'],
@@ -71,6 +77,10 @@ describe('loadConfig', () => {
     ['OTP_DELIVERY', 'carrier-pigeon'],
     ['OTP_STATE_TABLE', 'a'],
     ['DYNAMODB_ENDPOINT', 'localhost:8000'],
+    ['OTP_STAGE', 'Prod'],
+    ['OTP_SMS_SENDER_ID', '12345'],
+    ['OTP_SMS_ORIGINATION_NUMBER', '555-0100'],
+    ['OTP_EMAIL_FROM', 'Acme <no-reply@acme>'],
   ])('stops on %s=%j with a message naming it', (variable, value) => {
     expect(() => loadConfig({ ...BASE, [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ ...BASE, [variable]: value })).toThrow(
@@ -88,8 +98,64 @@ describe('loadConfig', () => {
   });
 
   it('refuses dev mode in the prod stage', () => {
-    expect(() => loadConfig({ ...BASE, OTP_STAGE: 'prod', OTP_DEV_MODE: 'true' })).toThrow(/OTP_DEV_MODE/);
-    expect(loadConfig({ ...BASE, OTP_STAGE: 'prod' }).devMode).toBe(false);
+    expect(() => loadConfig({ ...AWS_SMS, OTP_STAGE: 'prod', OTP_DEV_MODE: 'true' })).toThrow(/OTP_DEV_MODE/);
+    expect(loadConfig({ ...AWS_SMS, OTP_STAGE: 'prod' }).devMode).toBe(false);
+  });
+
+  it('accepts code lengths 6 to 10', () => {
+    expect(loadConfig({ ...BASE, OTP_CODE_LENGTH: '6' }).codeLength).toBe(6);
+    expect(loadConfig({ ...BASE, OTP_CODE_LENGTH: '10' }).codeLength).toBe(10);
+  });
+
+  it.each(['production', 'prd', 'prod-eu', 'prd2'])(
+    'treats the %s stage as production and refuses dev mode',
+    (stage) => {
+      expect(() => loadConfig({ ...AWS_SMS, OTP_STAGE: stage, OTP_DEV_MODE: 'true' })).toThrow(
+        /^Invalid configuration: OTP_DEV_MODE /,
+      );
+      expect(loadConfig({ ...AWS_SMS, OTP_STAGE: stage }).devMode).toBe(false);
+    },
+  );
+
+  it.each(['prod', 'production', 'prd', 'prod-eu'])('refuses local delivery in the %s stage', (stage) => {
+    expect(() => loadConfig({ ...BASE, OTP_STAGE: stage })).toThrow(/^Invalid configuration: OTP_DELIVERY /);
+  });
+
+  it.each(['dev', 'staging', 'preprod', 'qa-prod'])('lets the %s stage, not production, use dev mode', (stage) => {
+    expect(loadConfig({ ...BASE, OTP_STAGE: stage, OTP_DEV_MODE: 'true' }).devMode).toBe(true);
+  });
+
+  it.each([
+    ['32 spaces', ' '.repeat(32)],
+    ['one letter', 'a'.repeat(40)],
+    ['two letters alternating', 'ab'.repeat(20)],
+    ['a short word repeated', 'secret'.repeat(8)],
+    ['seven characters repeated', 'abcdefg'.repeat(6)],
+  ])('refuses a pepper of %s', (_, pepper) => {
+    expect(() => loadConfig({ OTP_DELIVERY: 'local', OTP_PEPPER: pepper })).toThrow(
+      /^Invalid configuration: OTP_PEPPER .*too little variety/,
+    );
+  });
+
+  it('accepts random peppers as openssl and Secrets Manager make them', () => {
+    for (let i = 0; i < 200; i++) {
+      for (const pepper of [
+        randomBytes(16).toString('hex'),
+        randomBytes(32).toString('base64url'),
+        randomBytes(32).toString('base64'),
+      ]) {
+        expect(loadConfig({ OTP_DELIVERY: 'local', OTP_PEPPER: pepper }).pepper).toBe(pepper);
+      }
+    }
+  });
+
+  it('checks a pepper from elsewhere naming the variable it came from', () => {
+    expect(() => assertStrongPepper(' '.repeat(64), 'OTP_PEPPER_SECRET_ARN')).toThrow(ConfigError);
+    expect(() => assertStrongPepper(' '.repeat(64), 'OTP_PEPPER_SECRET_ARN')).toThrow(
+      /^Invalid configuration: OTP_PEPPER_SECRET_ARN /,
+    );
+    expect(() => assertStrongPepper('short', 'OTP_PEPPER_SECRET_ARN')).toThrow(/too short/);
+    expect(() => assertStrongPepper(PEPPER, 'OTP_PEPPER_SECRET_ARN')).not.toThrow();
   });
 
   it('refuses a daily limit below the hourly one', () => {
@@ -97,8 +163,8 @@ describe('loadConfig', () => {
   });
 
   it('needs a sender address when e-mail goes through SES', () => {
-    expect(() => loadConfig({ OTP_PEPPER: 'x'.repeat(32) })).toThrow(/OTP_EMAIL_FROM/);
-    expect(loadConfig({ OTP_PEPPER: 'x'.repeat(32), OTP_EMAIL_FROM: 'OTP <no-reply@example.com>' }).emailFrom).toBe(
+    expect(() => loadConfig({ OTP_PEPPER: PEPPER })).toThrow(/OTP_EMAIL_FROM/);
+    expect(loadConfig({ OTP_PEPPER: PEPPER, OTP_EMAIL_FROM: 'OTP <no-reply@example.com>' }).emailFrom).toBe(
       'OTP <no-reply@example.com>',
     );
   });
