@@ -1,5 +1,4 @@
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SNSClient } from '@aws-sdk/client-sns';
+import { emailClient, smsClient } from './adapters/delivery-clients.js';
 import { dynamoClient } from './adapters/dynamo/client.js';
 import { DynamoOtpStore } from './adapters/dynamo-store.js';
 import { localSenders } from './adapters/local-outbox.js';
@@ -35,11 +34,11 @@ export function createStore(config: OtpConfig): OtpStore {
 export function createSenders(config: OtpConfig): Senders {
   if (config.delivery === 'local') return localSenders();
   return {
-    sms: new SnsSmsSender(new SNSClient({}), {
+    sms: new SnsSmsSender(smsClient(), {
       senderId: config.smsSenderId,
       originationNumber: config.smsOriginationNumber,
     }),
-    email: config.emailFrom ? new SesEmailSender(new SESv2Client({}), config.emailFrom) : unavailable('email'),
+    email: config.emailFrom ? new SesEmailSender(emailClient(), config.emailFrom) : unavailable('email'),
   };
 }
 

@@ -1,6 +1,7 @@
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { smsText } from '../core/messages.js';
 import type { CodeSender, OutgoingCode } from '../core/ports.js';
+import { handOverOptions } from './delivery-clients.js';
 
 export interface SmsOptions {
   /** Alphanumeric sender ID, where the destination country supports it. */
@@ -29,6 +30,7 @@ export class SnsSmsSender implements CodeSender {
     }
     await this.client.send(
       new PublishCommand({ PhoneNumber: message.to, Message: smsText(message), MessageAttributes: attributes }),
+      handOverOptions(),
     );
   }
 }

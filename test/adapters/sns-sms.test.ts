@@ -2,6 +2,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { smsClient } from '../../functions/adapters/delivery-clients.js';
 import { SnsSmsSender } from '../../functions/adapters/sns-sms.js';
 import type { OutgoingCode } from '../../functions/core/ports.js';
 
@@ -61,5 +62,19 @@ describe('SnsSmsSender', () => {
   it('lets a provider failure reach the caller', async () => {
     sns.on(PublishCommand).rejects(new Error('Throttling'));
     await expect(new SnsSmsSender(new SNSClient({ region: 'us-east-1' })).send(message)).rejects.toThrow('Throttling');
+  });
+
+  it('publishes through the SNS client of the send function, retrying at most once', async () => {
+    const client = smsClient();
+    await new SnsSmsSender(client).send(message);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(await client.config.maxAttempts()).toBe(2);
+  });
+
+  it('hands every message over with an abort signal, which bounds the whole send', async () => {
+    await new SnsSmsSender(new SNSClient({ region: 'us-east-1' })).send(message);
+    const options = sns.send.firstCall.args[1] as { abortSignal?: AbortSignal } | undefined;
+    expect(options?.abortSignal).toBeInstanceOf(AbortSignal);
+    expect(options?.abortSignal?.aborted).toBe(false);
   });
 });
