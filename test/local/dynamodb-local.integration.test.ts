@@ -1,6 +1,14 @@
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { afterEach, describe, expect, it } from 'vitest';
-import { JavaMissingError, localClient, startDynamoDbLocal } from '../../functions/local/dynamodb-local.js';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  checkTables,
+  createTables,
+  JavaMissingError,
+  localClient,
+  type RunningDynamoDb,
+  startDynamoDbLocal,
+} from '../../functions/local/dynamodb-local.js';
+import { listeningSockets } from './listening-sockets.js';
 
 const path = process.env.PATH;
 
@@ -24,6 +32,60 @@ describe('startDynamoDbLocal', () => {
     await dynamo.stop();
     expect(await dynamo.exited).not.toBeUndefined();
     await expect(client.send(new ListTablesCommand({}))).rejects.toThrow();
+    client.destroy();
+  });
+});
+
+describe('the DynamoDB Local that startDynamoDbLocal starts', () => {
+  let dynamo: RunningDynamoDb;
+
+  beforeAll(async () => {
+    dynamo = await startDynamoDbLocal();
+  });
+
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
+
+  it('listens on 127.0.0.1 only', () => {
+    const port = Number(new URL(dynamo.endpoint).port);
+    expect(new URL(dynamo.endpoint).hostname).toBe('127.0.0.1');
+    const sockets = listeningSockets(dynamo.pid as number);
+    // An IPv6 socket bound to the IPv4 loopback shows as ::ffff:127.0.0.1; 0.0.0.0 or :: would be every interface.
+    expect(sockets.map(({ address, port: p }) => `${address.replace(/^::ffff:/, '')}:${p}`)).toEqual([
+      `127.0.0.1:${port}`,
+    ]);
+  });
+
+  it('shows one set of tables whatever access key and region a request is signed with', async () => {
+    const ours = localClient(dynamo.endpoint);
+    const developers = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
+    });
+    await ours.send(
+      new CreateTableCommand({
+        TableName: 'shared-check',
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      }),
+    );
+    expect((await developers.send(new ListTablesCommand({}))).TableNames).toContain('shared-check');
+    ours.destroy();
+    developers.destroy();
+  });
+
+  it('checkTables passes once the tables exist, and names each table that does not answer', async () => {
+    const client = localClient(dynamo.endpoint);
+    const names = { stateTable: 'check-state', customersTable: 'check-customers' };
+    const missing = await checkTables(client, names).catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(Error);
+    expect((missing as Error).message).toMatch(/check-state: ResourceNotFoundException/);
+    expect((missing as Error).message).toMatch(/check-customers: ResourceNotFoundException/);
+    await createTables(client, names);
+    await expect(checkTables(client, names)).resolves.toBeUndefined();
     client.destroy();
   });
 });
