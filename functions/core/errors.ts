@@ -1,6 +1,6 @@
 /**
- * Every failure the API can answer with. Each carries its HTTP status and its problem slug
- * (API.md); `http/problem.ts` is the only place that turns them into responses.
+ * The failures of the use cases. Each carries its HTTP status and its problem slug; http/responses.ts
+ * turns them into problem+json answers through the one builder in http/problem.ts.
  */
 export interface FieldError {
   path: string;
@@ -53,16 +53,21 @@ export class ChannelNotAllowedError extends OtpError {
   readonly title = 'Channel not allowed';
 }
 
+/** Which send limit refused a code: the `reason` member of a 429 `rate-limited`. */
+export type RateLimitReason = 'cooldown' | 'target-hourly' | 'target-daily' | 'target-locked' | 'ip-hourly';
+
 export class RateLimitedError extends OtpError {
   readonly status = 429;
   readonly slug = 'rate-limited';
   readonly title = 'Too many codes requested';
   constructor(
+    readonly reason: RateLimitReason,
     detail: string,
     readonly retryAfterSeconds: number,
   ) {
     super(detail);
     this.headers['Retry-After'] = String(retryAfterSeconds);
+    this.extensions.reason = reason;
     this.extensions.retryAfter = retryAfterSeconds;
   }
 }
@@ -103,6 +108,7 @@ export class TargetLockedError extends OtpError {
   constructor(readonly retryAfterSeconds: number) {
     super('Too many wrong codes for this target. Try again later.');
     this.headers['Retry-After'] = String(retryAfterSeconds);
+    this.extensions.retryAfter = retryAfterSeconds;
   }
 }
 

@@ -1,15 +1,18 @@
 import type { Channel, Purpose } from './purposes.js';
 
-/** What the core needs from storage. The DynamoDB adapter enforces the concurrency rules of DESIGN.md. */
+/**
+ * What the core needs from storage. The adapter (adapters/dynamo/) makes every rule hold under
+ * concurrency with conditional writes, and reports facts; the core decides what the caller reads.
+ */
 export interface OtpStore {
-  /** Counts one send against every limit, or throws RateLimitedError without counting it. */
-  reserveSend(request: SendReservation): Promise<void>;
+  /** Counts one send against every limit; or, counting it against none, says which limit refused it. */
+  reserveSend(request: SendReservation): Promise<SendRefusal | undefined>;
   /** Stores a code, replacing any earlier code for the same target and purpose. */
   saveCode(code: StoredCode): Promise<void>;
   /** Removes a code that could not be delivered, unless a newer code has replaced it. */
-  discardCode(codeKey: string, codeHash: string): Promise<void>;
+  discardCode(code: CodeRef, codeHash: string): Promise<void>;
   /** Counts one attempt before any comparison. */
-  recordAttempt(codeKey: string, now: number, maxAttempts: number): Promise<AttemptOutcome>;
+  recordAttempt(code: CodeRef, now: number, maxAttempts: number): Promise<AttemptOutcome>;
   findCustomer(target: string): Promise<Customer | undefined>;
   /**
    * Consumes the code and creates the session (and the customer when `isNew`) all at once. Throws
@@ -49,14 +52,30 @@ export interface SendReservation {
   cooldownSeconds: number;
 }
 
+/**
+ * The limit that refused a send, and when it lets the next one through (epoch ms). `contended`: the
+ * counters stayed locked by other sends to the same target or network through every retry.
+ */
+export type SendLimit = 'cooldown' | 'target-hourly' | 'target-daily' | 'target-locked' | 'ip-hourly' | 'contended';
+
+export interface SendRefusal {
+  limit: SendLimit;
+  until: number;
+}
+
 export interface FailureCount {
   count: number;
   /** When the count lapses (epoch ms). */
   expiresAt: number;
 }
 
-export interface StoredCode {
-  codeKey: string;
+/** A target's code for one purpose: there is at most one live code per pair. */
+export interface CodeRef {
+  targetKey: string;
+  purpose: Purpose;
+}
+
+export interface StoredCode extends CodeRef {
   codeHash: string;
   channel: Channel;
   sentAt: number;
@@ -89,7 +108,7 @@ export interface SessionRecord {
 }
 
 export interface LoginCompletion {
-  codeKey: string;
+  code: CodeRef;
   codeHash: string;
   now: number;
   session: SessionRecord;

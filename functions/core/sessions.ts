@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { CoreDeps } from './deps.js';
+import { SessionInvalidError } from './errors.js';
+import type { SessionRecord } from './ports.js';
 
 const TOKEN_BYTES = 32;
 /** 32 bytes in unpadded base64url. */
@@ -17,12 +20,20 @@ export function isWellFormedToken(token: string): boolean {
   return TOKEN_PATTERN.test(token);
 }
 
-/** Reads the token from `Authorization: Bearer …` or `X-OTP-Session` (header names lower-cased). */
-export function tokenFromHeaders(headers: Record<string, string | undefined>): string | undefined {
-  const authorization = headers.authorization?.trim();
-  if (authorization) {
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-    return match?.[1];
+type SessionDeps = Pick<CoreDeps, 'store' | 'now'>;
+
+/** Valid only while unexpired and unrevoked; every failure looks the same to the caller. */
+export async function checkSession(deps: SessionDeps, token: string | undefined): Promise<SessionRecord> {
+  if (!token || !isWellFormedToken(token)) throw new SessionInvalidError();
+  const session = await deps.store.getSession(hashSessionToken(token));
+  if (!session || session.revokedAt !== undefined || session.expiresAt <= deps.now()) {
+    throw new SessionInvalidError();
   }
-  return headers['x-otp-session']?.trim() || undefined;
+  return session;
+}
+
+export async function revokeSession(deps: SessionDeps, token: string | undefined): Promise<void> {
+  if (!token || !isWellFormedToken(token)) throw new SessionInvalidError();
+  const revoked = await deps.store.revokeSession(hashSessionToken(token), deps.now());
+  if (!revoked) throw new SessionInvalidError();
 }

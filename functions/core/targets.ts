@@ -1,10 +1,10 @@
-import { parsePhoneNumberWithError } from 'libphonenumber-js/mobile';
+import { type NumberType, parsePhoneNumberWithError } from 'libphonenumber-js/mobile';
 import * as z from 'zod/mini';
 import { InvalidTargetError } from './errors.js';
 import type { Channel } from './purposes.js';
 
 export interface Target {
-  /** Normalised form: E.164 for phones, trimmed with lower-cased domain for e-mail. Stored and returned. */
+  /** Normalised form: E.164 for phones, trimmed and lower-cased e-mail. Stored, limited on and returned. */
   address: string;
   channel: Channel;
   /** ISO 3166-1 alpha-2 region of a phone number, when the number belongs to one. */
@@ -15,8 +15,7 @@ const emailSchema = z.email();
 
 /**
  * Normalises and validates what a caller typed. Phone numbers must be in international form and able
- * to receive SMS: the `mobile` metadata of libphonenumber-js rejects fixed-line numbers, which
- * would only cost a failed SMS.
+ * to receive SMS (see SMS_CAPABLE).
  */
 export function normaliseTarget(raw: string, requested?: Channel): Target {
   const input = raw.trim();
@@ -29,14 +28,25 @@ export function normaliseTarget(raw: string, requested?: Channel): Target {
   return target;
 }
 
+/**
+ * The whole address is lower-cased, local part included: mailbox providers treat it without case,
+ * and two spellings of one mailbox must never be two customers or two rate-limit keys.
+ */
 function normaliseEmail(input: string): Target {
-  const at = input.lastIndexOf('@');
-  const address = `${input.slice(0, at)}@${input.slice(at + 1).toLowerCase()}`;
+  const address = input.toLowerCase();
   if (!emailSchema.safeParse(address).success) {
     throw new InvalidTargetError('The target is not a valid e-mail address.');
   }
   return { address, channel: 'email' };
 }
+
+/**
+ * The only number types that can receive an SMS. Premium-rate, shared-cost, VoIP, toll-free, pager,
+ * UAN and personal numbers are refused whatever the country allow-list says: an SMS to them costs
+ * money and reaches no phone, which is what SMS pumping relies on. Fixed-line numbers are refused
+ * too; where the numbering plan cannot tell fixed from mobile, the number passes.
+ */
+const SMS_CAPABLE: ReadonlySet<NumberType> = new Set(['MOBILE', 'FIXED_LINE_OR_MOBILE']);
 
 function normalisePhone(input: string): Target {
   if (!input.startsWith('+')) {
@@ -46,7 +56,8 @@ function normalisePhone(input: string): Target {
   }
   try {
     const phone = parsePhoneNumberWithError(input);
-    if (phone.isValid()) {
+    const type = phone.getType();
+    if (phone.isValid() && type !== undefined && SMS_CAPABLE.has(type)) {
       return { address: phone.number, channel: 'sms', country: phone.country };
     }
   } catch {

@@ -5,10 +5,11 @@ import middy from '@middy/core';
 import { loadConfig } from '../config.js';
 import { type CleanupResult, removeExpiredItems } from '../core/cleanup.js';
 import type { OtpStore } from '../core/ports.js';
-import { logger } from '../http/logger.js';
+import { createLogger } from '../http/logger.js';
 import { METRICS_NAMESPACE } from '../metrics.js';
 import { createStore } from '../wiring.js';
 
+const logger = createLogger();
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'otp-service' });
 
 /** The scheduled cleanup: one bounded run, logged, and counted as a metric per kind of item. */

@@ -1,31 +1,23 @@
-import * as z from 'zod/mini';
 import { loadConfig } from '../config.js';
-import { type CoreDeps, sendCode } from '../core/otp.js';
-import type { Senders } from '../core/ports.js';
-import { CHANNELS, DEFAULT_PURPOSE, PURPOSES } from '../core/purposes.js';
+import type { SendDeps } from '../core/deps.js';
+import { DEFAULT_PURPOSE } from '../core/purposes.js';
+import { sendCode } from '../core/send-code.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
-import { logger } from '../http/logger.js';
+import { createLogger } from '../http/logger.js';
 import { json } from '../http/responses.js';
+import { sendBody } from '../http/schemas.js';
 import { createSenders, createStore, withPepper } from '../wiring.js';
 
-export const sendBody = z.object({
-  target: z.string().check(z.minLength(1), z.maxLength(255)),
-  purpose: z.optional(z.enum(PURPOSES)),
-  channel: z.optional(z.enum(CHANNELS)),
-  locale: z.optional(z.string().check(z.maxLength(35))),
-});
-
-export function createSendOtpHandler(deps: CoreDeps & { senders: Senders }): ApiHandler {
+export function createSendOtpHandler(deps: Omit<SendDeps, 'log'>, logger = createLogger()): ApiHandler {
   return httpHandler({
+    logger,
     methods: ['POST'],
     body: sendBody,
     handle: async ({ body, sourceIp }) => {
-      const result = await sendCode(deps, {
-        target: body.target,
-        purpose: body.purpose ?? DEFAULT_PURPOSE,
-        channel: body.channel,
-        sourceIp,
-      });
+      const result = await sendCode(
+        { ...deps, log: logger },
+        { target: body.target, purpose: body.purpose ?? DEFAULT_PURPOSE, channel: body.channel, sourceIp },
+      );
       return json(200, {
         ...result,
         message: result.otpType === 'sms' ? 'A code was sent by SMS.' : 'A code was sent by e-mail.',
@@ -40,5 +32,4 @@ export const handler = createSendOtpHandler({
   store: createStore(config),
   senders: createSenders(config),
   now: Date.now,
-  log: logger,
 });

@@ -1,13 +1,16 @@
 import { loadConfig } from '../config.js';
-import { type CoreDeps, checkSession, revokeSession } from '../core/otp.js';
-import { tokenFromHeaders } from '../core/sessions.js';
+import type { CoreDeps } from '../core/deps.js';
+import { checkSession, revokeSession } from '../core/sessions.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
+import { createLogger } from '../http/logger.js';
 import { json, noContent } from '../http/responses.js';
+import { tokenFromHeaders } from '../http/session-token.js';
 import { createStore } from '../wiring.js';
 
 /** GET checks a session token, DELETE revokes it. */
-export function createSessionHandler(deps: Pick<CoreDeps, 'store' | 'now'>): ApiHandler {
+export function createSessionHandler(deps: Pick<CoreDeps, 'store' | 'now'>, logger = createLogger()): ApiHandler {
   return httpHandler({
+    logger,
     methods: ['GET', 'DELETE'],
     handle: async ({ method, headers }) => {
       const token = tokenFromHeaders(headers);

@@ -1,27 +1,20 @@
-import * as z from 'zod/mini';
 import { loadConfig } from '../config.js';
-import { type CoreDeps, verifyCode } from '../core/otp.js';
-import { DEFAULT_PURPOSE, PURPOSES } from '../core/purposes.js';
+import type { CoreDeps } from '../core/deps.js';
+import { DEFAULT_PURPOSE } from '../core/purposes.js';
+import { verifyCode } from '../core/verify-code.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
-import { logger } from '../http/logger.js';
+import { createLogger } from '../http/logger.js';
 import { json } from '../http/responses.js';
+import { verifyBody } from '../http/schemas.js';
 import { createStore, withPepper } from '../wiring.js';
 
-export function verifyBody(codeLength: number) {
-  return z.object({
-    target: z.string().check(z.minLength(1), z.maxLength(255)),
-    code: z.string().check(z.regex(new RegExp(`^\\d{${codeLength}}$`), `Must be exactly ${codeLength} digits.`)),
-    purpose: z.optional(z.enum(PURPOSES)),
-    name: z.optional(z.string().check(z.maxLength(255))),
-  });
-}
-
-export function createVerifyOtpHandler(deps: CoreDeps): ApiHandler {
+export function createVerifyOtpHandler(deps: Omit<CoreDeps, 'log'>, logger = createLogger()): ApiHandler {
   return httpHandler({
+    logger,
     methods: ['POST'],
     body: verifyBody(deps.config.codeLength),
     handle: async ({ body }) => {
-      const result = await verifyCode(deps, { ...body, purpose: body.purpose ?? DEFAULT_PURPOSE });
+      const result = await verifyCode({ ...deps, log: logger }, { ...body, purpose: body.purpose ?? DEFAULT_PURPOSE });
       const { customer } = result;
       return json(200, {
         verifiedTarget: result.verifiedTarget,
@@ -45,4 +38,4 @@ export function createVerifyOtpHandler(deps: CoreDeps): ApiHandler {
 }
 
 const config = await withPepper(loadConfig(process.env));
-export const handler = createVerifyOtpHandler({ config, store: createStore(config), now: Date.now, log: logger });
+export const handler = createVerifyOtpHandler({ config, store: createStore(config), now: Date.now });

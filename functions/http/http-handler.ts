@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
@@ -6,7 +7,6 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type * as z from 'zod/mini';
 import { MethodNotAllowedError, OtpError, ValidationError } from '../core/errors.js';
 import { jsonBody } from './json-body.js';
-import { logger } from './logger.js';
 import { internalError, problem } from './responses.js';
 
 export interface HttpRequest<Body> {
@@ -18,6 +18,8 @@ export interface HttpRequest<Body> {
 }
 
 export interface RouteOptions<Body> {
+  /** The handler's own logger (http/logger.ts). */
+  logger: Logger;
   methods: readonly string[];
   /** Validates the parsed JSON body; routes without a body leave it out. */
   body?: z.ZodMiniType<Body>;
@@ -55,7 +57,7 @@ export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
   const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(route)
     // No reporting endpoint exists, so no empty Reporting-Endpoints header.
     .use(httpSecurityHeaders({ reportingEndpoints: false } as Parameters<typeof httpSecurityHeaders>[0]))
-    .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
+    .use(injectLambdaContext(options.logger, { logEvent: false, resetKeys: true }))
     .use({
       onError: (request) => {
         const { error } = request;
@@ -65,7 +67,7 @@ export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
         }
         // Name, message and stack only: SDK errors carry request data in other fields.
         const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
-        logger.error('unhandled error', { error: { name, message, stack } });
+        options.logger.error('unhandled error', { error: { name, message, stack } });
         request.response = internalError();
       },
     })

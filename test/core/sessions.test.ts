@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  hashSessionToken,
-  isWellFormedToken,
-  newSessionToken,
-  tokenFromHeaders,
-} from '../../functions/core/sessions.js';
+import { hashSessionToken, isWellFormedToken, newSessionToken } from '../../functions/core/sessions.js';
 
 describe('session tokens', () => {
   it('are 32 random bytes in base64url, different every time', () => {
@@ -29,13 +24,5 @@ describe('session tokens', () => {
     expect(isWellFormedToken('abc')).toBe(false);
     expect(isWellFormedToken(`${newSessionToken()}x`)).toBe(false);
     expect(isWellFormedToken('!'.repeat(43))).toBe(false);
-  });
-
-  it('are read from Authorization: Bearer or X-OTP-Session', () => {
-    expect(tokenFromHeaders({ authorization: 'Bearer abc' })).toBe('abc');
-    expect(tokenFromHeaders({ authorization: 'bearer   abc ' })).toBe('abc');
-    expect(tokenFromHeaders({ 'x-otp-session': ' abc ' })).toBe('abc');
-    expect(tokenFromHeaders({ authorization: 'Basic abc' })).toBeUndefined();
-    expect(tokenFromHeaders({})).toBeUndefined();
   });
 });

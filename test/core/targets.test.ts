@@ -11,8 +11,26 @@ describe('normaliseTarget', () => {
     expect(normaliseTarget(raw)).toEqual({ address, channel: 'sms', country });
   });
 
-  it('trims an e-mail address and lower-cases only its domain', () => {
-    expect(normaliseTarget('  Jane.Doe@Example.COM ')).toEqual({ address: 'Jane.Doe@example.com', channel: 'email' });
+  it('trims an e-mail address and lower-cases all of it, so that one mailbox is one target', () => {
+    expect(normaliseTarget('  Jane.Doe@Example.COM ')).toEqual({ address: 'jane.doe@example.com', channel: 'email' });
+    const spellings = ['Ada@Example.com', 'ada@example.com', ' ADA@EXAMPLE.COM '].map((raw) => normaliseTarget(raw));
+    expect(new Set(spellings.map((target) => target.address))).toEqual(new Set(['ada@example.com']));
+  });
+
+  it.each([
+    ['+979123456789', 'premium rate'],
+    ['+883140000000', 'VoIP'],
+    ['+80012345678', 'international toll-free'],
+  ])('rejects %s (%s): only numbers that can receive SMS pass, allow-list or not', (raw) => {
+    expect(() => normaliseTarget(raw)).toThrow(InvalidTargetError);
+  });
+
+  it.each([
+    ['+447400123456', 'GB'],
+    ['+33612345678', 'FR'],
+    ['+5511987654321', 'BR'],
+  ])('accepts the mobile number %s (%s)', (raw, country) => {
+    expect(normaliseTarget(raw)).toMatchObject({ channel: 'sms', country });
   });
 
   it.each([

@@ -19,3 +19,14 @@ export function dynamoClient(endpoint?: string): DynamoDBClient {
 /** What DynamoDB Local files the tables under; set these to inspect them with the AWS CLI. */
 export const LOCAL_REGION = 'local';
 export const LOCAL_KEY = 'local';
+
+export interface TableNames {
+  stateTable: string;
+  customersTable: string;
+}
+
+/** What every module of the store works with. */
+export interface Dynamo {
+  client: DynamoDBClient;
+  tables: TableNames;
+}

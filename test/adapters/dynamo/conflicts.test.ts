@@ -8,8 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DynamoOtpStore } from '../../functions/adapters/dynamo-store.js';
-import { RateLimitedError } from '../../functions/core/errors.js';
+import { DynamoOtpStore } from '../../../functions/adapters/dynamo/store.js';
 
 // DynamoDB Local serialises writes and never reports a transaction conflict, while DynamoDB does
 // when a write meets a transaction in flight. These faults are injected at the SDK boundary.
@@ -37,26 +36,26 @@ const reservation = {
   cooldownSeconds: 30,
 };
 
+const CODE = { targetKey: 'k', purpose: 'login', codeHash: 'h', channel: 'sms', sentAt: 1, expiresAt: 2 } as const;
+
 beforeEach(() => dynamo.reset());
 
 describe('writes that meet a transaction in flight', () => {
   it('are tried again instead of failing the request', async () => {
     dynamo.on(PutItemCommand).rejectsOnce(conflict()).resolves({});
-    await store.saveCode({ codeKey: 'c', codeHash: 'h', channel: 'sms', sentAt: 1, expiresAt: 2 });
+    await store.saveCode(CODE);
     expect(dynamo).toHaveReceivedCommandTimes(PutItemCommand, 2);
 
     dynamo
       .on(UpdateItemCommand)
       .rejectsOnce(conflict())
       .resolves({ Attributes: { codeHash: { S: 'h' } } });
-    await expect(store.recordAttempt('c', 1, 3)).resolves.toMatchObject({ kind: 'counted', codeHash: 'h' });
+    await expect(store.recordAttempt(CODE, 1, 3)).resolves.toMatchObject({ kind: 'counted', codeHash: 'h' });
   });
 
   it('give up after a few tries rather than loop', async () => {
     dynamo.on(PutItemCommand).rejects(conflict());
-    await expect(
-      store.saveCode({ codeKey: 'c', codeHash: 'h', channel: 'sms', sentAt: 1, expiresAt: 2 }),
-    ).rejects.toThrow(TransactionConflictException);
+    await expect(store.saveCode(CODE)).rejects.toThrow(TransactionConflictException);
     expect(dynamo).toHaveReceivedCommandTimes(PutItemCommand, 5);
   });
 });
@@ -68,27 +67,29 @@ describe('send reservations that conflict', () => {
       .rejectsOnce(cancelled(['TransactionConflict', 'None']))
       .rejectsOnce(cancelled(['None', 'TransactionConflict']))
       .resolves({});
-    await store.reserveSend(reservation);
+    await expect(store.reserveSend(reservation)).resolves.toBeUndefined();
     expect(dynamo).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 3);
   });
 
-  it('answer 429 with Retry-After 1 when the target stays contended', async () => {
+  it('are reported as contended for a second when the target stays contended', async () => {
     dynamo.on(TransactWriteItemsCommand).rejects(cancelled(['TransactionConflict', 'None']));
-    const error = await store.reserveSend(reservation).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RateLimitedError);
-    expect((error as RateLimitedError).retryAfterSeconds).toBe(1);
+    await expect(store.reserveSend(reservation)).resolves.toEqual({
+      limit: 'contended',
+      until: reservation.now + 1000,
+    });
   });
 
-  it('answer 429 too when a single-item reservation stays contended', async () => {
+  it('are reported as contended too when a single-item reservation stays contended', async () => {
     dynamo.on(UpdateItemCommand).rejects(conflict());
-    const error = await store.reserveSend({ ...reservation, ipKey: undefined }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RateLimitedError);
+    await expect(store.reserveSend({ ...reservation, ipKey: undefined })).resolves.toMatchObject({
+      limit: 'contended',
+    });
     expect(dynamo).toHaveReceivedCommandTimes(UpdateItemCommand, 5);
   });
 
-  it('are not tried again when a limit refused them', async () => {
+  it('are not tried again when a limit refused them, and name that limit', async () => {
     dynamo.on(TransactWriteItemsCommand).rejects(cancelled(['None', 'ConditionalCheckFailed']));
-    await expect(store.reserveSend(reservation)).rejects.toThrow(/network/);
+    await expect(store.reserveSend(reservation)).resolves.toMatchObject({ limit: 'ip-hourly' });
     expect(dynamo).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 1);
   });
 });

@@ -2,7 +2,9 @@ import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { opaqueKey } from '../../functions/core/codes.js';
-import { sendCode, verifyCode } from '../../functions/core/otp.js';
+import { kindOf, stateKey } from '../../functions/adapters/dynamo/keys.js';
+import { sendCode } from '../../functions/core/send-code.js';
+import { verifyCode } from '../../functions/core/verify-code.js';
 import { DAY_MS, HOUR_MS } from '../../functions/core/windows.js';
 import { createCleanupHandler } from '../../functions/handlers/cleanup.js';
 import { type Harness, harness, PEPPER } from '../support.js';
@@ -44,9 +46,9 @@ describe('removeExpired on DynamoDB Local', () => {
     const left = await keys(h);
     const c = opaqueKey(PEPPER, 'target', 'c@example.com');
     expect(left).toHaveLength(3);
-    expect(left).toContain(`code#${c}#login`);
-    expect(left).toContain(`send#${c}#${Math.floor(h.clock.now / DAY_MS)}`);
-    expect(left.filter((pk) => pk.startsWith('ip#'))).toHaveLength(1);
+    expect(left).toContain(stateKey.code(c, 'login'));
+    expect(left).toContain(stateKey.sendCounter(c, Math.floor(h.clock.now / DAY_MS)));
+    expect(left.filter((pk) => kindOf(pk) === 'ip')).toHaveLength(1);
     expect(await h.store.removeExpired(h.clock.now, 100, 72)).toEqual({});
   });
 
@@ -66,7 +68,7 @@ describe('removeExpired on DynamoDB Local', () => {
     await h.store.recordFailure(targetKey, T0 + 23 * HOUR_MS, DAY_MS);
     expect(await h.store.removeExpired(T0 + 25 * HOUR_MS, 100, 72)).toEqual({});
     const { Item } = await h.client.send(
-      new GetItemCommand({ TableName: h.tables.stateTable, Key: { pk: { S: `fails#${targetKey}` } } }),
+      new GetItemCommand({ TableName: h.tables.stateTable, Key: { pk: { S: stateKey.failures(targetKey) } } }),
     );
     expect(Item?.failures?.N).toBe('2');
   });

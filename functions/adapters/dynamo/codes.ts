@@ -1,0 +1,88 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttemptOutcome, CodeRef, StoredCode } from '../../core/ports.js';
+import type { Channel } from '../../core/purposes.js';
+import type { Dynamo } from './client.js';
+import { dueEntry } from './due-index.js';
+import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
+import { retryConflicts } from './retry.js';
+
+export const codeKeyOf = (code: CodeRef) => stateKey.code(code.targetKey, code.purpose);
+
+/** Stores a code, replacing any earlier code for the same target and purpose. */
+export async function saveCode(dynamo: Dynamo, code: StoredCode): Promise<void> {
+  const pk = codeKeyOf(code);
+  await retryConflicts(() =>
+    dynamo.client.send(
+      new PutItemCommand({
+        TableName: dynamo.tables.stateTable,
+        Item: marshall({
+          [STATE_PK]: pk,
+          codeHash: code.codeHash,
+          attempts: 0,
+          channel: code.channel,
+          sentAt: code.sentAt,
+          expiresAt: code.expiresAt,
+          [TTL]: ttlOf(code.expiresAt),
+          ...dueEntry(pk, code.expiresAt),
+        }),
+      }),
+    ),
+  );
+}
+
+/** Removes a code that could not be delivered, unless a newer code has replaced it. */
+export async function discardCode(dynamo: Dynamo, code: CodeRef, codeHash: string): Promise<void> {
+  try {
+    await retryConflicts(() =>
+      dynamo.client.send(
+        new DeleteItemCommand({
+          TableName: dynamo.tables.stateTable,
+          Key: marshall({ [STATE_PK]: codeKeyOf(code) }),
+          ConditionExpression: 'codeHash = :hash',
+          ExpressionAttributeValues: marshall({ ':hash': codeHash }),
+        }),
+      ),
+    );
+  } catch (error) {
+    // A newer code replaced this one: it is not ours to delete.
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+/** Counts one attempt before any comparison; refused once the attempts are used up or the code expired. */
+export async function recordAttempt(
+  dynamo: Dynamo,
+  code: CodeRef,
+  now: number,
+  maxAttempts: number,
+): Promise<AttemptOutcome> {
+  try {
+    const result = await retryConflicts(() =>
+      dynamo.client.send(
+        new UpdateItemCommand({
+          TableName: dynamo.tables.stateTable,
+          Key: marshall({ [STATE_PK]: codeKeyOf(code) }),
+          UpdateExpression: 'ADD attempts :one',
+          ConditionExpression: 'attribute_exists(#pk) AND attempts < :max AND expiresAt > :now',
+          ExpressionAttributeNames: { '#pk': STATE_PK },
+          ExpressionAttributeValues: marshall({ ':one': 1, ':max': maxAttempts, ':now': now }),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
+    );
+    const item = unmarshall(result.Attributes ?? {});
+    return { kind: 'counted', codeHash: String(item.codeHash ?? ''), channel: item.channel as Channel };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const old = error.Item ? unmarshall(error.Item) : undefined;
+    if (!old || Number(old.expiresAt ?? 0) <= now) return { kind: 'missing' };
+    return { kind: 'exhausted' };
+  }
+}

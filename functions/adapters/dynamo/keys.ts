@@ -1,0 +1,39 @@
+import type { Purpose } from '../../core/purposes.js';
+import { CUSTOMERS_TABLE, STATE_TABLE } from '../../tables.js';
+
+/**
+ * Every key of the tables, defined once: the store writes items under these, and tests import them
+ * instead of spelling keys out. Targets and source IPs appear only as opaque keyed hashes.
+ */
+export const stateKey = {
+  /** The live code of a target for one purpose: a new code replaces the previous one. */
+  code: (targetKey: string, purpose: Purpose) => `code#${targetKey}#${purpose}`,
+  /** A target's send counts (hour, day, cooldown, lock) for one UTC day. */
+  sendCounter: (targetKey: string, dayIndex: number) => `send#${targetKey}#${dayIndex}`,
+  /** Sends from one network in one UTC hour. */
+  ipCounter: (ipKey: string, hourIndex: number) => `ip#${ipKey}#${hourIndex}`,
+  /** A target's run of wrong codes. */
+  failures: (targetKey: string) => `fails#${targetKey}`,
+  /** A session, by the SHA-256 of its token. */
+  session: (tokenHash: string) => `session#${tokenHash}`,
+} as const;
+
+/** The kind of a state item (code, send, ip, fails, session), as the cleanup counts them. */
+export function kindOf(pk: string): string {
+  return pk.slice(0, pk.indexOf('#'));
+}
+
+/** The partition of the `due` index that lists items expiring in one UTC hour, in one of its shards. */
+export function dueBucket(hourIndex: number, shard: number): string {
+  return `due#${hourIndex}#${shard}`;
+}
+
+/** Customers are found by their normalised target. */
+export const customerKey = (target: string) => target;
+
+export const STATE_PK = STATE_TABLE.partitionKey;
+export const CUSTOMER_PK = CUSTOMERS_TABLE.partitionKey;
+export const TTL = STATE_TABLE.timeToLiveAttribute;
+
+/** Epoch seconds, as DynamoDB TTL wants them. */
+export const ttlOf = (epochMs: number): number => Math.ceil(epochMs / 1000);

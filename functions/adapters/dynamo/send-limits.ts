@@ -1,0 +1,193 @@
+import {
+  ConditionalCheckFailedException,
+  type AttributeValue,
+  type Update,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SendRefusal, SendReservation } from '../../core/ports.js';
+import { DAY_MS, HOUR_MS, type Window, windowOf } from '../../core/windows.js';
+import type { Dynamo } from './client.js';
+import { DUE_NAMES, DUE_SET, dueValues } from './due-index.js';
+import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
+import { cancellationReasons, isConflict, retryConflicts, transact } from './retry.js';
+
+interface Counter {
+  update: Update;
+  /** Which limit refused the send, from the counter's item as it was. */
+  refusal: (old: Record<string, unknown>) => SendRefusal;
+}
+
+/**
+ * Counts one send against every limit in a single conditional write: the target's hour, day and
+ * cooldown live on one item per UTC day; near midnight the next day's item carries the cooldown;
+ * the source IP has an item per hour. With more than one item the write is a transaction, so a send
+ * refused by one limit is counted by none. Returns the limit that refused it, if one did.
+ */
+export async function reserveSend(dynamo: Dynamo, request: SendReservation): Promise<SendRefusal | undefined> {
+  const day = windowOf(request.now, DAY_MS);
+  const hour = windowOf(request.now, HOUR_MS);
+  const counters = [targetCounter(dynamo, request, day, hour)];
+  if (request.cooldownSeconds > 0 && request.now + request.cooldownSeconds * 1000 > day.end) {
+    counters.push(cooldownCarry(dynamo, request, windowOf(day.end, DAY_MS)));
+  }
+  if (request.ipKey) counters.push(ipCounter(dynamo, request.ipKey, request, hour));
+  const [only] = counters;
+  try {
+    if (only && counters.length === 1)
+      await retryConflicts(() => dynamo.client.send(new UpdateItemCommand(only.update)));
+    else
+      await transact(
+        dynamo,
+        counters.map((counter) => ({ Update: counter.update })),
+      );
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException && only) return only.refusal(old(error.Item));
+    const reasons = cancellationReasons(error);
+    const index = reasons.findIndex((reason) => reason.Code === 'ConditionalCheckFailed');
+    const refused = counters[index];
+    if (refused) return refused.refusal(old(reasons[index]?.Item));
+    // Still colliding after the retries: someone is hammering this target or network.
+    if (isConflict(error)) return { limit: 'contended', until: request.now + 1000 };
+    throw error;
+  }
+}
+
+const old = (item: Record<string, AttributeValue> | undefined) => (item ? unmarshall(item) : {});
+const num = (item: Record<string, unknown>, name: string): number | undefined =>
+  typeof item[name] === 'number' ? item[name] : undefined;
+
+function targetCounter(dynamo: Dynamo, request: SendReservation, day: Window, hour: Window): Counter {
+  const { now, perHour, perDay } = request;
+  const cooldownMs = request.cooldownSeconds * 1000;
+  const pk = stateKey.sendCounter(request.targetKey, day.index);
+  const hourAttribute = `h${hour.index - day.index * 24}`;
+  const conditions = [
+    '(attribute_not_exists(#locked) OR #locked <= :now)',
+    '(attribute_not_exists(#day) OR #day < :perDay)',
+    '(attribute_not_exists(#hour) OR #hour < :perHour)',
+  ];
+  if (cooldownMs > 0) conditions.push('(attribute_not_exists(#last) OR #last <= :cooldownEdge)');
+  return {
+    update: {
+      TableName: dynamo.tables.stateTable,
+      Key: marshall({ [STATE_PK]: pk }),
+      UpdateExpression: `ADD #day :one, #hour :one SET #last = :now, #ttl = :ttl, ${DUE_SET}`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: {
+        '#day': 'day',
+        '#hour': hourAttribute,
+        '#last': 'lastSentAt',
+        '#locked': 'lockedUntil',
+        '#ttl': TTL,
+        ...DUE_NAMES,
+      },
+      ExpressionAttributeValues: marshall({
+        ':one': 1,
+        ':perDay': perDay,
+        ':perHour': perHour,
+        ':now': now,
+        ':ttl': ttlOf(day.end + cooldownMs),
+        ...dueValues(pk, day.end + cooldownMs),
+        ...(cooldownMs > 0 ? { ':cooldownEdge': now - cooldownMs } : {}),
+      }),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+    refusal: (item) => {
+      const lockedUntil = num(item, 'lockedUntil') ?? 0;
+      if (lockedUntil > now) return { limit: 'target-locked', until: lockedUntil };
+      if ((num(item, 'day') ?? 0) >= perDay) return { limit: 'target-daily', until: day.end };
+      if ((num(item, hourAttribute) ?? 0) >= perHour) return { limit: 'target-hourly', until: hour.end };
+      return { limit: 'cooldown', until: (num(item, 'lastSentAt') ?? now) + cooldownMs };
+    },
+  };
+}
+
+/** In the last seconds of a UTC day, the next day's item must hold the cooldown too. */
+function cooldownCarry(dynamo: Dynamo, request: SendReservation, next: Window): Counter {
+  const cooldownMs = request.cooldownSeconds * 1000;
+  const pk = stateKey.sendCounter(request.targetKey, next.index);
+  return {
+    update: {
+      TableName: dynamo.tables.stateTable,
+      Key: marshall({ [STATE_PK]: pk }),
+      // Expiry as the next day's own sends will set it, so its index entry is written once.
+      UpdateExpression: `SET #last = :now, #ttl = :ttl, ${DUE_SET}`,
+      ConditionExpression: 'attribute_not_exists(#last) OR #last <= :cooldownEdge',
+      ExpressionAttributeNames: { '#last': 'lastSentAt', '#ttl': TTL, ...DUE_NAMES },
+      ExpressionAttributeValues: marshall({
+        ':now': request.now,
+        ':ttl': ttlOf(next.end + cooldownMs),
+        ':cooldownEdge': request.now - cooldownMs,
+        ...dueValues(pk, next.end + cooldownMs),
+      }),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+    refusal: (item) => ({ limit: 'cooldown', until: (num(item, 'lastSentAt') ?? request.now) + cooldownMs }),
+  };
+}
+
+function ipCounter(dynamo: Dynamo, ipKey: string, request: SendReservation, hour: Window): Counter {
+  const pk = stateKey.ipCounter(ipKey, hour.index);
+  return {
+    update: {
+      TableName: dynamo.tables.stateTable,
+      Key: marshall({ [STATE_PK]: pk }),
+      UpdateExpression: `ADD #count :one SET #ttl = :ttl, ${DUE_SET}`,
+      ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+      ExpressionAttributeNames: { '#count': 'sends', '#ttl': TTL, ...DUE_NAMES },
+      ExpressionAttributeValues: marshall({
+        ':one': 1,
+        ':limit': request.perIpPerHour,
+        ':ttl': ttlOf(hour.end),
+        ...dueValues(pk, hour.end),
+      }),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+    refusal: () => ({ limit: 'ip-hourly', until: hour.end }),
+  };
+}
+
+/**
+ * Refuses sends to a target until `until`, stamped on the send counters that `reserveSend` checks
+ * anyway, so that sends pay no extra read for the lock. A lock lasts at most a day, so it covers
+ * today's counter and possibly tomorrow's.
+ */
+export async function lockSends(
+  dynamo: Dynamo,
+  targetKey: string,
+  now: number,
+  until: number,
+  cooldownSeconds: number,
+): Promise<void> {
+  const cooldownMs = cooldownSeconds * 1000;
+  const days = [...new Map([now, until].map((t) => windowOf(t, DAY_MS)).map((day) => [day.index, day])).values()];
+  await Promise.all(
+    days.map(async (day) => {
+      const pk = stateKey.sendCounter(targetKey, day.index);
+      try {
+        await retryConflicts(() =>
+          dynamo.client.send(
+            new UpdateItemCommand({
+              TableName: dynamo.tables.stateTable,
+              Key: marshall({ [STATE_PK]: pk }),
+              // Expiry as the day's own sends set it, so the index entry stays put.
+              UpdateExpression: `SET #locked = :until, #ttl = :ttl, ${DUE_SET}`,
+              ConditionExpression: 'attribute_not_exists(#locked) OR #locked < :until',
+              ExpressionAttributeNames: { '#locked': 'lockedUntil', '#ttl': TTL, ...DUE_NAMES },
+              ExpressionAttributeValues: marshall({
+                ':until': until,
+                ':ttl': ttlOf(day.end + cooldownMs),
+                ...dueValues(pk, day.end + cooldownMs),
+              }),
+            }),
+          ),
+        );
+      } catch (error) {
+        // Already locked until later by a failure that landed first.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }),
+  );
+}

@@ -1,0 +1,69 @@
+import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SessionRecord } from '../../core/ports.js';
+import type { Channel, Purpose } from '../../core/purposes.js';
+import type { Dynamo } from './client.js';
+import { dueEntry } from './due-index.js';
+import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
+import { retryConflicts } from './retry.js';
+
+/** The session as stored; written by the login transaction (login.ts). */
+export function sessionItem(session: SessionRecord): Record<string, unknown> {
+  const pk = stateKey.session(session.tokenHash);
+  return {
+    [STATE_PK]: pk,
+    customerId: session.customerId,
+    target: session.target,
+    channel: session.channel,
+    purpose: session.purpose,
+    issuedAt: session.issuedAt,
+    expiresAt: session.expiresAt,
+    [TTL]: ttlOf(session.expiresAt),
+    ...dueEntry(pk, session.expiresAt),
+  };
+}
+
+export async function getSession(dynamo: Dynamo, tokenHash: string): Promise<SessionRecord | undefined> {
+  const result = await dynamo.client.send(
+    new GetItemCommand({
+      TableName: dynamo.tables.stateTable,
+      Key: marshall({ [STATE_PK]: stateKey.session(tokenHash) }),
+      // A revocation must be seen by the very next check.
+      ConsistentRead: true,
+    }),
+  );
+  if (!result.Item) return undefined;
+  const item = unmarshall(result.Item);
+  return {
+    tokenHash,
+    customerId: String(item.customerId ?? ''),
+    target: String(item.target ?? ''),
+    channel: item.channel as Channel,
+    purpose: item.purpose as Purpose,
+    issuedAt: Number(item.issuedAt ?? 0),
+    expiresAt: Number(item.expiresAt ?? 0),
+    revokedAt: typeof item.revokedAt === 'number' ? item.revokedAt : undefined,
+  };
+}
+
+/** False when the session is unknown, expired or already revoked. */
+export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: number): Promise<boolean> {
+  try {
+    await retryConflicts(() =>
+      dynamo.client.send(
+        new UpdateItemCommand({
+          TableName: dynamo.tables.stateTable,
+          Key: marshall({ [STATE_PK]: stateKey.session(tokenHash) }),
+          UpdateExpression: 'SET revokedAt = :now',
+          ConditionExpression: 'attribute_exists(#pk) AND expiresAt > :now AND attribute_not_exists(revokedAt)',
+          ExpressionAttributeNames: { '#pk': STATE_PK },
+          ExpressionAttributeValues: marshall({ ':now': now }),
+        }),
+      ),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}

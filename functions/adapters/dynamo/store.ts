@@ -1,0 +1,39 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { OtpStore } from '../../core/ports.js';
+import type { Dynamo, TableNames } from './client.js';
+import * as codes from './codes.js';
+import { removeExpired } from './due-index.js';
+import * as failures from './failures.js';
+import * as login from './login.js';
+import { lockSends, reserveSend } from './send-limits.js';
+import * as sessions from './sessions.js';
+
+/**
+ * The store on DynamoDB, one module per kind of item. Every rule that must hold under concurrency is
+ * a condition expression evaluated by DynamoDB, never a read followed by a write, and expiry is
+ * always part of the condition because TTL deletion is lazy.
+ */
+export class DynamoOtpStore implements OtpStore {
+  private readonly dynamo: Dynamo;
+
+  constructor(client: DynamoDBClient, tables: TableNames) {
+    this.dynamo = { client, tables: { stateTable: tables.stateTable, customersTable: tables.customersTable } };
+  }
+
+  reserveSend: OtpStore['reserveSend'] = (request) => reserveSend(this.dynamo, request);
+  lockSends: OtpStore['lockSends'] = (targetKey, now, until, cooldown) =>
+    lockSends(this.dynamo, targetKey, now, until, cooldown);
+  saveCode: OtpStore['saveCode'] = (code) => codes.saveCode(this.dynamo, code);
+  discardCode: OtpStore['discardCode'] = (code, codeHash) => codes.discardCode(this.dynamo, code, codeHash);
+  recordAttempt: OtpStore['recordAttempt'] = (code, now, max) => codes.recordAttempt(this.dynamo, code, now, max);
+  findCustomer: OtpStore['findCustomer'] = (target) => login.findCustomer(this.dynamo, target);
+  completeLogin: OtpStore['completeLogin'] = (completion) => login.completeLogin(this.dynamo, completion);
+  failures: OtpStore['failures'] = (targetKey, now) => failures.failures(this.dynamo, targetKey, now);
+  recordFailure: OtpStore['recordFailure'] = (targetKey, now, windowMs) =>
+    failures.recordFailure(this.dynamo, targetKey, now, windowMs);
+  clearFailures: OtpStore['clearFailures'] = (targetKey) => failures.clearFailures(this.dynamo, targetKey);
+  getSession: OtpStore['getSession'] = (tokenHash) => sessions.getSession(this.dynamo, tokenHash);
+  revokeSession: OtpStore['revokeSession'] = (tokenHash, now) => sessions.revokeSession(this.dynamo, tokenHash, now);
+  removeExpired: OtpStore['removeExpired'] = (now, limit, lookbackHours) =>
+    removeExpired(this.dynamo, now, limit, lookbackHours);
+}

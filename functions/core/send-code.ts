@@ -1,0 +1,112 @@
+import { generateCode, hashCode, opaqueKey } from './codes.js';
+import type { CoreConfig, SendDeps } from './deps.js';
+import { ChannelNotAllowedError, DeliveryFailedError, RateLimitedError, type RateLimitReason } from './errors.js';
+import { ipBucket } from './network.js';
+import type { CodeRef, SendLimit, SendRefusal } from './ports.js';
+import type { Channel, Purpose } from './purposes.js';
+import { maskTarget, normaliseTarget, type Target } from './targets.js';
+import { secondsUntil } from './windows.js';
+
+export interface SendRequest {
+  target: string;
+  purpose: Purpose;
+  channel?: Channel;
+  sourceIp?: string;
+}
+
+export interface SendResult {
+  otpType: Channel;
+  expiresIn: number;
+  resendAfter: number;
+  /** Only in dev mode. */
+  mockCode?: string;
+}
+
+/** Sends a new code to a target for a purpose, replacing its previous one, within every send limit. */
+export async function sendCode(deps: SendDeps, request: SendRequest): Promise<SendResult> {
+  const { config, store } = deps;
+  const target = normaliseTarget(request.target, request.channel);
+  assertAllowed(config, target);
+
+  const now = deps.now();
+  const targetKey = opaqueKey(config.pepper, 'target', target.address);
+  // Also refuses a target locked by too many wrong codes: it could not use a code anyway.
+  const refusal = await store.reserveSend({
+    targetKey,
+    ipKey:
+      config.sendLimitPerIpPerHour > 0 && request.sourceIp
+        ? opaqueKey(config.pepper, 'ip', ipBucket(request.sourceIp))
+        : undefined,
+    now,
+    perHour: config.sendLimitPerHour,
+    perDay: config.sendLimitPerDay,
+    perIpPerHour: config.sendLimitPerIpPerHour,
+    cooldownSeconds: config.resendCooldownSeconds,
+  });
+  if (refusal) throw refused(refusal, now);
+
+  const code = generateCode(config.codeLength);
+  const codeHash = hashCode(config.pepper, target.address, request.purpose, code);
+  const ref: CodeRef = { targetKey, purpose: request.purpose };
+  await store.saveCode({
+    ...ref,
+    codeHash,
+    channel: target.channel,
+    sentAt: now,
+    expiresAt: now + config.codeTtlSeconds * 1000,
+  });
+
+  try {
+    await deps.senders[target.channel].send({
+      channel: target.channel,
+      to: target.address,
+      code,
+      purpose: request.purpose,
+      expiresInSeconds: config.codeTtlSeconds,
+      appName: config.appName,
+    });
+  } catch (error) {
+    // The caller is told the code is not usable, so make that true.
+    await store.discardCode(ref, codeHash);
+    deps.log.warn('code delivery failed', {
+      channel: target.channel,
+      target: maskTarget(target.address),
+      reason: error instanceof Error ? error.name : 'unknown',
+    });
+    throw new DeliveryFailedError();
+  }
+
+  deps.log.info('code sent', { channel: target.channel, purpose: request.purpose, target: maskTarget(target.address) });
+  return {
+    otpType: target.channel,
+    expiresIn: config.codeTtlSeconds,
+    resendAfter: config.resendCooldownSeconds,
+    ...(config.devMode ? { mockCode: code } : {}),
+  };
+}
+
+/** What the caller reads for each limit the store reports. */
+const REFUSALS: Record<SendLimit, { reason: RateLimitReason; detail: string }> = {
+  cooldown: { reason: 'cooldown', detail: 'A code was sent to this target moments ago.' },
+  // Many sends to one target at the same moment: to the caller, the cooldown at work.
+  contended: { reason: 'cooldown', detail: 'Too many codes requested for this target at once.' },
+  'target-hourly': { reason: 'target-hourly', detail: 'Hourly limit of codes for this target reached.' },
+  'target-daily': { reason: 'target-daily', detail: 'Daily limit of codes for this target reached.' },
+  'target-locked': { reason: 'target-locked', detail: 'Too many wrong codes for this target. Try again later.' },
+  'ip-hourly': { reason: 'ip-hourly', detail: 'Too many codes requested from this network.' },
+};
+
+function refused(refusal: SendRefusal, now: number): RateLimitedError {
+  const { reason, detail } = REFUSALS[refusal.limit];
+  return new RateLimitedError(reason, detail, secondsUntil(now, refusal.until));
+}
+
+function assertAllowed(config: CoreConfig, target: Target): void {
+  if (!config.allowedChannels.includes(target.channel)) {
+    throw new ChannelNotAllowedError(`Codes are not sent by ${target.channel === 'sms' ? 'SMS' : 'e-mail'} here.`);
+  }
+  const countries = config.smsAllowedCountries;
+  if (target.channel === 'sms' && countries && !(target.country && countries.includes(target.country))) {
+    throw new ChannelNotAllowedError('Codes are not sent by SMS to phone numbers of this country.');
+  }
+}

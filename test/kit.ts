@@ -1,0 +1,140 @@
+/**
+ * The test kit of test/ and bench/: fresh tables on a DynamoDB Local, core dependencies with a
+ * settable clock, a recording sender, and handler calls with the event API Gateway sends. It does
+ * not import vitest, so the benchmark can use it outside a test run.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { dynamoClient } from '../functions/adapters/dynamo/client.js';
+import { DynamoOtpStore } from '../functions/adapters/dynamo/store.js';
+import { loadConfig, type OtpConfig } from '../functions/config.js';
+import type { SendDeps } from '../functions/core/deps.js';
+import type { OutgoingCode, Senders } from '../functions/core/ports.js';
+import type { ApiHandler } from '../functions/http/http-handler.js';
+import { createTables } from '../functions/local/dynamodb-local.js';
+import { apiGatewayEvent, lambdaContext } from '../functions/local/events.js';
+
+export const PEPPER = 'test-pepper-test-pepper-test-pepper-0123';
+
+export type Tables = { stateTable: string; customersTable: string };
+
+/** A DynamoDB Local client and a fresh pair of tables, unique to the caller. */
+export async function freshTables(endpoint: string, prefix = ''): Promise<{ client: DynamoDBClient } & Tables> {
+  const client = dynamoClient(endpoint);
+  const suffix = randomUUID().slice(0, 8);
+  const names = { stateTable: `${prefix}state-${suffix}`, customersTable: `${prefix}customers-${suffix}` };
+  await createTables(client, names);
+  return { client, ...names };
+}
+
+/** The configuration of `npm start` (local delivery, dev mode) with `overrides` and the test pepper. */
+export function testConfig(overrides: Record<string, string> = {}): OtpConfig & { pepper: string } {
+  return { ...loadConfig({ OTP_DELIVERY: 'local', OTP_DEV_MODE: 'true', ...overrides }), pepper: PEPPER };
+}
+
+/** Captures what would have been delivered; `failWith` makes every delivery fail. */
+export class RecordingSender {
+  readonly sent: OutgoingCode[] = [];
+  failWith?: Error;
+  async send(message: OutgoingCode): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.sent.push(message);
+  }
+  asSenders(): Senders {
+    return { sms: this, email: this };
+  }
+  /** The code of the last message. */
+  lastCode(): string {
+    const message = this.sent.at(-1);
+    if (!message) throw new Error('nothing was sent');
+    return message.code;
+  }
+}
+
+export const silentLog = { info: () => {}, warn: () => {} };
+
+export interface Harness {
+  deps: SendDeps;
+  sender: RecordingSender;
+  store: DynamoOtpStore;
+  client: DynamoDBClient;
+  tables: Tables;
+  clock: { now: number };
+}
+
+/**
+ * Core dependencies on fresh tables of the DynamoDB Local at `endpoint`, a recording sender and a
+ * settable clock. `instrument` may wrap the store's client (the benchmark meters it).
+ */
+export async function harness(
+  endpoint: string,
+  overrides: Record<string, string> = {},
+  instrument: (client: DynamoDBClient) => DynamoDBClient = (client) => client,
+): Promise<Harness> {
+  const { client, ...tables } = await freshTables(endpoint);
+  const config = { ...testConfig(overrides), ...tables };
+  const store = new DynamoOtpStore(instrument(client), tables);
+  const sender = new RecordingSender();
+  const clock = { now: Date.now() };
+  return {
+    deps: { config, store, senders: sender.asSenders(), now: () => clock.now, log: silentLog },
+    sender,
+    store,
+    client,
+    tables,
+    clock,
+  };
+}
+
+export interface CallOptions {
+  method?: string;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+  sourceIp?: string;
+  /** The Lambda function the call reaches (its logs are tagged with it). */
+  functionName?: string;
+}
+
+export interface Answer {
+  status: number;
+  /** Lower-cased names. */
+  headers: Record<string, string>;
+  // Parsed JSON of any shape; tests read members freely.
+  body: Record<string, any> | undefined;
+  rawBody: string;
+  /** How long the handler took. */
+  ms: number;
+}
+
+/** Invokes a handler with the event API Gateway (REST) sends, and times it. */
+export async function call(handler: ApiHandler, options: CallOptions = {}): Promise<Answer> {
+  const event = apiGatewayEvent({
+    method: options.method ?? 'POST',
+    path: '/',
+    headers: { 'Content-Type': 'application/json', ...options.headers },
+    body: options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body)),
+    sourceIp: options.sourceIp ?? '203.0.113.7',
+  });
+  const started = performance.now();
+  const result: APIGatewayProxyResult = await handler(
+    event,
+    lambdaContext(options.functionName ?? 'test', event.requestContext.requestId),
+  );
+  const ms = performance.now() - started;
+  return {
+    status: result.statusCode,
+    headers: Object.fromEntries(
+      Object.entries(result.headers ?? {})
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k.toLowerCase(), String(v)]),
+    ),
+    body: result.body ? (JSON.parse(result.body) as Record<string, any>) : undefined,
+    rawBody: result.body,
+    ms,
+  };
+}
+
+/** A code of the same length that is not `code`. */
+export const wrongCode = (code: string): string => (code.startsWith('0') ? `1${code.slice(1)}` : `0${code.slice(1)}`);
