@@ -1,5 +1,5 @@
 /**
- * The routes of API.md and the handler module that serves each. The local server routes by this
+ * The routes of the API (README, API) and the handler module that serves each. The local server routes by this
  * table, and the CDK stack builds one function per handler from it.
  */
 export const HANDLERS = ['health', 'send-otp', 'verify-otp', 'session'] as const;

@@ -9,7 +9,7 @@ export const freshTables = () => kit.freshTables(inject('dynamoEndpoint'));
 /** Core dependencies on fresh tables of the run's DynamoDB Local (see test/kit.ts). */
 export const harness = (overrides: Record<string, string> = {}) => kit.harness(inject('dynamoEndpoint'), overrides);
 
-/** The answer is the problem+json of API.md for `status` and `slug`, with no stack trace in it. */
+/** The answer is the problem+json of the API for `status` and `slug`, with no stack trace in it. */
 export function expectProblem(response: kit.Answer, status: number, slug: string): void {
   expect(response.status).toBe(status);
   expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);

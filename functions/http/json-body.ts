@@ -7,7 +7,7 @@ export const MAX_BODY_BYTES = 8 * 1024;
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
- * Parses a JSON body with the limits of API.md: 413 past 8 KiB, 415 for another media type, 400 for
+ * Parses a JSON body with the limits of the API (README, API): 413 past 8 KiB, 415 for another media type, 400 for
  * text that is not JSON. middy's own body parser answers 422 for bad JSON and has no size limit,
  * hence this one. Header names must already be lower-cased (http-header-normalizer).
  */

@@ -7,7 +7,7 @@ import { call, expectProblem, harness } from '../support.js';
 const PHONE = '+14155550123';
 
 describe('POST /v1/otp/send', () => {
-  it('200 with the shape of API.md, mockCode in dev mode', async () => {
+  it('200 with the documented shape, mockCode in dev mode', async () => {
     const h = await harness();
     const response = await call(createSendOtpHandler(h.deps), { body: { target: PHONE } });
     expect(response.status).toBe(200);
