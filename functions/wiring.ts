@@ -1,11 +1,11 @@
 import { emailClient, smsClient } from './adapters/delivery-clients.js';
 import { dynamoClient } from './adapters/dynamo/client.js';
-import { DynamoOtpStore } from './adapters/dynamo-store.js';
+import { DynamoOtpStore } from './adapters/dynamo/store.js';
 import { localSenders } from './adapters/local-outbox.js';
 import { SesEmailSender } from './adapters/ses-email.js';
 import { SnsSmsSender } from './adapters/sns-sms.js';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { ConfigError, MIN_PEPPER_LENGTH, missingPepper, type OtpConfig } from './config.js';
+import { assertStrongPepper, ConfigError, missingPepper, type OtpConfig } from './config.js';
 import type { CodeSender, OtpStore, Senders } from './core/ports.js';
 
 /**
@@ -16,12 +16,9 @@ export async function withPepper(config: OtpConfig): Promise<OtpConfig & { peppe
   if (config.pepper) return { ...config, pepper: config.pepper };
   if (!config.pepperSecretArn) throw missingPepper();
   const secret = await getSecret(config.pepperSecretArn, { maxAge: Number.POSITIVE_INFINITY });
-  if (typeof secret !== 'string' || secret.length < MIN_PEPPER_LENGTH) {
-    throw new ConfigError(
-      'OTP_PEPPER_SECRET_ARN',
-      `must name a secret string of at least ${MIN_PEPPER_LENGTH} characters.`,
-    );
-  }
+  if (typeof secret !== 'string') throw new ConfigError('OTP_PEPPER_SECRET_ARN', 'must name a secret string.');
+  // The same rule as for OTP_PEPPER: a weak secret is refused wherever it comes from.
+  assertStrongPepper(secret, 'OTP_PEPPER_SECRET_ARN');
   return { ...config, pepper: secret };
 }
 
