@@ -1,14 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { esbuildOptions, handlerEntry } from '../lib/function-defaults.js';
-
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface BundleResult {
   name: string;
@@ -19,14 +13,18 @@ export interface BundleResult {
   largestInputs: { path: string; bytes: number }[];
 }
 
-/** Builds each function exactly as the stack does (lib/function-defaults.ts). */
-export async function buildBundles(names: readonly string[], outDir: string): Promise<BundleResult[]> {
+/** Builds each function exactly as the stack does (lib/function-defaults.ts); `entries` maps names to other sources. */
+export async function buildBundles(
+  names: readonly string[],
+  outDir: string,
+  entries: Record<string, string> = {},
+): Promise<BundleResult[]> {
   await mkdir(outDir, { recursive: true });
   const results: BundleResult[] = [];
   for (const name of names) {
     const file = join(outDir, `${name}.mjs`);
     const { metafile } = await build({
-      ...esbuildOptions(handlerEntry(name), file),
+      ...esbuildOptions(entries[name] ?? handlerEntry(name), file),
       metafile: true,
       logLevel: 'silent',
     });
@@ -52,14 +50,10 @@ export async function buildBundles(names: readonly string[], outDir: string): Pr
   return results;
 }
 
-export interface InitResult {
-  name: string;
-  runs: number;
-  medianMs: number;
-  p90Ms: number;
-}
-
-/** The environment a deployed function starts with, with the pepper inline (no Secrets Manager call). */
+/**
+ * The stack's variables with the pepper inline: enough for a bundle to load (test/lib/bundles.test.ts).
+ * The cold-start benchmark uses the deployed configuration instead (bench/cold-start.ts).
+ */
 export const FUNCTION_ENV = {
   OTP_STAGE: 'prod',
   OTP_DELIVERY: 'aws',
@@ -70,22 +64,6 @@ export const FUNCTION_ENV = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   POWERTOOLS_LOG_LEVEL: 'WARN',
 };
-
-/** Milliseconds to import `specifier` in a fresh Node process, as a cold start pays it. */
-async function importOnce(specifier: string): Promise<number> {
-  const script = `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, ...FUNCTION_ENV },
-  });
-  return Number(stdout.trim());
-}
-
-export async function timeInit(name: string, specifier: string, runs: number): Promise<InitResult> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await importOnce(specifier));
-  return { name, runs, medianMs: percentile(times, 50), p90Ms: percentile(times, 90) };
-}
 
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -1,12 +1,15 @@
+import { execFile } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { handler as health } from '../functions/handlers/health.js';
-import { createSendOtpHandler } from '../functions/handlers/send-otp.js';
-import { createSessionHandler } from '../functions/handlers/session.js';
-import { createVerifyOtpHandler } from '../functions/handlers/verify-otp.js';
 import { createLocalServer } from '../functions/local/server.js';
-import { percentile } from './bundles.js';
-import { benchDeps } from './harness.js';
+import { benchDeps, benchHandlers } from './harness.js';
+import type { LoadClientResult } from './load-client.js';
 import { difference } from './meter.js';
+
+const run = promisify(execFile);
+const CLIENT = fileURLToPath(new URL('load-client.ts', import.meta.url));
 
 export interface LoadResult {
   concurrency: number;
@@ -25,60 +28,48 @@ export interface LoadResult {
 
 /**
  * Complete logins (send, verify, session check) through the local server on 127.0.0.1, by a
- * fixed number of concurrent clients for a fixed time. Each flow uses its own target, so the send
- * limits never refuse one; the per-IP limit is off because every client shares one address.
+ * fixed number of concurrent clients for a fixed time. The server (the local server module with the
+ * real handlers) runs here; the clients run in a child process (bench/load-client.ts). Each flow
+ * uses its own target, so the send limits never refuse one; the per-IP limit is off because every
+ * client shares one address.
  */
 export async function runLoad(endpoint: string, levels: number[], secondsPerLevel: number): Promise<LoadResult[]> {
   const deps = await benchDeps(endpoint, { OTP_SEND_LIMIT_PER_IP_PER_HOUR: '0' });
-  const server = createLocalServer({
-    health,
-    'send-otp': createSendOtpHandler(deps),
-    'verify-otp': createVerifyOtpHandler(deps),
-    session: createSessionHandler(deps),
-  });
+  const { send, verify, session } = benchHandlers(deps);
+  const server = createLocalServer({ health, 'send-otp': send, 'verify-otp': verify, session });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const results: LoadResult[] = [];
-  let next = 0;
   try {
     for (const concurrency of levels) {
-      const flowMs: number[] = [];
-      const steps = { send: [] as number[], verify: [] as number[], session: [] as number[] };
-      let errors = 0;
       const before = deps.meter.snapshot();
-      const started = performance.now();
-      const deadline = started + secondsPerLevel * 1000;
-      const client = async () => {
-        while (performance.now() < deadline) {
-          const target = `load-${next++}@example.com`;
-          const flowStart = performance.now();
-          try {
-            const sent = await post(base, '/v1/otp/send', { target }, steps.send);
-            const verified = await post(base, '/v1/otp/verify', { target, code: sent.mockCode }, steps.verify);
-            await get(base, '/v1/session', String(verified.sessionToken), steps.session);
-            flowMs.push(performance.now() - flowStart);
-          } catch {
-            errors++;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: concurrency }, client));
-      const seconds = (performance.now() - started) / 1000;
+      const args = [
+        '--import',
+        'tsx',
+        CLIENT,
+        base,
+        String(concurrency),
+        String(secondsPerLevel),
+        `load${concurrency}`,
+      ];
+      // The child stops by itself at its deadline; the timeout only guards against a hung one.
+      const { stdout } = await run(process.execPath, args, {
+        env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        timeout: (secondsPerLevel + 60) * 1000,
+      });
+      const client = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as LoadClientResult;
       const used = difference(deps.meter.snapshot(), before);
+      if (client.firstError) process.stderr.write(`bench: load at ${concurrency}: ${client.firstError}\n`);
       results.push({
         concurrency,
-        seconds: Math.round(seconds * 100) / 100,
-        flows: flowMs.length,
-        errors,
-        flowsPerSecond: Math.round((flowMs.length / seconds) * 10) / 10,
-        p50Ms: percentile(flowMs, 50),
-        p99Ms: percentile(flowMs, 99),
-        stepMedianMs: {
-          send: percentile(steps.send, 50),
-          verify: percentile(steps.verify, 50),
-          session: percentile(steps.session, 50),
-        },
-        dynamoRequestsPerFlow: Math.round((used.requests / Math.max(1, flowMs.length)) * 10) / 10,
+        seconds: Math.round(client.seconds * 100) / 100,
+        flows: client.flows,
+        errors: client.errors,
+        flowsPerSecond: Math.round((client.flows / client.seconds) * 10) / 10,
+        p50Ms: client.p50Ms,
+        p99Ms: client.p99Ms,
+        stepMedianMs: client.stepMedianMs,
+        dynamoRequestsPerFlow: Math.round((used.requests / Math.max(1, client.flows)) * 10) / 10,
         dynamoMsPerRequest: Math.round((used.requestMs / Math.max(1, used.requests)) * 10) / 10,
       });
     }
@@ -87,25 +78,4 @@ export async function runLoad(endpoint: string, levels: number[], secondsPerLeve
     await new Promise((resolve) => server.close(resolve));
   }
   return results;
-}
-
-async function post(base: string, path: string, body: unknown, times: number[]): Promise<Record<string, unknown>> {
-  const started = performance.now();
-  const response = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const json = (await response.json()) as Record<string, unknown>;
-  times.push(performance.now() - started);
-  if (response.status !== 200) throw new Error(`${path} answered ${response.status}`);
-  return json;
-}
-
-async function get(base: string, path: string, token: string, times: number[]): Promise<void> {
-  const started = performance.now();
-  const response = await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` } });
-  await response.arrayBuffer();
-  times.push(performance.now() - started);
-  if (response.status !== 200) throw new Error(`${path} answered ${response.status}`);
 }

@@ -1,22 +1,11 @@
-import { createSendOtpHandler } from '../functions/handlers/send-otp.js';
-import { createSessionHandler } from '../functions/handlers/session.js';
-import { createVerifyOtpHandler } from '../functions/handlers/verify-otp.js';
-import { type BenchDeps, benchDeps, invoke } from './harness.js';
-import type { Usage } from './meter.js';
+import { type BenchDeps, benchDeps, benchHandlers as api, invoke } from './harness.js';
+import { emptyUsage, type Usage } from './meter.js';
 import { CLEANUP_LOOKBACK_HOURS } from '../functions/core/cleanup.js';
 import { percentile } from './bundles.js';
 
 export interface OperationResult extends Usage {
   operation: string;
   status: number;
-}
-
-function api(deps: BenchDeps) {
-  return {
-    send: createSendOtpHandler(deps),
-    verify: createVerifyOtpHandler(deps),
-    session: createSessionHandler(deps),
-  };
 }
 
 /** Runs `call`, checks it answered `expected`, and returns what it cost in DynamoDB. */
@@ -36,7 +25,7 @@ async function measured(
 
 /** DynamoDB requests, round trips and capacity of each operation, in the default configuration. */
 export async function measureOperations(endpoint: string): Promise<OperationResult[]> {
-  const deps = await benchDeps(endpoint);
+  const deps = await benchDeps(endpoint, {}, { billing: true });
   const { send, verify, session } = api(deps);
   const results: OperationResult[] = [];
   const target = 'bench@example.com';
@@ -86,51 +75,74 @@ export async function measureOperations(endpoint: string): Promise<OperationResu
   return results;
 }
 
+export interface CleanupResult {
+  operations: OperationResult[];
+  logins: number;
+  removed: number;
+  /** State items one login leaves for the cleanup: items removed / logins. */
+  itemsPerLogin: number;
+  /** DynamoDB of a run that finds nothing: what every hourly run pays whatever the traffic. */
+  fixedPerRun: Usage;
+  /** DynamoDB per item removed, the fixed part taken out. */
+  perItem: Usage;
+  /** Wall time of the run that finds nothing, and per item removed, against DynamoDB Local. */
+  runMs: number;
+  msPerItem: number;
+}
+
 /**
- * The cleanup's cost: a run that finds nothing (the fixed cost of reading every bucket), then a run
- * over expired items of every kind; the difference, divided by the items removed, is the cost per item.
+ * The cleanup's cost. `logins` complete logins (send, verify, session check), each with its own
+ * target and address, so that every item they leave is theirs alone (an upper bound: real logins
+ * share per-address and per-target counters); then a run that finds nothing (the fixed cost of
+ * reading every bucket), then a run once all of it has expired. The difference, divided by the items
+ * removed, is the cost per item; the items removed, divided by the logins, the items per login.
  */
-export async function measureCleanup(endpoint: string, logins: number): Promise<OperationResult[]> {
-  const deps = await benchDeps(endpoint, {
-    SESSION_TTL_SECONDS: '60',
-    OTP_RESEND_COOLDOWN_SECONDS: '0',
-    // Every setup send comes from one address within one hour; this run measures the cleanup only.
-    OTP_SEND_LIMIT_PER_IP_PER_HOUR: '0',
-  });
-  const { send, verify } = api(deps);
+export async function measureCleanup(endpoint: string, logins: number): Promise<CleanupResult> {
+  const deps = await benchDeps(endpoint, { SESSION_TTL_SECONDS: '60' }, { billing: true });
+  const { send, verify, session } = api(deps);
   // Dated ahead of the real clock so that DynamoDB Local's own TTL sweep leaves them alone.
   deps.clock.now = Date.UTC(2036, 0, 1, 10);
   for (let i = 0; i < logins; i++) {
     const target = `cleanup-${i}@example.com`;
-    const sent = await invoke(send, { body: { target } });
-    const verified = await invoke(verify, { body: { target, code: String(sent.body.mockCode) } });
-    const again = await invoke(send, { body: { target } });
-    if (sent.status !== 200 || verified.status !== 200 || again.status !== 200) {
-      throw new Error(`cleanup setup ${i} failed: ${sent.status} ${verified.status} ${again.status}`);
+    const sourceIp = `198.51.100.${i % 250}`;
+    const sent = await invoke(send, { body: { target }, sourceIp });
+    const verified = await invoke(verify, { body: { target, code: String(sent.body.mockCode) }, sourceIp });
+    const checked = await invoke(session, {
+      method: 'GET',
+      headers: { Authorization: `Bearer ${String(verified.body.sessionToken)}` },
+    });
+    if (sent.status !== 200 || verified.status !== 200 || checked.status !== 200) {
+      throw new Error(`cleanup setup ${i} failed: ${sent.status} ${verified.status} ${checked.status}`);
     }
   }
   const run = () => deps.store.removeExpired(deps.clock.now, 100_000, CLEANUP_LOOKBACK_HOURS);
+  let started = performance.now();
   const empty = await deps.meter.measure(run);
+  const runMs = performance.now() - started;
   deps.clock.now += 3 * 86_400_000;
   let removed = 0;
+  started = performance.now();
   const full = await deps.meter.measure(async () => {
     removed = Object.values(await run()).reduce((sum, count) => sum + count, 0);
   });
-  const per = (name: keyof Usage) => Math.round(((full[name] - empty[name]) / removed) * 1000) / 1000;
-  return [
-    { operation: 'cleanup: a run that finds nothing (fixed cost per run)', status: 0, ...empty },
-    {
-      operation: `cleanup: per item removed (${removed} items)`,
-      status: 0,
-      requests: per('requests'),
-      roundTrips: per('roundTrips'),
-      readUnits: per('readUnits'),
-      writeUnits: per('writeUnits'),
-      estimatedWriteUnits: per('estimatedWriteUnits'),
-      busyMs: per('busyMs'),
-      requestMs: per('requestMs'),
-    },
-  ];
+  const fullMs = performance.now() - started;
+  if (removed === 0) throw new Error('cleanup removed nothing');
+  const round = (value: number) => Math.round(value * 1000) / 1000;
+  const perItem = emptyUsage();
+  for (const key of Object.keys(perItem) as (keyof Usage)[]) perItem[key] = round((full[key] - empty[key]) / removed);
+  return {
+    operations: [
+      { operation: 'cleanup: a run that finds nothing (fixed cost per run)', status: 0, ...empty },
+      { operation: `cleanup: per item removed (${removed} items)`, status: 0, ...perItem },
+    ],
+    logins,
+    removed,
+    itemsPerLogin: round(removed / logins),
+    fixedPerRun: empty,
+    perItem,
+    runMs: Math.round(runMs),
+    msPerItem: round(Math.max(0, fullMs - runMs) / removed),
+  };
 }
 
 export interface DurationResult {

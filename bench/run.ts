@@ -6,12 +6,13 @@
 import './env.js';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { HANDLERS } from '../functions/routes.js';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local.js';
 import { FUNCTION_DEFAULTS } from '../lib/function-defaults.js';
-import { buildBundles, timeInit } from './bundles.js';
+import { buildBundles } from './bundles.js';
+import { measureColdStarts } from './cold-start.js';
 import { costPerMillionLogins } from './cost.js';
 import { runLoad } from './load.js';
 import { measureCleanup, measureDurations, measureOperations } from './operations.js';
@@ -21,7 +22,7 @@ const smoke = process.argv.includes('--smoke');
 const outIndex = process.argv.indexOf('--out');
 const outDir = outIndex > 0 ? (process.argv[outIndex + 1] ?? '') : fileURLToPath(new URL('.', import.meta.url));
 const plan = smoke
-  ? { initRuns: 2, logins: 7, cleanupLogins: 2, levels: [1, 2], seconds: 0.5 }
+  ? { initRuns: 2, logins: 7, cleanupLogins: 3, levels: [1, 2], seconds: 0.5 }
   : { initRuns: 15, logins: 45, cleanupLogins: 20, levels: [1, 4, 16], seconds: 5 };
 
 const step = (text: string) => process.stdout.write(`${text}\n`);
@@ -29,23 +30,27 @@ const step = (text: string) => process.stdout.write(`${text}\n`);
 async function main() {
   const started = Date.now();
   step(`bench${smoke ? ' (smoke)' : ''}: building bundles`);
-  const bundles = await buildBundles([...HANDLERS, 'cleanup'], join(tmpdir(), `otp-bench-${process.pid}`));
-
-  step(`bench: init times, ${plan.initRuns} fresh processes each`);
-  const init = [
-    await timeInit('reference: @aws-sdk/client-dynamodb unbundled', '@aws-sdk/client-dynamodb', plan.initRuns),
-  ];
-  for (const bundle of bundles) init.push(await timeInit(bundle.name, `file://${bundle.file}`, plan.initRuns));
+  const buildDir = join(tmpdir(), `otp-bench-${process.pid}`);
+  const bundles = await buildBundles(['floor', ...HANDLERS, 'cleanup'], buildDir, {
+    floor: fileURLToPath(new URL('floor.ts', import.meta.url)),
+  });
 
   step('bench: starting DynamoDB Local');
   const dynamo = await startDynamoDbLocal();
   try {
+    step(`bench: cold starts (import + first invocation), ${plan.initRuns} interleaved rounds`);
+    const coldStart = await measureColdStarts(
+      dynamo.endpoint,
+      Object.fromEntries(bundles.map((bundle) => [bundle.name, bundle.file])),
+      plan.initRuns,
+    );
     step('bench: DynamoDB requests and capacity per operation');
     const operations = await measureOperations(dynamo.endpoint);
-    operations.push(...(await measureCleanup(dynamo.endpoint, plan.cleanupLogins)));
+    const cleanup = await measureCleanup(dynamo.endpoint, plan.cleanupLogins);
+    operations.push(...cleanup.operations);
     step(`bench: handler durations over ${plan.logins} logins`);
     const durations = await measureDurations(dynamo.endpoint, plan.logins);
-    const cost = costPerMillionLogins(operations, durations, FUNCTION_DEFAULTS.memorySize);
+    const cost = costPerMillionLogins(operations, durations, cleanup, FUNCTION_DEFAULTS.memorySize);
     step(`bench: load on the local server, ${plan.levels.join(', ')} clients, ${plan.seconds} s each`);
     const load = await runLoad(dynamo.endpoint, plan.levels, plan.seconds);
 
@@ -61,8 +66,9 @@ async function main() {
       },
       // The build folder is temporary: keep everything but its path.
       bundles: bundles.map((bundle) => ({ ...bundle, file: undefined })),
-      init,
+      coldStart,
       operations,
+      cleanup: { ...cleanup, operations: undefined },
       durations,
       cost,
       load,
@@ -75,6 +81,7 @@ async function main() {
     step(`bench: wrote ${join(outDir, 'RESULTS.md')} and results.json in ${results.seconds} s`);
   } finally {
     await dynamo.stop();
+    await rm(buildDir, { recursive: true, force: true });
   }
 }
 

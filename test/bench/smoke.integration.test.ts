@@ -17,33 +17,71 @@ describe('npm run bench, smoke mode', () => {
     out = await mkdtemp(join(tmpdir(), 'otp-bench-smoke-'));
     await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out], {
       env: { ...process.env, DYNAMODB_ENDPOINT: '' },
-      timeout: 120_000,
+      timeout: 240_000,
     });
     const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as {
       smoke: boolean;
       bundles: { name: string; bytes: number }[];
-      init: { medianMs: number }[];
-      operations: { operation: string; requests: number; writeUnits: number }[];
-      cost: { perMillionLogins: { total: number } };
+      coldStart: {
+        name: string;
+        expected: number | string;
+        answers: (number | string)[];
+        total: { medianMs: number };
+        firstInvocation: { medianMs: number };
+        xFloor: { median: number };
+        secretsManagerCalls: number;
+        snsCalls: number;
+      }[];
+      operations: { operation: string; requests: number; writeUnits: number; billedWriteUnits: number }[];
+      cleanup: { itemsPerLogin: number; perItem: { billedWriteUnits: number } };
+      cost: {
+        writeUnitsPerLogin: number;
+        cleanup: { writeUnitsPerLogin: number };
+        perMillionLogins: { total: number; cleanup: number };
+      };
       load: { flows: number; errors: number }[];
     };
     expect(results.smoke).toBe(true);
     expect(results.bundles.map((bundle) => bundle.name)).toEqual([
+      'floor',
       'health',
       'send-otp',
       'verify-otp',
       'session',
       'cleanup',
     ]);
-    expect(results.init.every((init) => init.medianMs > 0)).toBe(true);
+    // Every function's import plus first invocation, interleaved with the floor's, each answering as expected.
+    const cold = new Map(results.coldStart.map((entry) => [entry.name, entry]));
+    expect([...cold.keys()]).toEqual(['floor', 'health', 'send-otp', 'verify-otp', 'session', 'cleanup']);
+    for (const entry of cold.values()) {
+      expect(entry.answers.length).toBeGreaterThan(0);
+      expect(entry.answers.every((answer) => answer === entry.expected)).toBe(true);
+      expect(entry.total.medianMs).toBeGreaterThan(0);
+      expect(entry.firstInvocation.medianMs).toBeGreaterThan(0);
+      expect(entry.xFloor.median).toBeGreaterThan(0);
+    }
+    expect(cold.get('floor')?.expected).toBe(200);
+    expect(cold.get('floor')?.xFloor.median).toBe(1);
+    // The pepper comes from the Secrets Manager stand-in, and send pays its first SNS call.
+    expect(cold.get('send-otp')?.secretsManagerCalls).toBe(1);
+    expect(cold.get('send-otp')?.snsCalls).toBe(1);
+    expect(cold.get('verify-otp')?.secretsManagerCalls).toBe(1);
+    expect(cold.get('floor')?.secretsManagerCalls).toBe(0);
     const session = results.operations.find((operation) => operation.operation === 'session check');
     expect(session?.requests).toBe(1);
     const send = results.operations.find((operation) => operation.operation === 'send: first code to a target');
     expect(send?.writeUnits).toBeGreaterThan(0);
+    expect(send?.billedWriteUnits).toBeGreaterThanOrEqual(send?.writeUnits ?? 0);
+    // The cleanup's deletes are part of a login's cost.
+    expect(results.cleanup.itemsPerLogin).toBeGreaterThan(0);
+    expect(results.cleanup.perItem.billedWriteUnits).toBeGreaterThan(0);
+    expect(results.cost.cleanup.writeUnitsPerLogin).toBeGreaterThan(0);
+    expect(results.cost.perMillionLogins.cleanup).toBeGreaterThan(0);
     expect(results.cost.perMillionLogins.total).toBeGreaterThan(0);
     expect(results.load.every((level) => level.flows > 0 && level.errors === 0)).toBe(true);
     const report = await readFile(join(out, 'RESULTS.md'), 'utf8');
     expect(report).toContain('Smoke run on tiny numbers');
     expect(report).toContain('## Targets');
-  }, 150_000);
+    expect(report).toContain('## Cold start: import plus first invocation');
+  }, 270_000);
 });
