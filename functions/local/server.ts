@@ -1,8 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { MethodNotAllowedError, NotFoundError, type OtpError, PayloadTooLargeError } from '../core/errors.js';
 import type { ApiHandler } from '../http/http-handler.js';
 import { MAX_BODY_BYTES } from '../http/json-body.js';
+import { type Problem, problemResponse } from '../http/problem.js';
 import { internalError, problem } from '../http/responses.js';
 import { type HandlerName, methodsOf, ROUTES } from '../routes.js';
 import { apiGatewayEvent, lambdaContext } from './events.js';
@@ -17,8 +19,12 @@ export type AccessLog = (line: string) => void;
  * bodies the API promises.
  */
 export function createLocalServer(handlers: Handlers, accessLog: AccessLog = () => {}): Server {
-  return createServer((req, res) => {
+  /** Connections with a response under way: a parse error there cannot be answered in between. */
+  const answering = new WeakSet<Duplex>();
+  const server = createServer((req, res) => {
     const started = Date.now();
+    answering.add(req.socket);
+    res.once('close', () => answering.delete(req.socket));
     void serve(handlers, req)
       .catch(() => internalError())
       .then((result) => {
@@ -26,6 +32,55 @@ export function createLocalServer(handlers: Handlers, accessLog: AccessLog = () 
         accessLog(`${req.method} ${req.url} ${result.statusCode} ${Date.now() - started}ms`);
       });
   });
+  // Requests that node:http's parser refuses never reach the handler above; left to Node, they get
+  // a bare status line with no body.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable || answering.has(socket)) {
+      socket.destroy();
+      return;
+    }
+    const answer = clientErrorProblem(error);
+    socket.end(rawResponse(problemResponse(answer, { Connection: 'close' })));
+    accessLog(`- - ${answer.status} (${error.code ?? error.message})`);
+  });
+  return server;
+}
+
+/** What a request the parser refused gets; the codes are llhttp's and node:http's. */
+export function clientErrorProblem(error: NodeJS.ErrnoException): Problem {
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    return {
+      status: 431,
+      slug: 'request-header-fields-too-large',
+      title: 'Request header fields too large',
+      detail: 'The request headers are larger than this server accepts.',
+    };
+  }
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return {
+      status: 408,
+      slug: 'request-timeout',
+      title: 'Request timeout',
+      detail: 'The request did not arrive in time.',
+    };
+  }
+  return {
+    status: 400,
+    slug: 'bad-request',
+    title: 'Bad request',
+    detail: 'The request is not valid HTTP/1.1 (for example an unknown method or a malformed header).',
+  };
+}
+
+/** A whole HTTP/1.1 response as bytes, for a socket that no ServerResponse exists for. */
+function rawResponse(result: APIGatewayProxyResult): Buffer {
+  const body = Buffer.from(result.body, 'utf8');
+  const headers = { ...result.headers, 'Content-Length': body.length, Date: new Date().toUTCString() };
+  const head = [
+    `HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode] ?? ''}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${String(value)}`),
+  ].join('\r\n');
+  return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]);
 }
 
 async function serve(handlers: Handlers, req: IncomingMessage): Promise<APIGatewayProxyResult> {

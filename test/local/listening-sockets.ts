@@ -32,10 +32,10 @@ export function listeningSockets(pid: number): ListeningSocket[] {
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     if (!existsSync(table)) continue;
     for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      // local_address rem_address st ... inode (10th column); 0A is TCP_LISTEN.
-      if (fields.length < 10 || fields[3] !== '0A' || !inodes.has(fields[9])) continue;
-      const [address, port] = fields[1].split(':');
+      // sl local_address rem_address st ... inode (the 10th column); st 0A is TCP_LISTEN.
+      const [, address, port, state, inode] =
+        /^\s*\d+:\s+([0-9A-F]+):([0-9A-F]+)\s+\S+\s+([0-9A-F]{2})\s+(?:\S+\s+){5}(\d+)/.exec(line) ?? [];
+      if (!address || !port || state !== '0A' || !inode || !inodes.has(inode)) continue;
       sockets.push({ address: decodeAddress(address), port: Number.parseInt(port, 16) });
     }
   }
