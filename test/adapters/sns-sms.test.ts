@@ -73,7 +73,7 @@ describe('SnsSmsSender', () => {
 
   it('hands every message over with an abort signal, which bounds the whole send', async () => {
     await new SnsSmsSender(new SNSClient({ region: 'us-east-1' })).send(message);
-    const options = sns.send.firstCall.args[1] as { abortSignal?: AbortSignal } | undefined;
+    const options = (sns.send.firstCall.args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined;
     expect(options?.abortSignal).toBeInstanceOf(AbortSignal);
     expect(options?.abortSignal?.aborted).toBe(false);
   });
