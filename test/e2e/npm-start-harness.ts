@@ -5,9 +5,9 @@ export interface NpmStart {
   process: ChildProcess;
   exited: Promise<{ code: number | null; signal: string | null }>;
   /** Everything it printed so far, stdout and stderr together. */
-  output(): string;
+  output: () => string;
   /** Ends the whole process group if it still runs (a test that failed half-way). */
-  kill(): void;
+  kill: () => void;
 }
 
 /** What the test run set up for itself must not leak into the server under test. */

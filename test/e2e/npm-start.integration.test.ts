@@ -1,67 +1,40 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../functions/local/dynamodb-local.js';
+import { listeningSockets } from '../local/listening-sockets.js';
+import { isAlive, type NpmStart, startNpm, waitFor, waitUntilReady } from './npm-start-harness.js';
 
 /** Runs `npm start` exactly as a developer would, and walks the whole login flow over HTTP. */
-let child: ChildProcess | undefined;
-let output = '';
+let npm: NpmStart | undefined;
+const output = () => npm?.output() ?? '';
 
 function startServer(extraEnv: Record<string, string> = {}) {
-  output = '';
-  const env: NodeJS.ProcessEnv = { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO', ...extraEnv };
-  // What the test run set up for itself must not leak into the server under test.
-  for (const name of ['DYNAMODB_ENDPOINT', 'OTP_PEPPER', 'OTP_DELIVERY', 'OTP_DEV_MODE']) delete env[name];
-  const started = spawn('npm', ['start'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  child = started;
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString();
-  };
-  started.stdout?.on('data', collect);
-  started.stderr?.on('data', collect);
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    started.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { process: started, exited };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output so far:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  npm = startNpm(extraEnv);
+  return npm;
 }
 
 afterAll(() => {
   // Only if the test failed half-way: end the whole process group this test started.
-  if (child?.pid && child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGKILL');
+  npm?.kill();
 });
 
 describe('npm start', () => {
   it('serves send, verify, session and revoke, then stops cleanly with its DynamoDB Local', async () => {
     const port = await freePort();
-    const { process: npm, exited } = startServer({ PORT: String(port) });
+    const started = startServer({ PORT: String(port) });
+    const { exited } = started;
     const base = `http://127.0.0.1:${port}`;
 
-    await waitFor(
-      'GET /v1/health to answer 200',
-      async () => ((await fetch(`${base}/v1/health`)).ok ? true : undefined),
-      90_000,
-    );
-    const javaPid = Number(/DynamoDB Local, in memory, pid (\d+)/.exec(output)?.[1]);
+    await waitUntilReady(started, base);
+    const javaPid = Number(/DynamoDB Local, in memory, pid (\d+)/.exec(output())?.[1]);
     expect(javaPid).toBeGreaterThan(0);
     expect(isAlive(javaPid)).toBe(true);
+    // Its DynamoDB Local is reachable from this machine only.
+    const dynamoPort = Number(/DynamoDB: +http:\/\/127\.0\.0\.1:(\d+)/.exec(output())?.[1]);
+    expect(listeningSockets(javaPid).map(({ address, port: p }) => `${address.replace(/^::ffff:/, '')}:${p}`)).toEqual([
+      `127.0.0.1:${dynamoPort}`,
+    ]);
 
     const post = (path: string, body: unknown) =>
       fetch(`${base}${path}`, {
@@ -76,10 +49,10 @@ describe('npm start', () => {
     expect(mockCode).toMatch(/^\d{6}$/);
     await waitFor(
       'the outbox to print the code',
-      async () => (output.includes(`code: ${mockCode}`) ? true : undefined),
+      async () => (output().includes(`code: ${mockCode}`) ? true : undefined),
       5000,
     );
-    expect(output).toContain('[LOCAL OUTBOX: not sent] SMS to +14155550123');
+    expect(output()).toContain('[LOCAL OUTBOX: not sent] SMS to +14155550123');
 
     const verified = await post('/v1/otp/verify', { target: '+14155550123', code: mockCode, name: 'Ada' });
     expect(verified.status).toBe(200);
@@ -100,8 +73,10 @@ describe('npm start', () => {
     expect(unknown.status).toBe(404);
 
     // Structured logs went out, without the code or the token.
-    expect(output).toContain('"message":"code verified"');
-    const logLines = output.split('\n').filter((line) => line.startsWith('{'));
+    expect(output()).toContain('"message":"code verified"');
+    const logLines = output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
     expect(logLines.length).toBeGreaterThan(0);
     for (const line of logLines) {
       expect(line).not.toContain(mockCode);
@@ -109,28 +84,25 @@ describe('npm start', () => {
     }
 
     // As a process manager would: SIGTERM to npm alone. npm passes it to its shell and ends at once.
-    npm.kill('SIGTERM');
+    started.process.kill('SIGTERM');
     const { code, signal } = await exited;
     expect(code === 0 || signal === 'SIGTERM').toBe(true);
-    await waitFor('the server to stop', async () => (output.includes('Stopped.') ? true : undefined), 10_000);
-    expect(output).toMatch(/(SIGTERM|parent process ended): stopping/);
+    await waitFor('the server to stop', async () => (output().includes('Stopped.') ? true : undefined), 10_000);
+    expect(output()).toMatch(/(SIGTERM|parent process ended): stopping/);
     await waitFor('the DynamoDB Local child to end', async () => (isAlive(javaPid) ? undefined : true), 10_000);
   }, 120_000);
 
   it('stops on Ctrl+C (SIGINT to the whole process group) with its DynamoDB Local', async () => {
     const port = await freePort();
-    const { process: npm, exited } = startServer({ PORT: String(port) });
-    await waitFor(
-      'start-up',
-      async () => ((await fetch(`http://127.0.0.1:${port}/v1/health`)).ok ? true : undefined),
-      90_000,
-    );
-    const javaPid = Number(/pid (\d+)\)/.exec(output)?.[1]);
+    const started = startServer({ PORT: String(port) });
+    const { exited } = started;
+    await waitUntilReady(started, `http://127.0.0.1:${port}`);
+    const javaPid = Number(/pid (\d+)\)/.exec(output())?.[1]);
     expect(isAlive(javaPid)).toBe(true);
-    process.kill(-(npm.pid as number), 'SIGINT');
+    process.kill(-(started.process.pid as number), 'SIGINT');
     await exited;
-    await waitFor('the server to stop', async () => (output.includes('Stopped.') ? true : undefined), 10_000);
-    expect(output).toContain('SIGINT: stopping');
+    await waitFor('the server to stop', async () => (output().includes('Stopped.') ? true : undefined), 10_000);
+    expect(output()).toContain('SIGINT: stopping');
     await waitFor('the DynamoDB Local child to end', async () => (isAlive(javaPid) ? undefined : true), 10_000);
   }, 120_000);
 
@@ -138,7 +110,44 @@ describe('npm start', () => {
     const { exited } = startServer({ OTP_CODE_LENGTH: 'six' });
     const { code } = await exited;
     expect(code).toBe(1);
-    expect(output).toContain('Invalid configuration: OTP_CODE_LENGTH must be a whole number from 4 to 10 (got "six").');
-    expect(output).not.toContain('DynamoDB Local, in memory');
+    expect(output()).toMatch(/Invalid configuration: OTP_CODE_LENGTH .*\(got "six"\)/);
+    expect(output()).not.toContain('DynamoDB Local, in memory');
+  }, 60_000);
+
+  it("refuses to start, saying why, when the tables it created do not answer through the handlers' client", async () => {
+    // A DynamoDB that accepts CreateTable and then knows no table: what DynamoDB Local does when
+    // the tables are created under one access key and region and used under another.
+    let fake: Server | undefined;
+    try {
+      fake = createServer((req, res) => {
+        req.resume();
+        const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+        res.setHeader('Content-Type', 'application/x-amz-json-1.0');
+        if (operation === 'CreateTable' || operation === 'UpdateTimeToLive') {
+          res.end(JSON.stringify(operation === 'CreateTable' ? { TableDescription: {} } : {}));
+          return;
+        }
+        res.statusCode = 400;
+        res.end(
+          JSON.stringify({
+            __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException',
+            message: 'Cannot do operations on a non-existent table',
+          }),
+        );
+      });
+      await new Promise<void>((resolve) => fake?.listen(0, '127.0.0.1', resolve));
+      const endpoint = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+      const port = await freePort();
+      const { exited } = startServer({ PORT: String(port), DYNAMODB_ENDPOINT: endpoint });
+      const { code } = await exited;
+      expect(code).toBe(1);
+      expect(output()).toContain(`DynamoDB at ${endpoint} is not usable`);
+      expect(output()).toMatch(/otp-state\S*: ResourceNotFoundException/);
+      expect(output()).not.toContain('Ready.');
+      await expect(fetch(`http://127.0.0.1:${port}/v1/health`)).rejects.toThrow();
+    } finally {
+      fake?.closeAllConnections();
+      await new Promise((resolve) => fake?.close(resolve));
+    }
   }, 60_000);
 });
