@@ -1,6 +1,7 @@
 import type { Stage } from 'aws-cdk-lib/aws-apigateway';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { problemBody } from '../functions/http/problem.js';
 
 /** Requests to the send route per source IP per 5 minutes before WAF blocks that IP for a while. */
 export const SEND_RATE_PER_IP_PER_5_MINUTES = 50;
@@ -27,14 +28,14 @@ export class OtpWaf extends Construct {
       customResponseBodies: {
         'rate-limited': {
           contentType: 'APPLICATION_JSON',
-          content: JSON.stringify({
-            type: '/problems/rate-limited',
-            title: 'Too many codes requested',
-            status: 429,
-            detail: 'Too many requests from this network. Try again later.',
-            success: false,
-            error: 'rate-limited',
-          }),
+          content: JSON.stringify(
+            problemBody({
+              status: 429,
+              slug: 'rate-limited',
+              title: 'Too many codes requested',
+              detail: 'Too many requests from this network. Try again later.',
+            }),
+          ),
         },
       },
       rules: [

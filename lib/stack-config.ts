@@ -1,10 +1,27 @@
+import type * as z from 'zod/mini';
+import {
+  brokenRule,
+  COUNTRY_CODE,
+  E164_NUMBER,
+  EMAIL_SENDER,
+  isProductionStage,
+  SES_IDENTITY,
+  SMS_SENDER_ID,
+  senderAddress,
+  STAGE_NAME,
+} from '../functions/settings-rules.js';
+
 /**
  * The deploy-time settings of the stack, from CDK context (`-c name=value` or cdk.json), validated
- * so that a bad value fails synth with a message naming it.
+ * with the rules the functions apply to their environment, so that a bad value fails synth with a
+ * message naming it rather than every function at start.
  */
 export interface StackSettings {
-  stage: 'dev' | 'prod';
-  /** Responses carry mockCode. Refused in prod. */
+  /** Lower-case; a name starting with prod or prd (prod, production, prd, prod-eu) is production. */
+  stage: string;
+  /** Decided by the stage name: retains data, refuses dev mode. */
+  production: boolean;
+  /** Responses carry mockCode. Refused in production. */
   devMode: boolean;
   /** Sender of code e-mails, `address` or `Name <address>`; e-mail is off without it. */
   emailFrom?: string;
@@ -38,6 +55,14 @@ const text = (context: Context, name: string): string | undefined => {
   return String(value).trim();
 };
 
+/** The value of `name` checked against a shared rule, when it is set. */
+const checked = (context: Context, name: string, schema: z.ZodMiniType): string | undefined => {
+  const value = text(context, name);
+  const problem = value === undefined ? undefined : brokenRule(schema, value);
+  if (problem !== undefined) throw new SettingsError(name, `${problem} (got "${value}").`);
+  return value;
+};
+
 const flag = (context: Context, name: string, fallback: boolean): boolean => {
   const value = text(context, name);
   if (value === undefined) return fallback;
@@ -45,29 +70,19 @@ const flag = (context: Context, name: string, fallback: boolean): boolean => {
   throw new SettingsError(name, `must be true or false (got "${value}").`);
 };
 
-const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
-
 export function settingsFromContext(context: Context): StackSettings {
-  const stage = text(context, 'stage') ?? 'dev';
-  if (stage !== 'dev' && stage !== 'prod') throw new SettingsError('stage', `must be dev or prod (got "${stage}").`);
+  const stage = checked(context, 'stage', STAGE_NAME) ?? 'dev';
+  const production = isProductionStage(stage);
 
   const devMode = flag(context, 'devMode', false);
-  if (devMode && stage === 'prod') {
-    throw new SettingsError('devMode', 'is refused in the prod stage: it returns codes in API responses.');
+  if (devMode && production) {
+    throw new SettingsError('devMode', `is refused in the ${stage} stage: it returns codes in API responses.`);
   }
 
-  const emailFrom = text(context, 'emailFrom');
-  const fromAddress = emailFrom ? (/<([^>]+)>\s*$/.exec(emailFrom)?.[1] ?? emailFrom) : undefined;
-  if (fromAddress !== undefined && !EMAIL.test(fromAddress)) {
-    throw new SettingsError(
-      'emailFrom',
-      `must be an e-mail address, optionally as "Name <address>" (got "${emailFrom}").`,
-    );
-  }
-  const sesIdentity = text(context, 'sesIdentity') ?? fromAddress?.slice(fromAddress.lastIndexOf('@') + 1);
-  if (sesIdentity !== undefined && !(EMAIL.test(sesIdentity) || /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(sesIdentity))) {
-    throw new SettingsError('sesIdentity', `must be a domain or an e-mail address (got "${sesIdentity}").`);
-  }
+  const emailFrom = checked(context, 'emailFrom', EMAIL_SENDER);
+  const fromAddress = emailFrom === undefined ? undefined : senderAddress(emailFrom);
+  const sesIdentity =
+    checked(context, 'sesIdentity', SES_IDENTITY) ?? fromAddress?.slice(fromAddress.lastIndexOf('@') + 1);
   if (sesIdentity !== undefined && fromAddress === undefined) {
     throw new SettingsError('sesIdentity', 'needs emailFrom, the address codes are sent from.');
   }
@@ -75,7 +90,7 @@ export function settingsFromContext(context: Context): StackSettings {
   const countries = text(context, 'smsCountries');
   const smsCountries = countries?.split(',').map((country) => country.trim().toUpperCase());
   for (const country of smsCountries ?? []) {
-    if (!/^[A-Z]{2}$/.test(country)) {
+    if (brokenRule(COUNTRY_CODE, country) !== undefined) {
       throw new SettingsError(
         'smsCountries',
         `must be ISO 3166 alpha-2 codes separated by commas, like US,CA (got "${countries}").`,
@@ -83,17 +98,8 @@ export function settingsFromContext(context: Context): StackSettings {
     }
   }
 
-  const smsSenderId = text(context, 'smsSenderId');
-  if (smsSenderId !== undefined && !/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/.test(smsSenderId)) {
-    throw new SettingsError(
-      'smsSenderId',
-      `must be 1-11 letters and digits with at least one letter (got "${smsSenderId}").`,
-    );
-  }
-  const smsOriginationNumber = text(context, 'smsOriginationNumber');
-  if (smsOriginationNumber !== undefined && !/^\+[1-9]\d{6,14}$/.test(smsOriginationNumber)) {
-    throw new SettingsError('smsOriginationNumber', `must be an E.164 phone number (got "${smsOriginationNumber}").`);
-  }
+  const smsSenderId = checked(context, 'smsSenderId', SMS_SENDER_ID);
+  const smsOriginationNumber = checked(context, 'smsOriginationNumber', E164_NUMBER);
   if (!emailFrom && !smsCountries) {
     throw new SettingsError('emailFrom', 'or smsCountries must be set: the service needs at least one channel.');
   }
@@ -105,6 +111,7 @@ export function settingsFromContext(context: Context): StackSettings {
 
   return {
     stage,
+    production,
     devMode,
     emailFrom,
     sesIdentity,

@@ -2,14 +2,23 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
+import { isProductionStage } from '../../functions/settings-rules.js';
 import { OtpStack } from '../../lib/otp-stack.js';
 import { settingsFromContext } from '../../lib/stack-config.js';
 
+/** Synthesis is the slow part: each context is synthesised once per file and its template shared. */
+const templates = new Map<string, Template>();
+
 function template(context: Record<string, string> = {}) {
+  const key = JSON.stringify(context);
+  const cached = templates.get(key);
+  if (cached) return cached;
   const settings = settingsFromContext((name) => ({ smsCountries: 'US', ...context })[name]);
   // Bundling skipped: these tests read the template, not the code (one real synth runs in CI).
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  return Template.fromStack(new OtpStack(app, `Test-${settings.stage}`, { settings }));
+  const synthesised = Template.fromStack(new OtpStack(app, `Test-${settings.stage}`, { settings }));
+  templates.set(key, synthesised);
+  return synthesised;
 }
 
 describe('OtpStack tables', () => {
@@ -35,13 +44,20 @@ describe('OtpStack tables', () => {
     expect(resource?.DeletionPolicy).toBe('Retain');
   });
 
-  it('protects both tables from deletion in prod', () => {
-    const tables = template({ stage: 'prod' }).findResources('AWS::DynamoDB::GlobalTable');
+  it.each(['prod', 'prod-eu'])('protects both tables from deletion in the %s stage', (stage) => {
+    const tables = template({ stage }).findResources('AWS::DynamoDB::GlobalTable');
     expect(Object.keys(tables)).toHaveLength(2);
     for (const table of Object.values(tables)) {
       expect(table.DeletionPolicy).toBe('Retain');
       expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
     }
+  });
+
+  it('lets a stage that is not production delete its state table', () => {
+    const tables = template({ stage: 'staging' }).findResources('AWS::DynamoDB::GlobalTable', {
+      Properties: { TimeToLiveSpecification: Match.anyValue() },
+    });
+    expect(Object.values(tables).map((table) => table.DeletionPolicy)).toEqual(['Delete']);
   });
 });
 
@@ -305,8 +321,36 @@ describe('stack settings', () => {
     );
   });
 
+  it.each(['production', 'prd', 'prod-eu'])('refuses dev mode in the %s stage, which is production', (stage) => {
+    expect(settings({ stage, devMode: 'true', smsCountries: 'US' })).toThrow(
+      `Invalid context "devMode": is refused in the ${stage} stage`,
+    );
+    expect(settingsFromContext((name) => ({ stage, smsCountries: 'US' })[name]).production).toBe(true);
+  });
+
+  it.each(['staging', 'dev-2', 'qa-prod'])('accepts the %s stage, not production, with dev mode', (stage) => {
+    expect(settingsFromContext((name) => ({ stage, devMode: 'true', smsCountries: 'US' })[name])).toMatchObject({
+      stage,
+      production: false,
+      devMode: true,
+    });
+  });
+
+  it('decides production with the rule the functions use', () => {
+    for (const stage of ['dev', 'staging', 'prod', 'production', 'prd', 'prod-eu', 'qa-prod', 'preprod']) {
+      expect(settingsFromContext((name) => ({ stage, smsCountries: 'US' })[name]).production).toBe(
+        isProductionStage(stage),
+      );
+    }
+    expect(['prod', 'production', 'prd', 'prod-eu'].map(isProductionStage)).toEqual([true, true, true, true]);
+    expect(['dev', 'staging', 'preprod', 'qa-prod'].map(isProductionStage)).toEqual([false, false, false, false]);
+  });
+
   it.each([
-    [{ stage: 'staging', smsCountries: 'US' }, 'stage'],
+    [{ stage: 'Staging', smsCountries: 'US' }, 'stage'],
+    [{ stage: 'prod_eu', smsCountries: 'US' }, 'stage'],
+    [{ smsCountries: 'US', emailFrom: 'Acme <no-reply@acme.example' }, 'emailFrom'],
+    [{ smsCountries: 'US', emailFrom: 'no-reply@acme.example', sesIdentity: 'not a domain' }, 'sesIdentity'],
     [{ smsCountries: 'USA' }, 'smsCountries'],
     [{ emailFrom: 'not an address' }, 'emailFrom'],
     [{ smsCountries: 'US', smsSenderId: 'TOO-LONG-SENDER' }, 'smsSenderId'],

@@ -1,0 +1,37 @@
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+
+export interface FunctionEnvironmentProps {
+  stage: string;
+  devMode: boolean;
+  state: TableV2;
+  customers: TableV2;
+  pepper: ISecret;
+  smsCountries?: readonly string[];
+  smsSenderId?: string;
+  smsOriginationNumber?: string;
+  emailFrom?: string;
+}
+
+/**
+ * The variables every function starts with, as functions/config.ts reads them: the same for every
+ * function, so each validates the same configuration at start.
+ */
+export function functionEnvironment(props: FunctionEnvironmentProps): Record<string, string> {
+  const channels = [...(props.smsCountries ? ['sms'] : []), ...(props.emailFrom ? ['email'] : [])];
+  return {
+    OTP_STAGE: props.stage,
+    OTP_STATE_TABLE: props.state.tableName,
+    OTP_CUSTOMERS_TABLE: props.customers.tableName,
+    OTP_DEV_MODE: String(props.devMode),
+    OTP_DELIVERY: 'aws',
+    OTP_PEPPER_SECRET_ARN: props.pepper.secretArn,
+    OTP_ALLOWED_CHANNELS: channels.join(','),
+    ...(props.smsCountries ? { OTP_SMS_ALLOWED_COUNTRIES: props.smsCountries.join(',') } : {}),
+    ...(props.emailFrom ? { OTP_EMAIL_FROM: props.emailFrom } : {}),
+    ...(props.smsSenderId ? { OTP_SMS_SENDER_ID: props.smsSenderId } : {}),
+    ...(props.smsOriginationNumber ? { OTP_SMS_ORIGINATION_NUMBER: props.smsOriginationNumber } : {}),
+    POWERTOOLS_SERVICE_NAME: 'otp-service',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}

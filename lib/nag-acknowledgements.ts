@@ -1,0 +1,53 @@
+import { Validations } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { OtpService } from './otp-service.js';
+
+/** Each cdk-nag AwsSolutions finding the service accepts, on the construct it concerns, with the reason. */
+export function acknowledgeNagFindings(service: OtpService, options: { sms: boolean; waf: boolean }): void {
+  const { api, functions, pepper } = service;
+  const acknowledge = (scope: Construct, id: string, reason: string) =>
+    Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-${id}`, reason });
+
+  acknowledge(
+    api,
+    'APIG2',
+    'Bodies are validated by the handlers (zod), so every error has the problem+json shape of the handlers.',
+  );
+  acknowledge(
+    api,
+    'APIG4',
+    'The OTP routes are how a user logs in and cannot need credentials; /v1/session checks its own tokens.',
+  );
+  acknowledge(
+    api,
+    'COG4',
+    "Sessions are this service's own tokens; there is no Cognito user pool to authorize against.",
+  );
+  acknowledge(
+    api,
+    'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+    'The account-wide role API Gateway needs to write access and error logs; AWS maintains its narrow policy.',
+  );
+  for (const fn of [...Object.values(functions), service.cleanup.fn]) {
+    acknowledge(
+      fn,
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'Only lets the function write its own CloudWatch logs.',
+    );
+  }
+  if (options.sms) {
+    acknowledge(
+      functions['send-otp'],
+      'IAM5[Resource::*]',
+      'An SMS published to a phone number has no resource ARN; publishing to any topic is explicitly denied.',
+    );
+  }
+  if (!options.waf) {
+    acknowledge(api, 'APIG3', 'WAF turned off with -c waf=false; the per-target and per-IP send limits still apply.');
+  }
+  acknowledge(
+    pepper,
+    'SMG4',
+    'Rotating the pepper voids every live code and resets the rate-limit keys; rotate by hand in a quiet hour.',
+  );
+}

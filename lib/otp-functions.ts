@@ -1,0 +1,40 @@
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { HANDLERS, type HandlerName } from '../functions/routes.js';
+import { BUNDLING, FUNCTION_DEFAULTS, handlerEntry } from './function-defaults.js';
+
+export interface HandlerFunctionsProps {
+  environment: Record<string, string>;
+  retention: RetentionDays;
+  removalPolicy: RemovalPolicy;
+}
+
+export interface HandlerFunctions {
+  functions: Record<HandlerName, NodejsFunction>;
+  /** One per function, so that retention and removal are ours rather than Lambda's defaults. */
+  logGroups: Record<HandlerName, LogGroup>;
+}
+
+/** One Lambda function per API handler, with no permissions yet (otp-permissions.ts grants them). */
+export function handlerFunctions(scope: Construct, props: HandlerFunctionsProps): HandlerFunctions {
+  const logGroups = {} as Record<HandlerName, LogGroup>;
+  const functions = {} as Record<HandlerName, NodejsFunction>;
+  for (const name of HANDLERS) {
+    logGroups[name] = new LogGroup(scope, `${name}-logs`, {
+      retention: props.retention,
+      removalPolicy: props.removalPolicy,
+    });
+    functions[name] = new NodejsFunction(scope, name, {
+      ...FUNCTION_DEFAULTS,
+      description: `OTP service: ${name}`,
+      entry: handlerEntry(name),
+      handler: 'handler',
+      bundling: BUNDLING,
+      environment: props.environment,
+      logGroup: logGroups[name],
+    });
+  }
+  return { functions, logGroups };
+}

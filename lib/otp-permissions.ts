@@ -1,0 +1,58 @@
+import { Aws, Stack } from 'aws-cdk-lib';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { HandlerName } from '../functions/routes.js';
+import { senderAddress } from '../functions/settings-rules.js';
+
+export interface HandlerPermissionsProps {
+  functions: Record<HandlerName, IFunction>;
+  state: TableV2;
+  customers: TableV2;
+  pepper: ISecret;
+  /** SMS is sent: the send function may publish to phone numbers. */
+  sms: boolean;
+  /** E-mail is sent from this address (`Name <address>` allowed) through this SES identity. */
+  email?: { from: string; sesIdentity: string };
+}
+
+/** Gives each API function only the actions its code calls, on the resources it calls them on. */
+export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
+  const { 'send-otp': send, 'verify-otp': verify, session } = props.functions;
+  // On the tables themselves, not their indexes (which table.grant would add). Transactions need
+  // the item actions they contain; there is no separate transaction action.
+  const allow = (fn: IFunction, table: TableV2, ...actions: string[]) =>
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
+    );
+  allow(send, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
+  allow(verify, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
+  allow(verify, props.customers, 'GetItem', 'PutItem');
+  allow(session, props.state, 'GetItem', 'UpdateItem');
+  props.pepper.grantRead(send);
+  props.pepper.grantRead(verify);
+
+  if (props.sms) {
+    // Publishing straight to a phone number has no resource ARN, so allow it and deny every topic.
+    send.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: ['*'] }));
+    send.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.DENY,
+        actions: ['sns:Publish'],
+        resources: [`arn:${Aws.PARTITION}:sns:*:*:*`],
+      }),
+    );
+  }
+  if (props.email) {
+    send.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [
+          Stack.of(send).formatArn({ service: 'ses', resource: 'identity', resourceName: props.email.sesIdentity }),
+        ],
+        conditions: { StringEquals: { 'ses:FromAddress': senderAddress(props.email.from) } },
+      }),
+    );
+  }
+}

@@ -1,0 +1,157 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { HandlerName } from '../functions/routes.js';
+import { isProductionStage, senderAddress } from '../functions/settings-rules.js';
+import { functionEnvironment } from './function-environment.js';
+import { addProblemResponses } from './gateway-responses.js';
+import { OtpAlarms } from './otp-alarms.js';
+import { OtpCleanup } from './otp-cleanup.js';
+import { handlerFunctions } from './otp-functions.js';
+import { grantHandlerPermissions } from './otp-permissions.js';
+import { otpRestApi } from './otp-rest-api.js';
+import { pepperSecret } from './otp-secrets.js';
+import { OtpTables } from './otp-tables.js';
+import { OtpWaf } from './otp-waf.js';
+
+/** Codes by SMS through SNS. */
+export interface OtpSmsProps {
+  /** ISO 3166 alpha-2 codes of the countries codes may be sent to; every other country is refused. */
+  readonly allowedCountries: readonly string[];
+  /** Alphanumeric sender ID, where the destination country supports one. */
+  readonly senderId?: string;
+  /** E.164 number to send from (an origination number of End User Messaging). */
+  readonly originationNumber?: string;
+}
+
+/** Codes by e-mail through SES. */
+export interface OtpEmailProps {
+  /** The From of code e-mails: `address` or `Name <address>`; the function may send from that address only. */
+  readonly from: string;
+  /**
+   * The verified SES identity (domain or address) that sends.
+   * @default the domain of `from`
+   */
+  readonly sesIdentity?: string;
+}
+
+export interface OtpServiceProps {
+  /** Names the API Gateway stage and the REST API (`otp-service-<stage>`). Lower-case. */
+  readonly stage: string;
+  /**
+   * Treats the stage as production even though its name does not start with prod or prd (a stage
+   * whose name does is production whatever this says, as the functions see it so too). Production
+   * keeps tables, pepper, logs and keys when the stack is deleted, protects the tables from deletion,
+   * keeps logs longer and refuses dev mode.
+   * @default false
+   */
+  readonly production?: boolean;
+  /**
+   * Responses carry `mockCode`, for tests against a dev stage. Refused in production.
+   * @default false
+   */
+  readonly devMode?: boolean;
+  /** @default no SMS */
+  readonly sms?: OtpSmsProps;
+  /** @default no e-mail */
+  readonly email?: OtpEmailProps;
+  /**
+   * The alarm on the account's SMS spend goes off at 80% of this, in USD per month.
+   * @default 100
+   */
+  readonly smsMonthlyBudgetUsd?: number;
+  /**
+   * A WAF web ACL in front of the API (AWS common rules, a per-IP rate limit on the send route).
+   * @default true
+   */
+  readonly waf?: boolean;
+}
+
+/**
+ * The whole OTP service: tables, the pepper, one function per handler with only the permissions
+ * it uses, the REST API and its problem+json gateway answers, the WAF, the alarms and the hourly
+ * cleanup.
+ */
+export class OtpService extends Construct {
+  readonly production: boolean;
+  readonly tables: OtpTables;
+  readonly pepper: Secret;
+  readonly functions: Record<HandlerName, NodejsFunction>;
+  readonly logGroups: Record<HandlerName, LogGroup>;
+  /** What every function of the service starts with; the cleanup function gets it too. */
+  readonly environment: Record<string, string>;
+  readonly api: RestApi;
+  readonly cleanup: OtpCleanup;
+  readonly waf?: OtpWaf;
+  readonly alarms: OtpAlarms;
+
+  constructor(scope: Construct, id: string, props: OtpServiceProps) {
+    super(scope, id);
+    this.production = isProductionStage(props.stage) || (props.production ?? false);
+    const devMode = props.devMode ?? false;
+    if (devMode && this.production) {
+      throw new Error(`OtpService: devMode is refused in production (stage ${props.stage}): it returns codes.`);
+    }
+    if (!props.sms && !props.email) throw new Error('OtpService: needs sms or email, or it has nothing to send.');
+    if (props.sms && props.sms.allowedCountries.length === 0) {
+      throw new Error('OtpService: sms.allowedCountries is empty; leave sms out to send no SMS.');
+    }
+    const removalPolicy = this.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const retention = this.production ? RetentionDays.THREE_MONTHS : RetentionDays.ONE_MONTH;
+
+    this.tables = new OtpTables(this, 'Tables', { production: this.production });
+
+    // The pepper, functions and API sit under one scope named "Service": logical IDs derive from
+    // construct paths, and a new ID would replace the pepper (voiding every stored key), the tables'
+    // neighbours and the API's URL in stacks already deployed.
+    const service = new Construct(this, 'Service');
+    this.pepper = pepperSecret(service, removalPolicy);
+    const email = props.email && {
+      from: props.email.from,
+      sesIdentity: props.email.sesIdentity ?? domainOf(senderAddress(props.email.from)),
+    };
+    this.environment = functionEnvironment({
+      stage: props.stage,
+      devMode,
+      state: this.tables.state,
+      customers: this.tables.customers,
+      pepper: this.pepper,
+      smsCountries: props.sms?.allowedCountries,
+      smsSenderId: props.sms?.senderId,
+      smsOriginationNumber: props.sms?.originationNumber,
+      emailFrom: email?.from,
+    });
+    const handlers = handlerFunctions(service, { environment: this.environment, retention, removalPolicy });
+    this.functions = handlers.functions;
+    this.logGroups = handlers.logGroups;
+    grantHandlerPermissions({
+      functions: this.functions,
+      state: this.tables.state,
+      customers: this.tables.customers,
+      pepper: this.pepper,
+      sms: props.sms !== undefined,
+      email,
+    });
+    this.api = otpRestApi(service, { stage: props.stage, functions: this.functions, retention, removalPolicy });
+    addProblemResponses(this.api);
+
+    this.cleanup = new OtpCleanup(this, 'Cleanup', {
+      stateTable: this.tables.state,
+      environment: this.environment,
+      production: this.production,
+    });
+    if (props.waf ?? true) this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage });
+    this.alarms = new OtpAlarms(this, 'Alarms', {
+      api: this.api,
+      functions: [...Object.values(this.functions), this.cleanup.fn],
+      sendLogGroup: this.logGroups['send-otp'],
+      smsMonthlyBudgetUsd: props.smsMonthlyBudgetUsd ?? 100,
+      production: this.production,
+    });
+  }
+}
+
+const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1);

@@ -1,0 +1,149 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { problemBody } from '../../functions/http/problem.js';
+import { OtpService, type OtpServiceProps } from '../../lib/otp-service.js';
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+
+/** Synthesis is the slow part: each set of props is synthesised once per file. */
+const templates = new Map<string, Template>();
+
+function template(props: OtpServiceProps): Template {
+  const key = JSON.stringify(props);
+  const cached = templates.get(key);
+  if (cached) return cached;
+  const service = new OtpService(stack(), 'Otp', props);
+  const synthesised = Template.fromStack(Stack.of(service));
+  templates.set(key, synthesised);
+  return synthesised;
+}
+
+/** Bundling skipped: these tests read the template, not the code. */
+const stack = () => new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Service');
+const build = (props: OtpServiceProps) => () => new OtpService(stack(), 'Otp', props);
+
+const SMS_ONLY: OtpServiceProps = { stage: 'dev', sms: { allowedCountries: ['US'] } };
+const EMAIL_ONLY: OtpServiceProps = { stage: 'qa', email: { from: 'Acme <no-reply@mail.acme.example>' } };
+
+const variablesOf = (t: Template) =>
+  Object.values(
+    t.findResources('AWS::Lambda::Function', {
+      Properties: { Description: 'OTP service: send-otp' },
+    }) as Record<string, Resource>,
+  )[0]?.Properties.Environment.Variables;
+
+describe('OtpService props', () => {
+  it('defaults to a WAF, a 100 USD SMS budget and no dev mode', () => {
+    const t = template(SMS_ONLY);
+    t.resourceCountIs('AWS::WAFv2::WebACL', 1);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SMSMonthToDateSpentUSD', Threshold: 80 });
+    expect(variablesOf(t)).toMatchObject({ OTP_DEV_MODE: 'false', OTP_ALLOWED_CHANNELS: 'sms' });
+  });
+
+  it('tells the functions the SMS settings', () => {
+    const t = template({
+      stage: 'dev',
+      sms: { allowedCountries: ['US', 'CA'], senderId: 'Acme', originationNumber: '+15550100123' },
+    });
+    expect(variablesOf(t)).toMatchObject({
+      OTP_SMS_ALLOWED_COUNTRIES: 'US,CA',
+      OTP_SMS_SENDER_ID: 'Acme',
+      OTP_SMS_ORIGINATION_NUMBER: '+15550100123',
+    });
+  });
+
+  it('sends e-mail only from the domain of `from` unless another identity is given', () => {
+    const t = template(EMAIL_ONLY);
+    expect(variablesOf(t)).toMatchObject({ OTP_ALLOWED_CHANNELS: 'email', OTP_EMAIL_FROM: EMAIL_ONLY.email?.from });
+    const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain(':identity/mail.acme.example');
+    expect(policies).not.toContain('sns:Publish');
+  });
+
+  it('names the API and its stage after the stage', () => {
+    const t = template(EMAIL_ONLY);
+    t.hasResourceProperties('AWS::ApiGateway::RestApi', { Name: 'otp-service-qa' });
+    t.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'qa' });
+  });
+
+  it('is production when the stage name says so, or when asked', () => {
+    const byName = new OtpService(stack(), 'Otp', { ...SMS_ONLY, stage: 'prd-eu' });
+    const asked = new OtpService(stack(), 'Otp', { ...SMS_ONLY, stage: 'live', production: true });
+    const overruled = new OtpService(stack(), 'Otp', {
+      ...SMS_ONLY,
+      stage: 'prod',
+      production: false,
+    });
+    const staging = new OtpService(stack(), 'Otp', { ...SMS_ONLY, stage: 'staging' });
+    expect([byName, asked, overruled, staging].map((service) => service.production)).toEqual([true, true, true, false]);
+  });
+
+  it('keeps the pepper and logs of a production stack when it is deleted', () => {
+    const t = template({ ...SMS_ONLY, stage: 'live', production: true });
+    const secrets = Object.values(t.findResources('AWS::SecretsManager::Secret') as Record<string, Resource>);
+    expect(secrets.map((secret) => secret.DeletionPolicy)).toEqual(['Retain']);
+    const logs = Object.values(t.findResources('AWS::Logs::LogGroup') as Record<string, Resource>);
+    for (const log of logs) {
+      expect(log.DeletionPolicy).toBe('Retain');
+      expect(log.Properties.RetentionInDays).toBe(90);
+    }
+  });
+
+  it('refuses dev mode in production', () => {
+    expect(build({ ...SMS_ONLY, stage: 'production', devMode: true })).toThrow(/devMode is refused in production/);
+    expect(build({ ...SMS_ONLY, stage: 'live', production: true, devMode: true })).toThrow(/devMode/);
+    expect(build({ ...SMS_ONLY, stage: 'dev', devMode: true })).not.toThrow();
+  });
+
+  it('refuses a service with nothing to send', () => {
+    expect(build({ stage: 'dev' })).toThrow(/needs sms or email/);
+    expect(build({ stage: 'dev', sms: { allowedCountries: [] } })).toThrow(/allowedCountries/);
+  });
+});
+
+describe('OtpService gateway answers', () => {
+  it('are the problem+json bodies of functions/http/problem.ts, their status as the status code', () => {
+    const responses = Object.values(
+      template(SMS_ONLY).findResources('AWS::ApiGateway::GatewayResponse') as Record<string, Resource>,
+    );
+    expect(responses.map((response) => response.Properties.ResponseType).sort()).toEqual([
+      'DEFAULT_4XX',
+      'DEFAULT_5XX',
+      'INTEGRATION_TIMEOUT',
+      'MISSING_AUTHENTICATION_TOKEN',
+      'REQUEST_TOO_LARGE',
+      'THROTTLED',
+      'WAF_FILTERED',
+    ]);
+    for (const response of responses) {
+      const body = JSON.parse(response.Properties.ResponseTemplates['application/json'] as string);
+      const slug = body.error as string;
+      expect(body).toEqual(
+        problemBody({ status: Number(response.Properties.StatusCode), slug, title: body.title, detail: body.detail }),
+      );
+      expect(response.Properties.ResponseParameters).toMatchObject({
+        'gatewayresponse.header.Content-Type': "'application/problem+json'",
+        'gatewayresponse.header.Cache-Control': "'no-store'",
+      });
+    }
+  });
+
+  it('lets the WAF answer a blocked flood with a problem too', () => {
+    template(SMS_ONLY).hasResourceProperties('AWS::WAFv2::WebACL', {
+      CustomResponseBodies: {
+        'rate-limited': Match.objectLike({
+          ContentType: 'APPLICATION_JSON',
+          Content: JSON.stringify(
+            problemBody({
+              status: 429,
+              slug: 'rate-limited',
+              title: 'Too many codes requested',
+              detail: 'Too many requests from this network. Try again later.',
+            }),
+          ),
+        }),
+      },
+    });
+  });
+});
