@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -83,7 +83,7 @@ export async function startDynamoDbLocal(
   const args = [
     `-Djava.library.path=${nativeLibraries}`,
     '-cp',
-    [classDir, jar].join(process.platform === 'win32' ? ';' : ':'),
+    [classDir, jar].join(delimiter),
     LAUNCHER_CLASS,
     ...['-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
   ];
