@@ -111,7 +111,11 @@ export class DynamoMeter {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = context.commandName ?? '';
-        const input = args.input as { ReturnConsumedCapacity?: string; TransactItems?: unknown[] };
+        const input = args.input as {
+          ReturnConsumedCapacity?: string;
+          TransactItems?: unknown[];
+          ConsistentRead?: boolean;
+        };
         input.ReturnConsumedCapacity = 'INDEXES';
         const touched = this.reader ? touchedItems(command, input) : [];
         const before = await Promise.all(touched.map((item) => this.read(item)));
@@ -129,6 +133,7 @@ export class DynamoMeter {
           this.record(
             command,
             (result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity,
+            input,
           );
           return result;
         } catch (error) {
@@ -186,9 +191,16 @@ export class DynamoMeter {
     });
   }
 
-  private record(command: string, consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): void {
+  private record(
+    command: string,
+    consumed: ConsumedCapacity | ConsumedCapacity[] | undefined,
+    input: { ConsistentRead?: boolean },
+  ): void {
     const units = [consumed ?? []].flat().reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
-    if (READS.has(command)) this.usage.readUnits += units;
+    // AWS bills a read that finds nothing its minimum (0.5 eventually consistent, 1 strongly);
+    // DynamoDB Local reports 0 for an empty Query.
+    const minimum = command === 'BatchGetItemCommand' ? 0 : input.ConsistentRead ? 1 : 0.5;
+    if (READS.has(command)) this.usage.readUnits += Math.max(units, minimum);
     else this.usage.writeUnits += units;
   }
 }

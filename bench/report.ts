@@ -156,7 +156,8 @@ ${table(
 
 Counted by an SDK middleware on the client (bench/meter.ts), through the real handlers, in the default
 configuration (per-IP limit on). Round trips are sequential: requests sent in parallel count once. Read units
-are DynamoDB Local's (\`ReturnConsumedCapacity\`).
+are DynamoDB Local's (\`ReturnConsumedCapacity\`), raised to AWS's minimum per read (0.5, or 1 strongly
+consistent) where the emulator reports 0 (an empty Query).
 
 **Write units as AWS bills them** (bench/billing.ts) are counted from the items, not from the emulator: the
 meter reads every item a write touches (a second, unmetered client, strongly consistent) before and after the
