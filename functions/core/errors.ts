@@ -1,12 +1,8 @@
 /**
- * The failures of the use cases. Each carries its HTTP status and its problem slug; http/responses.ts
- * turns them into problem+json answers through the one builder in http/problem.ts.
+ * The failures of the use cases; failures of the request itself (route, method, body) are in
+ * http/errors.ts. Each carries its HTTP status and its problem slug; http/responses.ts turns them
+ * into problem+json answers through the one builder in http/problem.ts.
  */
-export interface FieldError {
-  path: string;
-  message: string;
-}
-
 export abstract class OtpError extends Error {
   abstract readonly status: number;
   abstract readonly slug: string;
@@ -19,25 +15,6 @@ export abstract class OtpError extends Error {
   constructor(message?: string) {
     super(message);
     this.name = new.target.name;
-  }
-}
-
-export class ValidationError extends OtpError {
-  readonly status = 400;
-  readonly slug = 'validation-error';
-  readonly title = 'Request body is invalid';
-  constructor(readonly errors: FieldError[]) {
-    super('One or more fields are invalid.');
-    this.extensions.errors = errors;
-  }
-}
-
-export class MalformedJsonError extends OtpError {
-  readonly status = 400;
-  readonly slug = 'malformed-json';
-  readonly title = 'Request body is not valid JSON';
-  constructor() {
-    super('The request body could not be parsed as JSON.');
   }
 }
 
@@ -120,42 +97,5 @@ export class SessionInvalidError extends OtpError {
     // One message for missing, malformed, unknown, expired and revoked tokens.
     super('The session token is missing, invalid, expired or revoked.');
     this.headers['WWW-Authenticate'] = 'Bearer';
-  }
-}
-
-export class NotFoundError extends OtpError {
-  readonly status = 404;
-  readonly slug = 'not-found';
-  readonly title = 'Not found';
-  constructor(path: string) {
-    super(`No route for ${path}.`);
-  }
-}
-
-export class MethodNotAllowedError extends OtpError {
-  readonly status = 405;
-  readonly slug = 'method-not-allowed';
-  readonly title = 'Method not allowed';
-  constructor(method: string, allowed: readonly string[]) {
-    super(`${method} is not allowed here; use ${allowed.join(', ')}.`);
-    this.headers.Allow = allowed.join(', ');
-  }
-}
-
-export class UnsupportedMediaTypeError extends OtpError {
-  readonly status = 415;
-  readonly slug = 'unsupported-media-type';
-  readonly title = 'Unsupported media type';
-  constructor() {
-    super('Send the request body as application/json.');
-  }
-}
-
-export class PayloadTooLargeError extends OtpError {
-  readonly status = 413;
-  readonly slug = 'payload-too-large';
-  readonly title = 'Request body too large';
-  constructor(limitBytes: number) {
-    super(`The request body must be at most ${limitBytes} bytes.`);
   }
 }

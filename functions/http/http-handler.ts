@@ -5,7 +5,8 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { MethodNotAllowedError, OtpError, ValidationError } from '../core/errors.js';
+import { OtpError } from '../core/errors.js';
+import { MethodNotAllowedError, ValidationError } from './errors.js';
 import { jsonBody } from './json-body.js';
 import { internalError, problem } from './responses.js';
 

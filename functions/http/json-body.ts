@@ -1,6 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { MalformedJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../core/errors.js';
+import { MalformedJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 
 export const MAX_BODY_BYTES = 8 * 1024;
 

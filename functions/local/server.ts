@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { MethodNotAllowedError, NotFoundError, type OtpError, PayloadTooLargeError } from '../core/errors.js';
+import type { OtpError } from '../core/errors.js';
+import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../http/errors.js';
 import type { ApiHandler } from '../http/http-handler.js';
 import { MAX_BODY_BYTES } from '../http/json-body.js';
 import { type Problem, problemResponse } from '../http/problem.js';
@@ -14,7 +15,7 @@ export type Handlers = Record<HandlerName, ApiHandler>;
 export type AccessLog = (line: string) => void;
 
 /**
- * Serves the routes of API.md through the very handler exports that are deployed, by turning each
+ * Serves the routes of the API through the very handler exports that are deployed, by turning each
  * request into the event API Gateway (REST) would send. Unknown paths and methods get the problem
  * bodies the API promises.
  */
