@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { addOtpStack } from '../../lib/otp-app.js';
+import { FEATURE_FLAGS, testApp } from './test-app.js';
 
 const run = promisify(execFile);
 
@@ -14,7 +14,7 @@ async function synthApp(context: Record<string, string>) {
   const outdir = await mkdtemp(join(tmpdir(), 'otp-cdk-'));
   const env = {
     ...process.env,
-    CDK_CONTEXT_JSON: JSON.stringify({ ...context, 'aws:cdk:bundling-stacks': [] }),
+    CDK_CONTEXT_JSON: JSON.stringify({ ...FEATURE_FLAGS, ...context, 'aws:cdk:bundling-stacks': [] }),
     CDK_OUTDIR: outdir,
   };
   try {
@@ -28,8 +28,7 @@ async function synthApp(context: Record<string, string>) {
 }
 
 /** The app as bin/otp-service.ts builds it, in this process: a synth here costs no Node start-up. */
-const appWith = (context: Record<string, string>) =>
-  new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+const appWith = (context: Record<string, string>) => testApp(context);
 
 describe('the CDK app', () => {
   it('synthesises a dev stage, cdk-nag included', () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +26,9 @@ describe('Lambda bundles, built as the stack builds them', () => {
     await build({ ...esbuildOptions(entry, outfile), logLevel: 'silent' });
     expect((await stat(outfile)).size).toBeGreaterThan(0);
 
-    // The environment the stack gives the functions, with the pepper inline instead of a secret.
-    const env = { PATH: process.env.PATH, ...FUNCTION_ENV };
+    // The environment the stack gives the functions, with a pepper of the strength config.ts asks
+    // for inline instead of a secret.
+    const env = { PATH: process.env.PATH, ...FUNCTION_ENV, OTP_PEPPER: randomBytes(32).toString('base64url') };
     const script = `const m = await import(${JSON.stringify(`file://${outfile}`)}); console.log(typeof m.handler);`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env });
     expect(stdout.trim()).toBe('function');

@@ -1,11 +1,12 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { OtpStack } from '../../lib/otp-stack.js';
 import { settingsFromContext } from '../../lib/stack-config.js';
+import { testApp } from './test-app.js';
 
 function synthWithNag(context: Record<string, string>) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = testApp();
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const settings = settingsFromContext((name) => context[name]);
   new OtpStack(app, `Nag-${settings.stage}`, { settings });

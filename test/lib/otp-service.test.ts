@@ -1,8 +1,9 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { problemBody } from '../../functions/http/problem.js';
 import { OtpService, type OtpServiceProps } from '../../lib/otp-service.js';
+import { testApp } from './test-app.js';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 
@@ -19,8 +20,7 @@ function template(props: OtpServiceProps): Template {
   return synthesised;
 }
 
-/** Bundling skipped: these tests read the template, not the code. */
-const stack = () => new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Service');
+const stack = () => new Stack(testApp(), 'Service');
 const build = (props: OtpServiceProps) => () => new OtpService(stack(), 'Otp', props);
 
 const SMS_ONLY: OtpServiceProps = { stage: 'dev', sms: { allowedCountries: ['US'] } };

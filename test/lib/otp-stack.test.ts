@@ -1,10 +1,10 @@
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { isProductionStage } from '../../functions/settings-rules.js';
 import { OtpStack } from '../../lib/otp-stack.js';
 import { settingsFromContext } from '../../lib/stack-config.js';
+import { testApp } from './test-app.js';
 
 /** Synthesis is the slow part: each context is synthesised once per file and its template shared. */
 const templates = new Map<string, Template>();
@@ -14,9 +14,7 @@ function template(context: Record<string, string> = {}) {
   const cached = templates.get(key);
   if (cached) return cached;
   const settings = settingsFromContext((name) => ({ smsCountries: 'US', ...context })[name]);
-  // Bundling skipped: these tests read the template, not the code (one real synth runs in CI).
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const synthesised = Template.fromStack(new OtpStack(app, `Test-${settings.stage}`, { settings }));
+  const synthesised = Template.fromStack(new OtpStack(testApp(), `Test-${settings.stage}`, { settings }));
   templates.set(key, synthesised);
   return synthesised;
 }
