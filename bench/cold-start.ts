@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { lambdaContext } from '../functions/local/events.js';
 import { FUNCTION_DEFAULTS } from '../lib/function-defaults.js';
 import { percentile } from './bundles.js';
@@ -89,11 +88,11 @@ export async function measureColdStarts(
   bundles: Record<string, string>,
   runs: number,
 ): Promise<ColdStartResult[]> {
-  const client = () => new DynamoDBClient({ endpoint: dynamoEndpoint, region: REGION, credentials: CREDENTIALS });
-  // Seeds codes and sessions for the children, in the tables and database they use.
-  const suffix = crypto.randomUUID().slice(0, 8);
-  const tables = { stateTable: `cold-state-${suffix}`, customersTable: `cold-customers-${suffix}` };
-  const deps = await benchDeps(dynamoEndpoint, {}, { client, tables });
+  // Seeds codes and sessions for the children. They sign with other keys and another region than this
+  // process, and still see these tables: the bench's DynamoDB Local runs with -sharedDb
+  // (functions/local/dynamodb-local.ts).
+  const deps = await benchDeps(dynamoEndpoint);
+  const { tables } = deps;
   const secrets = await secretsManagerStandIn(PEPPER_ARN, PEPPER);
   const sns = await snsStandIn();
   const home = await mkdtemp(join(tmpdir(), 'otp-cold-home-'));

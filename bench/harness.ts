@@ -1,63 +1,40 @@
-import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoOtpStore } from '../functions/adapters/dynamo/store.js';
-import { LocalOutbox, localSenders } from '../functions/adapters/local-outbox.js';
-import { loadConfig } from '../functions/config.js';
-import type { CoreDeps } from '../functions/core/deps.js';
-import type { Senders } from '../functions/core/ports.js';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { dynamoClient } from '../functions/adapters/dynamo/client.js';
+import type { SendDeps } from '../functions/core/deps.js';
 import { createSendOtpHandler } from '../functions/handlers/send-otp.js';
 import { createSessionHandler } from '../functions/handlers/session.js';
 import { createVerifyOtpHandler } from '../functions/handlers/verify-otp.js';
 import type { ApiHandler } from '../functions/http/http-handler.js';
-import { createTables, localClient } from '../functions/local/dynamodb-local.js';
-import { apiGatewayEvent, lambdaContext } from '../functions/local/events.js';
+import { apiGatewayEvent } from '../functions/local/events.js';
+import { type CallOptions, call, harness, PEPPER, type Tables } from '../test/kit.js';
 import { DynamoMeter } from './meter.js';
 
-export const PEPPER = 'bench-pepper-bench-pepper-bench-pepper-0123456789';
+/** The pepper of the bench's own dependencies; the cold starts read it from their Secrets Manager stand-in. */
+export { PEPPER };
 
-export interface BenchDeps extends CoreDeps {
-  senders: Senders;
+export interface BenchDeps extends SendDeps {
   clock: { now: number };
   meter: DynamoMeter;
+  tables: Tables;
 }
 
 export interface BenchOptions {
   /** Count write units as AWS bills them (bench/billing.ts): each written item is read before and after. */
   billing?: boolean;
-  /**
-   * The client to use instead of the local one: DynamoDB Local keeps one database per key and
-   * region, so whoever must see these tables (a function in a child process) decides them.
-   */
-  client?: () => DynamoDBClient;
-  tables?: { stateTable: string; customersTable: string };
 }
 
-/** Core dependencies on fresh DynamoDB Local tables, a metered client and a settable clock. */
+/**
+ * Core dependencies on fresh tables of the DynamoDB Local at `endpoint` (the test kit's, test/kit.ts),
+ * with a metered client and a settable clock.
+ */
 export async function benchDeps(
   endpoint: string,
   env: Record<string, string> = {},
   options: BenchOptions = {},
 ): Promise<BenchDeps> {
-  const suffix = randomUUID().slice(0, 8);
-  const tables = options.tables ?? { stateTable: `bench-state-${suffix}`, customersTable: `bench-customers-${suffix}` };
-  const newClient = options.client ?? (() => localClient(endpoint));
-  const setup = newClient();
-  await createTables(setup, tables);
-  setup.destroy();
-  const meter = new DynamoMeter(options.billing ? newClient() : undefined);
-  const config = { ...loadConfig({ OTP_DELIVERY: 'local', OTP_DEV_MODE: 'true', ...env }), ...tables, pepper: PEPPER };
-  const clock = { now: Date.now() };
-  return {
-    config,
-    store: new DynamoOtpStore(meter.attach(newClient()), tables),
-    // The outbox is the local stand-in for SNS and SES; nothing to print during a benchmark.
-    senders: localSenders(new LocalOutbox(() => {})),
-    now: () => clock.now,
-    log: { info: () => {}, warn: () => {} },
-    clock,
-    meter,
-  };
+  const meter = new DynamoMeter(options.billing ? dynamoClient(endpoint) : undefined);
+  const h = await harness(endpoint, env, (client) => meter.attach(client));
+  return { ...h.deps, clock: h.clock, meter, tables: h.tables };
 }
 
 /** The request handlers on the bench's dependencies: the one place that calls their factories. */
@@ -69,39 +46,25 @@ export function benchHandlers(deps: BenchDeps): { send: ApiHandler; verify: ApiH
   };
 }
 
-export interface Call {
-  method?: string;
-  body?: unknown;
-  headers?: Record<string, string>;
-  sourceIp?: string;
-}
-
 export interface Answer {
   status: number;
   body: Record<string, unknown>;
   ms: number;
 }
 
-/** The event API Gateway sends for `call`. */
-export function benchEvent(call: Call & { path?: string }): APIGatewayProxyEvent {
+/** The event API Gateway sends for `call`, for a function in another process. */
+export function benchEvent(options: CallOptions & { path?: string }): APIGatewayProxyEvent {
   return apiGatewayEvent({
-    method: call.method ?? 'POST',
-    path: call.path ?? '/',
-    headers: { 'content-type': 'application/json', ...call.headers },
-    body: call.body === undefined ? null : JSON.stringify(call.body),
-    sourceIp: call.sourceIp ?? '203.0.113.10',
+    method: options.method ?? 'POST',
+    path: options.path ?? '/',
+    headers: { 'content-type': 'application/json', ...options.headers },
+    body: options.body === undefined ? null : JSON.stringify(options.body),
+    sourceIp: options.sourceIp ?? '203.0.113.10',
   });
 }
 
-/** Invokes a handler with the event API Gateway sends, and times it. */
-export async function invoke(handler: ApiHandler, call: Call): Promise<Answer> {
-  const event = benchEvent(call);
-  const started = performance.now();
-  const result: APIGatewayProxyResult = await handler(event, lambdaContext('bench', event.requestContext.requestId));
-  const ms = performance.now() - started;
-  return {
-    status: result.statusCode,
-    body: result.body ? (JSON.parse(result.body) as Record<string, unknown>) : {},
-    ms,
-  };
+/** Invokes a handler in this process with the event API Gateway sends, and times it. */
+export async function invoke(handler: ApiHandler, options: CallOptions): Promise<Answer> {
+  const answer = await call(handler, { sourceIp: '203.0.113.10', ...options });
+  return { status: answer.status, body: answer.body ?? {}, ms: answer.ms };
 }
