@@ -23,7 +23,10 @@ function template(props: OtpServiceProps): Template {
 const stack = () => new Stack(testApp(), 'Service');
 const build = (props: OtpServiceProps) => () => new OtpService(stack(), 'Otp', props);
 
-const SMS_ONLY: OtpServiceProps = { stage: 'dev', sms: { allowedCountries: ['US'] } };
+const SMS_ONLY: OtpServiceProps = {
+  stage: 'dev',
+  sms: { allowedCountries: ['US', 'CA'], senderId: 'Acme', originationNumber: '+15550100123' },
+};
 const EMAIL_ONLY: OtpServiceProps = { stage: 'qa', email: { from: 'Acme <no-reply@mail.acme.example>' } };
 
 const variablesOf = (t: Template) =>
@@ -42,10 +45,7 @@ describe('OtpService props', () => {
   });
 
   it('tells the functions the SMS settings', () => {
-    const t = template({
-      stage: 'dev',
-      sms: { allowedCountries: ['US', 'CA'], senderId: 'Acme', originationNumber: '+15550100123' },
-    });
+    const t = template(SMS_ONLY);
     expect(variablesOf(t)).toMatchObject({
       OTP_SMS_ALLOWED_COUNTRIES: 'US,CA',
       OTP_SMS_SENDER_ID: 'Acme',
