@@ -50,21 +50,6 @@ export async function buildBundles(
   return results;
 }
 
-/**
- * The stack's variables with the pepper inline: enough for a bundle to load (test/lib/bundles.test.ts).
- * The cold-start benchmark uses the deployed configuration instead (bench/cold-start.ts).
- */
-export const FUNCTION_ENV = {
-  OTP_STAGE: 'prod',
-  OTP_DELIVERY: 'aws',
-  OTP_ALLOWED_CHANNELS: 'sms',
-  OTP_SMS_ALLOWED_COUNTRIES: 'US',
-  OTP_PEPPER: 'p'.repeat(64),
-  AWS_REGION: 'us-east-1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  POWERTOOLS_LOG_LEVEL: 'WARN',
-};
-
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;

@@ -200,9 +200,9 @@ function scheduledEvent() {
 }
 
 /**
- * The deployed environment: what Lambda itself sets, then the stack's variables (lib/otp-api.ts,
- * lib/otp-cleanup.ts) for a deployment that sends SMS to the US. HOME is an empty folder: a Lambda
- * has no shared AWS config or credentials files for the SDK to find.
+ * The deployed environment: what Lambda itself sets, then the stack's variables
+ * (lib/function-environment.ts, lib/otp-cleanup.ts) for a deployment that sends SMS to the US.
+ * HOME is an empty folder: a Lambda has no shared AWS config or credentials files for the SDK to find.
  */
 function environment(
   name: string,
