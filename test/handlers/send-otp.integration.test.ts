@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OtpStore } from '../../functions/core/ports.js';
 import { createSendOtpHandler } from '../../functions/handlers/send-otp.js';
-import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
 import { call, expectProblem, harness } from '../support.js';
 
 const PHONE = '+14155550123';

@@ -94,9 +94,10 @@ function customerItem(customer: Customer): Record<string, unknown> {
 }
 
 function customerFrom(item: Record<string, unknown>): Customer {
+  const text = (name: string) => (typeof item[name] === 'string' ? item[name] : '');
   return {
-    id: String(item.id ?? ''),
-    target: String(item[CUSTOMER_PK] ?? ''),
+    id: text('id'),
+    target: text(CUSTOMER_PK),
     channel: item.channel as Channel,
     name: typeof item.name === 'string' ? item.name : null,
     createdAt: Number(item.createdAt ?? 0),
