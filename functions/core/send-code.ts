@@ -89,7 +89,7 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
 const REFUSALS: Record<SendLimit, { reason: RateLimitReason; detail: string }> = {
   cooldown: { reason: 'cooldown', detail: 'A code was sent to this target moments ago.' },
   // Many sends to one target at the same moment: to the caller, the cooldown at work.
-  contended: { reason: 'cooldown', detail: 'Too many codes requested for this target at once.' },
+  contended: { reason: 'cooldown', detail: 'Too many codes requested at once. Try again in a moment.' },
   'target-hourly': { reason: 'target-hourly', detail: 'Hourly limit of codes for this target reached.' },
   'target-daily': { reason: 'target-daily', detail: 'Daily limit of codes for this target reached.' },
   'target-locked': { reason: 'target-locked', detail: 'Too many wrong codes for this target. Try again later.' },

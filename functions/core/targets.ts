@@ -57,7 +57,10 @@ function normalisePhone(input: string): Target {
   try {
     const phone = parsePhoneNumberWithError(input);
     const type = phone.getType();
-    if (phone.isValid() && type !== undefined && SMS_CAPABLE.has(type)) {
+    // Numbers of no country (+881 and +870 satellite phones, the +88x international networks) are
+    // among the dearest SMS destinations, and no country allow-list or per-country limit can apply
+    // to them: refused like premium numbers.
+    if (phone.isValid() && phone.country !== undefined && type !== undefined && SMS_CAPABLE.has(type)) {
       return { address: phone.number, channel: 'sms', country: phone.country };
     }
   } catch {

@@ -2,19 +2,32 @@ import * as z from 'zod/mini';
 import { CHANNELS, PURPOSES } from '../core/purposes.js';
 
 /**
- * Characters a stored and echoed text must not hold: control characters (NUL and the like),
- * unpaired surrogates (not valid Unicode; DynamoDB refuses them) and bidirectional overrides and
- * marks, which make a name display as something else.
+ * What a stored and echoed name must not hold: control characters (NUL and the like), unpaired
+ * surrogates (not Unicode; DynamoDB refuses them), private-use and unassigned code points, line and
+ * paragraph separators, and every invisible format character (bidi overrides and marks, zero-width
+ * spaces, soft hyphens, tag characters) but the joiners that emoji and some scripts need (ZWNJ, ZWJ),
+ * and the fillers that render as nothing.
  */
-const UNSAFE_TEXT = /[\p{Cc}\p{Cs}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+const UNSAFE_CHARACTER =
+  /[\p{Cc}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\u115F\u1160\u2800\u3164\uFFA0]|(?![\u200C\u200D])\p{Cf}/u;
+/** Combining marks stacked on one letter beyond what any script writes: text that spills over its neighbours. */
+const STACKED_MARKS = /\p{M}{5,}/u;
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
 
+const SAFE_TEXT_MESSAGE =
+  'Must hold a letter or digit, and no control, invisible or formatting characters, separators or unpaired surrogates.';
+
+/** A name as people write it, trimmed and in Unicode NFC, so that one name has one stored form. */
 const safeText = (max: number) =>
   z.string().check(
     z.trim(),
+    z.normalize(),
     z.maxLength(max),
-    z.refine((value) => !UNSAFE_TEXT.test(value), {
-      message: 'Must not contain control characters, bidirectional controls or unpaired surrogates.',
-    }),
+    z.refine(
+      (value) =>
+        value === '' || (!UNSAFE_CHARACTER.test(value) && !STACKED_MARKS.test(value) && LETTER_OR_DIGIT.test(value)),
+      { message: SAFE_TEXT_MESSAGE },
+    ),
   );
 
 function isLocale(value: string): boolean {

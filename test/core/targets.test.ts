@@ -21,6 +21,8 @@ describe('normaliseTarget', () => {
     ['+979123456789', 'premium rate'],
     ['+883140000000', 'VoIP'],
     ['+80012345678', 'international toll-free'],
+    ['+881631234567', 'satellite, typed mobile but of no country'],
+    ['+870773111632', 'Inmarsat, typed mobile but of no country'],
   ])('rejects %s (%s): only numbers that can receive SMS pass, allow-list or not', (raw) => {
     expect(() => normaliseTarget(raw)).toThrow(InvalidTargetError);
   });

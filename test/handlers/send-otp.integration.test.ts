@@ -132,6 +132,7 @@ describe('POST /v1/otp/send', () => {
     ['+979123456789', 'premium rate'],
     ['+883140000000', 'VoIP'],
     ['+80012345678', 'international toll-free'],
+    ['+881631234567', 'satellite'],
   ])('400 invalid-target for %s (%s) with no country allow-list, and nothing sent', async (target) => {
     const h = await harness();
     expectProblem(await call(createSendOtpHandler(h.deps), { body: { target } }), 400, 'invalid-target');

@@ -70,7 +70,10 @@ export async function removeExpired(
             ExclusiveStartKey: start,
           }),
         );
-        const keys = (page.Items ?? []).map((item) => String(unmarshall(item)[STATE_PK]));
+        const keys = (page.Items ?? []).flatMap((item) => {
+          const pk: unknown = unmarshall(item)[STATE_PK];
+          return typeof pk === 'string' ? [pk] : [];
+        });
         const deleted = await Promise.all(keys.map((pk) => deleteIfDue(dynamo, pk, now)));
         keys.forEach((pk, index) => {
           if (!deleted[index]) return;

@@ -88,7 +88,8 @@ function customerItem(customer: Customer): Record<string, unknown> {
     [CUSTOMER_PK]: customerKey(customer.target),
     id: customer.id,
     channel: customer.channel,
-    name: customer.name ?? undefined,
+    // No attribute for no name, not an empty string.
+    name: customer.name || undefined,
     createdAt: customer.createdAt,
   };
 }
