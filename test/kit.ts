@@ -4,13 +4,17 @@
  * not import vitest, so the benchmark can use it outside a test run.
  */
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { dynamoClient } from '../functions/adapters/dynamo/client.js';
+import { stateKey } from '../functions/adapters/dynamo/keys.js';
 import { DynamoOtpStore } from '../functions/adapters/dynamo/store.js';
 import { loadConfig, type OtpConfig } from '../functions/config.js';
 import type { SendDeps } from '../functions/core/deps.js';
+import { opaqueKey } from '../functions/core/codes.js';
 import type { OutgoingCode, Senders } from '../functions/core/ports.js';
+import type { Purpose } from '../functions/core/purposes.js';
+import { sendCode } from '../functions/core/send-code.js';
 import type { ApiHandler } from '../functions/http/http-handler.js';
 import { createTables } from '../functions/local/dynamodb-local.js';
 import { apiGatewayEvent, lambdaContext } from '../functions/local/events.js';
@@ -85,6 +89,26 @@ export async function harness(
     tables,
     clock,
   };
+}
+
+/** A mobile number that passes every check. */
+export const PHONE = '+14155550123';
+
+/** Sends a code through the core, as the send handler does; the code is `h.sender.lastCode()`. */
+export function sendTo(h: Harness, target = PHONE, extra: { purpose?: Purpose; sourceIp?: string } = {}) {
+  return sendCode(h.deps, { target, purpose: extra.purpose ?? 'login', sourceIp: extra.sourceIp });
+}
+
+/** The stored item of a target's code for a purpose, read consistently; undefined when there is none. */
+export async function storedCode(h: Harness, target = PHONE, purpose: Purpose = 'login') {
+  const result = await h.client.send(
+    new GetItemCommand({
+      TableName: h.tables.stateTable,
+      Key: { pk: { S: stateKey.code(opaqueKey(PEPPER, 'target', target), purpose) } },
+      ConsistentRead: true,
+    }),
+  );
+  return result.Item;
 }
 
 export interface CallOptions {

@@ -1,7 +1,18 @@
 import { expect, inject } from 'vitest';
 import * as kit from './kit.js';
 
-export { call, type Harness, PEPPER, RecordingSender, silentLog, testConfig, wrongCode } from './kit.js';
+export {
+  call,
+  type Harness,
+  PEPPER,
+  PHONE,
+  RecordingSender,
+  sendTo,
+  silentLog,
+  storedCode,
+  testConfig,
+  wrongCode,
+} from './kit.js';
 
 /** Fresh tables on the run's DynamoDB Local (test/global-setup.ts). */
 export const freshTables = () => kit.freshTables(inject('dynamoEndpoint'));

@@ -1,6 +1,4 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { stateKey } from '../../functions/adapters/dynamo/keys.js';
 import { opaqueKey } from '../../functions/core/codes.js';
 import {
   InvalidCodeError,
@@ -9,57 +7,42 @@ import {
   TooManyAttemptsError,
 } from '../../functions/core/errors.js';
 import type { AttemptOutcome } from '../../functions/core/ports.js';
-import type { Purpose } from '../../functions/core/purposes.js';
-import { sendCode } from '../../functions/core/send-code.js';
 import { verifyCode } from '../../functions/core/verify-code.js';
 import { DAY_MS } from '../../functions/core/windows.js';
-import { type Harness, harness, PEPPER } from '../support.js';
+import { type Harness, harness, PEPPER, PHONE, sendTo, storedCode } from '../support.js';
 
-const PHONE = '+14155550123';
 const NO_COOLDOWN = { OTP_RESEND_COOLDOWN_SECONDS: '0' };
-
-async function send(h: Harness, target = PHONE, extra: { purpose?: 'login' | 'register'; sourceIp?: string } = {}) {
-  return sendCode(h.deps, { target, purpose: extra.purpose ?? 'login', sourceIp: extra.sourceIp });
-}
-
-const lastCode = (h: Harness): string => h.sender.lastCode();
-
-async function codeItem(h: Harness, target = PHONE, purpose: Purpose = 'login') {
-  const result = await h.client.send(
-    new GetItemCommand({
-      TableName: h.tables.stateTable,
-      Key: { pk: { S: stateKey.code(opaqueKey(PEPPER, 'target', target), purpose) } },
-      ConsistentRead: true,
-    }),
-  );
-  return result.Item;
-}
 
 describe('verifyCode on DynamoDB Local', () => {
   it('stores only a hash of the code, and a correct code yields a session once', async () => {
     const h = await harness();
-    const sent = await send(h);
-    const code = lastCode(h);
+    const sent = await sendTo(h);
+    const code = h.sender.lastCode();
     expect(sent).toMatchObject({ otpType: 'sms', expiresIn: 300, resendAfter: 30, mockCode: code });
 
-    const stored = await codeItem(h);
+    const stored = await storedCode(h);
     expect(JSON.stringify(stored)).not.toContain(code);
     expect(JSON.stringify(stored)).not.toContain(PHONE);
 
     const first = await verifyCode(h.deps, { target: PHONE, code, purpose: 'login', name: 'Ada' });
     expect(first).toMatchObject({ verifiedTarget: PHONE, otpType: 'sms', isNew: true });
     expect(first.customer.name).toBe('Ada');
-    expect(await codeItem(h)).toBeUndefined();
+    expect(await storedCode(h)).toBeUndefined();
 
     await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })).rejects.toThrow(InvalidCodeError);
   });
 
   it('finds the customer on the next login and keeps the first name', async () => {
     const h = await harness(NO_COOLDOWN);
-    await send(h);
-    const first = await verifyCode(h.deps, { target: PHONE, code: lastCode(h), purpose: 'login', name: 'Ada' });
-    await send(h);
-    const second = await verifyCode(h.deps, { target: PHONE, code: lastCode(h), purpose: 'login', name: 'Eve' });
+    await sendTo(h);
+    const first = await verifyCode(h.deps, { target: PHONE, code: h.sender.lastCode(), purpose: 'login', name: 'Ada' });
+    await sendTo(h);
+    const second = await verifyCode(h.deps, {
+      target: PHONE,
+      code: h.sender.lastCode(),
+      purpose: 'login',
+      name: 'Eve',
+    });
     expect(second.isNew).toBe(false);
     expect(second.customer).toEqual(first.customer);
     expect(second.sessionToken).not.toBe(first.sessionToken);
@@ -67,8 +50,8 @@ describe('verifyCode on DynamoDB Local', () => {
 
   it('binds a code to its purpose', async () => {
     const h = await harness();
-    await send(h, PHONE, { purpose: 'register' });
-    const code = lastCode(h);
+    await sendTo(h, PHONE, { purpose: 'register' });
+    const code = h.sender.lastCode();
     await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })).rejects.toThrow(InvalidCodeError);
     await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'register' })).resolves.toMatchObject({
       isNew: true,
@@ -77,8 +60,8 @@ describe('verifyCode on DynamoDB Local', () => {
 
   it('refuses a code once its short TTL has passed', async () => {
     const h = await harness({ OTP_TTL_SECONDS: '1' });
-    await send(h);
-    const code = lastCode(h);
+    await sendTo(h);
+    const code = h.sender.lastCode();
     await new Promise((resolve) => setTimeout(resolve, 1100));
     h.clock.now = Date.now();
     await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })).rejects.toThrow(InvalidCodeError);
@@ -88,17 +71,17 @@ describe('verifyCode on DynamoDB Local', () => {
     const h = await harness({ OTP_TTL_SECONDS: '1' });
     // Far enough ahead that DynamoDB Local's own TTL sweep cannot have deleted the item.
     h.clock.now = Date.UTC(2036, 0, 1, 10);
-    await send(h);
-    const code = lastCode(h);
+    await sendTo(h);
+    const code = h.sender.lastCode();
     h.clock.now += 1001;
-    expect(await codeItem(h)).toBeDefined();
+    expect(await storedCode(h)).toBeDefined();
     await expect(verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })).rejects.toThrow(InvalidCodeError);
   });
 
   it('answers a never-sent target exactly like a wrong code', async () => {
     const h = await harness();
-    await send(h);
-    const wrong = lastCode(h) === '000000' ? '000001' : '000000';
+    await sendTo(h);
+    const wrong = h.sender.lastCode() === '000000' ? '000001' : '000000';
     const never = verifyCode(h.deps, { target: 'nobody@example.com', code: '123456', purpose: 'login' });
     const bad = verifyCode(h.deps, { target: PHONE, code: wrong, purpose: 'login' });
     const [a, b] = await Promise.allSettled([never, bad]);
@@ -113,8 +96,8 @@ describe('verifyCode on DynamoDB Local', () => {
 
   it('locks a code after the maximum attempts, even for the right code', async () => {
     const h = await harness();
-    await send(h);
-    const code = lastCode(h);
+    await sendTo(h);
+    const code = h.sender.lastCode();
     const wrong = code === '111111' ? '222222' : '111111';
     for (let i = 0; i < 3; i++) {
       await expect(verifyCode(h.deps, { target: PHONE, code: wrong, purpose: 'login' })).rejects.toThrow(
@@ -128,8 +111,8 @@ describe('verifyCode on DynamoDB Local', () => {
 describe('concurrent verifies on DynamoDB Local', () => {
   it('20 parallel correct verifies give exactly one session', async () => {
     const h = await harness();
-    await send(h);
-    const code = lastCode(h);
+    await sendTo(h);
+    const code = h.sender.lastCode();
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, () => verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })),
     );
@@ -143,8 +126,8 @@ describe('concurrent verifies on DynamoDB Local', () => {
 
   it('one code yields one session even when 10 correct guesses pass the attempt counter', async () => {
     const h = await harness({ OTP_MAX_ATTEMPTS: '10' });
-    await send(h);
-    const code = lastCode(h);
+    await sendTo(h);
+    const code = h.sender.lastCode();
     const results = await Promise.allSettled(
       Array.from({ length: 10 }, () => verifyCode(h.deps, { target: PHONE, code, purpose: 'login' })),
     );
@@ -156,8 +139,8 @@ describe('concurrent verifies on DynamoDB Local', () => {
 
   it('40 parallel wrong guesses evaluate at most 3', async () => {
     const h = await harness();
-    await send(h);
-    const code = lastCode(h);
+    await sendTo(h);
+    const code = h.sender.lastCode();
     const evaluated: AttemptOutcome[] = [];
     const record = h.store.recordAttempt.bind(h.store);
     h.store.recordAttempt = async (...args) => {
@@ -174,7 +157,7 @@ describe('concurrent verifies on DynamoDB Local', () => {
     const reasons = results.map((r) => (r as PromiseRejectedResult).reason);
     expect(reasons.filter((r) => r instanceof InvalidCodeError)).toHaveLength(3);
     expect(reasons.filter((r) => r instanceof TooManyAttemptsError)).toHaveLength(37);
-    expect((await codeItem(h))?.attempts?.N).toBe('3');
+    expect((await storedCode(h))?.attempts?.N).toBe('3');
   });
 });
 
@@ -182,7 +165,7 @@ describe('failed verifications per target', () => {
   const CAP = { OTP_MAX_FAILURES_PER_TARGET: '4', OTP_RESEND_COOLDOWN_SECONDS: '0' };
 
   async function wrongGuesses(h: Harness, count: number) {
-    const code = lastCode(h);
+    const code = h.sender.lastCode();
     const wrong = code === '000000' ? '000001' : '000000';
     for (let i = 0; i < count; i++) {
       await expect(verifyCode(h.deps, { target: PHONE, code: wrong, purpose: 'login' })).rejects.toThrow(
@@ -193,21 +176,21 @@ describe('failed verifications per target', () => {
 
   it('locks the target after the cap, across codes, until a day after the last failure', async () => {
     const h = await harness(CAP);
-    await send(h);
+    await sendTo(h);
     await wrongGuesses(h, 2);
-    await send(h);
+    await sendTo(h);
     await wrongGuesses(h, 2);
-    const code = lastCode(h);
+    const code = h.sender.lastCode();
 
     // Locked: even the right code is not compared, and no new code is sent.
     const locked = await verifyCode(h.deps, { target: PHONE, code, purpose: 'login' }).catch((e: unknown) => e);
     expect(locked).toBeInstanceOf(TargetLockedError);
     expect((locked as TargetLockedError).retryAfterSeconds).toBe(86_400);
-    await expect(send(h)).rejects.toThrow(/Too many wrong codes/);
+    await expect(sendTo(h)).rejects.toThrow(/Too many wrong codes/);
     expect(h.sender.sent).toHaveLength(2);
 
     h.clock.now += DAY_MS;
-    await send(h);
+    await sendTo(h);
     // The old run of failures has lapsed: one more wrong code starts a new run at one.
     await wrongGuesses(h, 1);
     expect((await h.store.failures(opaqueKey(PEPPER, 'target', PHONE), h.clock.now)).count).toBe(1);
@@ -216,28 +199,28 @@ describe('failed verifications per target', () => {
   it('keeps refusing sends across midnight while the lock lasts', async () => {
     const h = await harness(CAP);
     h.clock.now = Date.UTC(2036, 0, 1, 23, 0, 0);
-    await send(h);
+    await sendTo(h);
     await wrongGuesses(h, 2);
-    await send(h);
+    await sendTo(h);
     await wrongGuesses(h, 2);
     h.clock.now = Date.UTC(2036, 0, 2, 12, 0, 0);
-    const error = await send(h).catch((e: unknown) => e);
+    const error = await sendTo(h).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitedError);
     expect(error).toMatchObject({ reason: 'target-locked', message: expect.stringMatching(/Too many wrong codes/) });
     expect((error as RateLimitedError).retryAfterSeconds).toBe(11 * 3600);
     h.clock.now = Date.UTC(2036, 0, 2, 23, 0, 0);
-    await expect(send(h)).resolves.toBeDefined();
+    await expect(sendTo(h)).resolves.toBeDefined();
   });
 
   it('a successful verification ends the run of failures', async () => {
     const h = await harness(CAP);
-    await send(h);
+    await sendTo(h);
     await wrongGuesses(h, 2);
-    await verifyCode(h.deps, { target: PHONE, code: lastCode(h), purpose: 'login' });
+    await verifyCode(h.deps, { target: PHONE, code: h.sender.lastCode(), purpose: 'login' });
     expect((await h.store.failures(opaqueKey(PEPPER, 'target', PHONE), h.clock.now)).count).toBe(0);
-    await send(h);
+    await sendTo(h);
     await wrongGuesses(h, 3);
-    await expect(verifyCode(h.deps, { target: PHONE, code: lastCode(h), purpose: 'login' })).rejects.toThrow(
+    await expect(verifyCode(h.deps, { target: PHONE, code: h.sender.lastCode(), purpose: 'login' })).rejects.toThrow(
       TooManyAttemptsError,
     );
   });
@@ -249,6 +232,6 @@ describe('failed verifications per target', () => {
         InvalidCodeError,
       );
     }
-    await expect(send(h)).resolves.toBeDefined();
+    await expect(sendTo(h)).resolves.toBeDefined();
   });
 });
