@@ -8,7 +8,7 @@ const BASE = { OTP_PEPPER: PEPPER, OTP_DELIVERY: 'local' };
 const AWS_SMS = { OTP_PEPPER: PEPPER, OTP_DELIVERY: 'aws', OTP_ALLOWED_CHANNELS: 'sms' };
 
 describe('loadConfig', () => {
-  it('has the defaults of API.md', () => {
+  it('has the documented defaults', () => {
     const config = loadConfig(BASE);
     expect(config).toMatchObject({
       codeLength: 6,

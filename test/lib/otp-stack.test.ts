@@ -210,7 +210,7 @@ describe('OtpStack cleanup', () => {
 });
 
 describe('OtpStack API', () => {
-  it('has exactly the routes of API.md', () => {
+  it('has exactly the routes of the API', () => {
     const methods = Object.values(template().findResources('AWS::ApiGateway::Method') as Record<string, Resource>);
     expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'GET', 'POST', 'POST']);
   });
