@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` needs neither Java nor DynamoDB Local (`npm run test:unit`); `integration`
- * (files named *.integration.test.ts) runs against one DynamoDB Local started for the run.
+ * `unit` needs neither Java nor DynamoDB Local and runs in seconds (`npm run test:unit`). `infra`
+ * (test/lib/) synthesises the CDK stack and builds the Lambda bundles: no Java either, but each file
+ * pays seconds to load aws-cdk-lib, so it is a project of its own. `integration` (files named
+ * *.integration.test.ts) runs against one DynamoDB Local started for the run. `npm test` runs all three.
  */
 export default defineConfig({
   test: {
@@ -19,7 +21,15 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.integration.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.integration.test.ts', 'test/lib/**'],
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'infra', include: ['test/lib/**/*.test.ts'] },
       },
       {
         extends: true,
