@@ -1,4 +1,5 @@
 import { type BenchDeps, benchDeps, benchHandlers as api, invoke } from './harness.js';
+import { wrongCode } from '../test/kit.js';
 import { emptyUsage, type Usage } from './meter.js';
 import { CLEANUP_LOOKBACK_HOURS } from '../functions/core/cleanup.js';
 import { percentile } from './bundles.js';
@@ -31,7 +32,6 @@ export async function measureOperations(endpoint: string): Promise<OperationResu
   const target = 'bench@example.com';
   const sendTo = (to: string) => invoke(send, { body: { target: to } });
   const verifyWith = (to: string, code: string) => invoke(verify, { body: { target: to, code } });
-  const wrongFor = (code: string) => (code === '000000' ? '000001' : '000000');
 
   results.push(await measured(deps, 'send: first code to a target', 200, () => sendTo(target)));
   let code = '';
@@ -58,12 +58,12 @@ export async function measureOperations(endpoint: string): Promise<OperationResu
   results.push(await measured(deps, 'verify: success, returning customer', 200, () => verifyWith(target, code)));
   deps.clock.now += 31_000;
   code = String((await sendTo(target)).body.mockCode);
-  results.push(await measured(deps, 'verify: wrong code', 401, () => verifyWith(target, wrongFor(code))));
+  results.push(await measured(deps, 'verify: wrong code', 401, () => verifyWith(target, wrongCode(code))));
   results.push(await measured(deps, 'verify: success after a wrong code', 200, () => verifyWith(target, code)));
   results.push(await measured(deps, 'verify: no code sent', 401, () => verifyWith('nobody@example.com', '123456')));
   deps.clock.now += 31_000;
   code = String((await sendTo(target)).body.mockCode);
-  for (let i = 0; i < 3; i++) await verifyWith(target, wrongFor(code));
+  for (let i = 0; i < 3; i++) await verifyWith(target, wrongCode(code));
   results.push(await measured(deps, 'verify: attempts used up', 429, () => verifyWith(target, code)));
 
   const auth = { Authorization: `Bearer ${token}` };

@@ -9,7 +9,7 @@ import {
 import type { AttemptOutcome } from '../../functions/core/ports.js';
 import { verifyCode } from '../../functions/core/verify-code.js';
 import { DAY_MS } from '../../functions/core/windows.js';
-import { type Harness, harness, PEPPER, PHONE, sendTo, storedCode } from '../support.js';
+import { type Harness, harness, PEPPER, PHONE, sendTo, storedCode, wrongCode } from '../support.js';
 
 const NO_COOLDOWN = { OTP_RESEND_COOLDOWN_SECONDS: '0' };
 
@@ -81,7 +81,7 @@ describe('verifyCode on DynamoDB Local', () => {
   it('answers a never-sent target exactly like a wrong code', async () => {
     const h = await harness();
     await sendTo(h);
-    const wrong = h.sender.lastCode() === '000000' ? '000001' : '000000';
+    const wrong = wrongCode(h.sender.lastCode());
     const never = verifyCode(h.deps, { target: 'nobody@example.com', code: '123456', purpose: 'login' });
     const bad = verifyCode(h.deps, { target: PHONE, code: wrong, purpose: 'login' });
     const [a, b] = await Promise.allSettled([never, bad]);
@@ -98,7 +98,7 @@ describe('verifyCode on DynamoDB Local', () => {
     const h = await harness();
     await sendTo(h);
     const code = h.sender.lastCode();
-    const wrong = code === '111111' ? '222222' : '111111';
+    const wrong = wrongCode(code);
     for (let i = 0; i < 3; i++) {
       await expect(verifyCode(h.deps, { target: PHONE, code: wrong, purpose: 'login' })).rejects.toThrow(
         InvalidCodeError,
@@ -166,7 +166,7 @@ describe('failed verifications per target', () => {
 
   async function wrongGuesses(h: Harness, count: number) {
     const code = h.sender.lastCode();
-    const wrong = code === '000000' ? '000001' : '000000';
+    const wrong = wrongCode(code);
     for (let i = 0; i < count; i++) {
       await expect(verifyCode(h.deps, { target: PHONE, code: wrong, purpose: 'login' })).rejects.toThrow(
         InvalidCodeError,

@@ -7,7 +7,7 @@ import { sendCode } from '../../functions/core/send-code.js';
 import { verifyCode } from '../../functions/core/verify-code.js';
 import { DAY_MS, HOUR_MS } from '../../functions/core/windows.js';
 import { createCleanupHandler } from '../../functions/handlers/cleanup.js';
-import { type Harness, harness, PEPPER } from '../support.js';
+import { type Harness, harness, PEPPER, wrongCode } from '../support.js';
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
@@ -27,7 +27,7 @@ async function history(h: Harness) {
   await sendCode(h.deps, { target: 'a@example.com', purpose: 'login', sourceIp: IP });
   await verifyCode(h.deps, { target: 'a@example.com', code: h.sender.sent[0]?.code ?? '', purpose: 'login' });
   await sendCode(h.deps, { target: 'b@example.com', purpose: 'login', sourceIp: IP });
-  const wrong = h.sender.sent[1]?.code === '000000' ? '000001' : '000000';
+  const wrong = wrongCode(h.sender.sent[1]?.code ?? '');
   await verifyCode(h.deps, { target: 'b@example.com', code: wrong, purpose: 'login' }).catch(() => undefined);
   h.clock.now = T0 + 30 * HOUR_MS + 10 * 60_000;
   await sendCode(h.deps, { target: 'c@example.com', purpose: 'login', sourceIp: IP });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSendOtpHandler } from '../../functions/handlers/send-otp.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
-import { call, expectProblem, type Harness, harness } from '../support.js';
+import { call, expectProblem, type Harness, harness, wrongCode } from '../support.js';
 
 const PHONE = '+14155550123';
 
@@ -49,7 +49,7 @@ describe('POST /v1/otp/verify', () => {
   it('401 invalid-code: wrong, used and never-sent codes answer with the same body', async () => {
     const h = await harness();
     const code = await sendAndGetCode(h);
-    const wrong = code === '000000' ? '000001' : '000000';
+    const wrong = wrongCode(code);
     const bodies: unknown[] = [];
     for (const body of [
       { target: PHONE, code: wrong },
@@ -70,7 +70,7 @@ describe('POST /v1/otp/verify', () => {
   it('429 too-many-attempts once the attempts are used up', async () => {
     const h = await harness();
     const code = await sendAndGetCode(h);
-    const wrong = code === '000000' ? '000001' : '000000';
+    const wrong = wrongCode(code);
     for (let i = 0; i < 3; i++) await call(createVerifyOtpHandler(h.deps), { body: { target: PHONE, code: wrong } });
     expectProblem(
       await call(createVerifyOtpHandler(h.deps), { body: { target: PHONE, code } }),
@@ -82,7 +82,7 @@ describe('POST /v1/otp/verify', () => {
   it('429 too-many-attempts with Retry-After once the target has too many wrong codes', async () => {
     const h = await harness({ OTP_MAX_FAILURES_PER_TARGET: '2' });
     const code = await sendAndGetCode(h);
-    const wrong = code === '000000' ? '000001' : '000000';
+    const wrong = wrongCode(code);
     for (let i = 0; i < 2; i++) await call(createVerifyOtpHandler(h.deps), { body: { target: PHONE, code: wrong } });
     const response = await call(createVerifyOtpHandler(h.deps), { body: { target: PHONE, code } });
     expectProblem(response, 429, 'too-many-attempts');
