@@ -61,6 +61,12 @@ export function senderAddress(sender: string): string {
   return /<([^>]+)>\s*$/.exec(sender)?.[1] ?? sender;
 }
 
+/** The domain codes are sent from: the SES identity to send through when none is named. */
+export function senderDomain(sender: string): string {
+  const address = senderAddress(sender);
+  return address.slice(address.lastIndexOf('@') + 1);
+}
+
 /** A whole number written in decimal digits, within bounds. */
 export function wholeNumber(min: number, max: number) {
   const rule = `must be a whole number from ${min} to ${max}`;

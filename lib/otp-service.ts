@@ -5,7 +5,7 @@ import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { HandlerName } from '../functions/routes.js';
-import { isProductionStage, senderAddress } from '../functions/settings-rules.js';
+import { isProductionStage, senderDomain } from '../functions/settings-rules.js';
 import { functionEnvironment } from './function-environment.js';
 import { addProblemResponses } from './gateway-responses.js';
 import { OtpAlarms } from './otp-alarms.js';
@@ -111,7 +111,7 @@ export class OtpService extends Construct {
     this.pepper = pepperSecret(service, removalPolicy);
     const email = props.email && {
       from: props.email.from,
-      sesIdentity: props.email.sesIdentity ?? domainOf(senderAddress(props.email.from)),
+      sesIdentity: props.email.sesIdentity ?? senderDomain(props.email.from),
     };
     this.environment = functionEnvironment({
       stage: props.stage,
@@ -153,5 +153,3 @@ export class OtpService extends Construct {
     });
   }
 }
-
-const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1);

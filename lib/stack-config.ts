@@ -8,6 +8,7 @@ import {
   SES_IDENTITY,
   SMS_SENDER_ID,
   senderAddress,
+  senderDomain,
   STAGE_NAME,
 } from '../functions/settings-rules.js';
 
@@ -82,7 +83,7 @@ export function settingsFromContext(context: Context): StackSettings {
   const emailFrom = checked(context, 'emailFrom', EMAIL_SENDER);
   const fromAddress = emailFrom === undefined ? undefined : senderAddress(emailFrom);
   const sesIdentity =
-    checked(context, 'sesIdentity', SES_IDENTITY) ?? fromAddress?.slice(fromAddress.lastIndexOf('@') + 1);
+    checked(context, 'sesIdentity', SES_IDENTITY) ?? (emailFrom === undefined ? undefined : senderDomain(emailFrom));
   if (sesIdentity !== undefined && fromAddress === undefined) {
     throw new SettingsError('sesIdentity', 'needs emailFrom, the address codes are sent from.');
   }
