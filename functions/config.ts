@@ -25,6 +25,12 @@ export interface OtpConfig {
   /** 0 turns the per-IP limit off. */
   sendLimitPerIpPerHour: number;
   sessionTtlSeconds: number;
+  /** Step-up session lifetime, and how recent an OTP must be for an action that requires one. */
+  stepUpTtlSeconds: number;
+  /** Refresh token lifetime, counted from the login. */
+  refreshTtlSeconds: number;
+  /** Calls without X-API-Key are refused (401 invalid-api-key). */
+  requireApiKey: boolean;
   /** Items the scheduled cleanup removes at most in one run. */
   cleanupMaxItems: number;
   /** Wrong codes in a row for one target, over all its codes, before it is locked for a day. */
@@ -39,6 +45,7 @@ export interface OtpConfig {
   pepperSecretArn?: string;
   stateTable: string;
   customersTable: string;
+  clientsTable: string;
   /** `local` prints codes to the console outbox; `aws` sends through SNS and SES. */
   delivery: 'aws' | 'local';
   allowedChannels: readonly Channel[];
@@ -223,6 +230,10 @@ export function loadConfig(env: Env): OtpConfig {
     resendCooldownSeconds: integer(env, 'OTP_RESEND_COOLDOWN_SECONDS', 30, 0, 3600),
     sendLimitPerIpPerHour: integer(env, 'OTP_SEND_LIMIT_PER_IP_PER_HOUR', 30, 0, 1_000_000),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 86_400, 60, 30 * 86_400),
+    stepUpTtlSeconds: integer(env, 'OTP_STEP_UP_TTL_SECONDS', 1800, 5, 86_400),
+    refreshTtlSeconds: integer(env, 'OTP_REFRESH_TTL_SECONDS', 30 * 86_400, 3600, 365 * 86_400),
+    // Keys are required unless turned off: a deployment that forgets the variable is not left open.
+    requireApiKey: boolean(env, 'OTP_REQUIRE_API_KEY', true),
     // NIST SP 800-63B allows at most 100; the default leaves room for guesses already in flight.
     maxFailuresPerTarget: integer(env, 'OTP_MAX_FAILURES_PER_TARGET', 50, 1, 100),
     cleanupMaxItems: integer(env, 'OTP_CLEANUP_MAX_ITEMS', 5000, 1, 100_000),
@@ -233,6 +244,7 @@ export function loadConfig(env: Env): OtpConfig {
     pepperSecretArn: optional(env, 'OTP_PEPPER_SECRET_ARN', SECRET_ARN),
     stateTable: text(env, 'OTP_STATE_TABLE', 'otp-state', TABLE_NAME),
     customersTable: text(env, 'OTP_CUSTOMERS_TABLE', 'otp-customers', TABLE_NAME),
+    clientsTable: text(env, 'OTP_CLIENTS_TABLE', 'otp-clients', TABLE_NAME),
     delivery,
     allowedChannels: allowedChannels as Channel[],
     smsAllowedCountries,

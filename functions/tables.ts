@@ -24,6 +24,12 @@ export const STATE_TABLE = {
 /** Customers, keyed by their normalised target. Kept; point-in-time recovery on in AWS. */
 export const CUSTOMERS_TABLE: TableDefinition = { partitionKey: 'pk' };
 
+/**
+ * Clients and their API keys: `client#<id>` items hold name, status and policy, `apikey#<sha256>`
+ * items lead from a key's hash to its client. Kept; point-in-time recovery on in AWS.
+ */
+export const CLIENTS_TABLE: TableDefinition = { partitionKey: 'pk' };
+
 /** The CreateTable input for DynamoDB Local (and any other on-demand table created outside CDK). */
 export function createTableInput(definition: TableDefinition, tableName: string) {
   const index = definition.dueIndex;

@@ -21,20 +21,27 @@ import { apiGatewayEvent, lambdaContext } from '../functions/local/events.js';
 
 export const PEPPER = 'test-pepper-test-pepper-test-pepper-0123';
 
-export type Tables = { stateTable: string; customersTable: string };
+export type Tables = { stateTable: string; customersTable: string; clientsTable: string };
 
 /** A DynamoDB Local client and a fresh pair of tables, unique to the caller. */
 export async function freshTables(endpoint: string, prefix = ''): Promise<{ client: DynamoDBClient } & Tables> {
   const client = dynamoClient(endpoint);
   const suffix = randomUUID().slice(0, 8);
-  const names = { stateTable: `${prefix}state-${suffix}`, customersTable: `${prefix}customers-${suffix}` };
+  const names = {
+    stateTable: `${prefix}state-${suffix}`,
+    customersTable: `${prefix}customers-${suffix}`,
+    clientsTable: `${prefix}clients-${suffix}`,
+  };
   await createTables(client, names);
   return { client, ...names };
 }
 
-/** The configuration of `npm start` (local delivery, dev mode) with `overrides` and the test pepper. */
+/** The configuration of `npm start` (local delivery, dev mode, keys optional) with `overrides` and the test pepper. */
 export function testConfig(overrides: Record<string, string> = {}): OtpConfig & { pepper: string } {
-  return { ...loadConfig({ OTP_DELIVERY: 'local', OTP_DEV_MODE: 'true', ...overrides }), pepper: PEPPER };
+  return {
+    ...loadConfig({ OTP_DELIVERY: 'local', OTP_DEV_MODE: 'true', OTP_REQUIRE_API_KEY: 'false', ...overrides }),
+    pepper: PEPPER,
+  };
 }
 
 /** Captures what would have been delivered; `failWith` makes every delivery fail. */

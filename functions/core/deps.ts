@@ -12,6 +12,8 @@ export type CoreConfig = { pepper: string } & Pick<
   | 'resendCooldownSeconds'
   | 'sendLimitPerIpPerHour'
   | 'sessionTtlSeconds'
+  | 'stepUpTtlSeconds'
+  | 'refreshTtlSeconds'
   | 'maxFailuresPerTarget'
   | 'devMode'
   | 'allowedChannels'

@@ -99,3 +99,31 @@ export class SessionInvalidError extends OtpError {
     this.headers['WWW-Authenticate'] = 'Bearer';
   }
 }
+
+export class InvalidApiKeyError extends OtpError {
+  readonly status = 401;
+  readonly slug = 'invalid-api-key';
+  readonly title = 'Invalid API key';
+  constructor() {
+    // One message for missing, malformed, unknown and revoked keys.
+    super('Send a valid API key in the X-API-Key header.');
+  }
+}
+
+export class ClientDisabledError extends OtpError {
+  readonly status = 403;
+  readonly slug = 'client-disabled';
+  readonly title = 'Client disabled';
+  constructor() {
+    super('The client this API key belongs to is disabled.');
+  }
+}
+
+export class OtpRequiredError extends OtpError {
+  readonly status = 403;
+  readonly slug = 'otp-required';
+  readonly title = 'OTP required';
+  constructor(action: string) {
+    super(`The action "${action}" needs a verification code more recent than this session's last one.`);
+  }
+}

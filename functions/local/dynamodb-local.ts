@@ -13,8 +13,8 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { dynamoClient } from '../adapters/dynamo/client.js';
-import { CUSTOMERS_TABLE, createTableInput, STATE_TABLE, type TableDefinition } from '../tables.js';
+import { dynamoClient, type TableNames } from '../adapters/dynamo/client.js';
+import { CLIENTS_TABLE, CUSTOMERS_TABLE, createTableInput, STATE_TABLE, type TableDefinition } from '../tables.js';
 import { LAUNCHER_CLASS, launcherClassFile } from './loopback-launcher.js';
 
 /** The only address DynamoDB Local listens on: nothing outside this machine may reach its data. */
@@ -137,15 +137,18 @@ export async function startDynamoDbLocal(
   return { endpoint, pid: child.pid, exited, stop };
 }
 
-/** Creates the two tables (if missing) from the shared definitions, with TTL on the state table. */
-export async function createTables(
-  client: DynamoDBClient,
-  names: { stateTable: string; customersTable: string },
-): Promise<void> {
-  for (const [definition, name] of [
+/** The tables of the service with their shared definitions. */
+function definitions(names: TableNames): [TableDefinition, string][] {
+  return [
     [STATE_TABLE, names.stateTable],
     [CUSTOMERS_TABLE, names.customersTable],
-  ] as const) {
+    [CLIENTS_TABLE, names.clientsTable],
+  ];
+}
+
+/** Creates the tables (if missing) from the shared definitions, with TTL on the state table. */
+export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+  for (const [definition, name] of definitions(names)) {
     try {
       await client.send(new CreateTableCommand(createTableInput(definition, name)));
     } catch (error) {
@@ -172,15 +175,9 @@ export async function createTables(
  * ACTIVE and readable by key. Throws one message naming every table that does not, so that a broken
  * set-up stops at start instead of serving 500s behind a healthy /v1/health.
  */
-export async function checkTables(
-  client: DynamoDBClient,
-  names: { stateTable: string; customersTable: string },
-): Promise<void> {
+export async function checkTables(client: DynamoDBClient, names: TableNames): Promise<void> {
   const problems: string[] = [];
-  for (const [definition, name] of [
-    [STATE_TABLE, names.stateTable],
-    [CUSTOMERS_TABLE, names.customersTable],
-  ] as [TableDefinition, string][]) {
+  for (const [definition, name] of definitions(names)) {
     try {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
       if (Table?.TableStatus !== 'ACTIVE') throw new Error(`status ${Table?.TableStatus ?? 'unknown'}, not ACTIVE`);

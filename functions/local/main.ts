@@ -31,6 +31,8 @@ async function fail(text: string): Promise<never> {
 function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean } {
   env.OTP_DEV_MODE ??= 'true';
   env.OTP_DELIVERY ??= 'local';
+  // The README's walk-through calls the API without a key; a key that comes is still checked.
+  env.OTP_REQUIRE_API_KEY ??= 'false';
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const generatedPepper = !env.OTP_PEPPER;
   // Codes from a previous run are gone with the in-memory database anyway.
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
               '             listening on 127.0.0.1 only; one database for any access key and region (-sharedDb)',
             ]
           : [`  DynamoDB:  ${endpoint} (yours; requests signed with key "${LOCAL_KEY}", region "${LOCAL_REGION}")`]),
-        `  tables:    ${config.stateTable}, ${config.customersTable}`,
+        `  tables:    ${config.stateTable}, ${config.customersTable}, ${config.clientsTable}`,
         `  delivery:  ${config.delivery === 'local' ? 'local outbox (codes are printed below, nothing is sent)' : 'AWS SNS and SES'}`,
         `  dev mode:  ${config.devMode ? 'on (responses include mockCode)' : 'off'}`,
         ...(generatedPepper ? ['  pepper:    generated for this run (set OTP_PEPPER to keep one)'] : []),

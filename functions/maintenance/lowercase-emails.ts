@@ -74,7 +74,7 @@ export async function migrateLowercaseEmails(options: MigrationOptions): Promise
     throw new RangeError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE} (got ${pageSize}).`);
   }
   // transact() only sends through the client; the state table plays no part here.
-  const dynamo: Dynamo = { client, tables: { stateTable: '', customersTable: tableName } };
+  const dynamo: Dynamo = { client, tables: { stateTable: '', customersTable: tableName, clientsTable: '' } };
   const summary: MigrationSummary = { dryRun, scanned: 0, migrated: 0, conflicts: [], skipped: 0, unfinished: 0 };
   // A dry run writes nothing, so two old spellings of one mailbox would both look movable: the keys it
   // would have claimed so far stand in for the writes, with the id that would be there.

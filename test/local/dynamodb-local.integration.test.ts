@@ -79,11 +79,12 @@ describe('the DynamoDB Local that startDynamoDbLocal starts', () => {
 
   it('checkTables passes once the tables exist, and names each table that does not answer', async () => {
     const client = dynamoClient(dynamo.endpoint);
-    const names = { stateTable: 'check-state', customersTable: 'check-customers' };
+    const names = { stateTable: 'check-state', customersTable: 'check-customers', clientsTable: 'check-clients' };
     const missing = await checkTables(client, names).catch((error: unknown) => error);
     expect(missing).toBeInstanceOf(Error);
     expect((missing as Error).message).toMatch(/check-state: ResourceNotFoundException/);
     expect((missing as Error).message).toMatch(/check-customers: ResourceNotFoundException/);
+    expect((missing as Error).message).toMatch(/check-clients: ResourceNotFoundException/);
     await createTables(client, names);
     await expect(checkTables(client, names)).resolves.toBeUndefined();
     client.destroy();

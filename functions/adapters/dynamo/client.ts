@@ -23,6 +23,7 @@ export const LOCAL_KEY = 'local';
 export interface TableNames {
   stateTable: string;
   customersTable: string;
+  clientsTable: string;
 }
 
 /** What every module of the store works with. */

@@ -1,5 +1,5 @@
 import type { Purpose } from '../../core/purposes.js';
-import { CUSTOMERS_TABLE, STATE_TABLE } from '../../tables.js';
+import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../tables.js';
 
 /**
  * Every key of the tables, defined once: the store writes items under these, and tests import them
@@ -28,11 +28,18 @@ export function dueBucket(hourIndex: number, shard: number): string {
   return `due#${hourIndex}#${shard}`;
 }
 
+/** The clients table: a client's item, and the item that leads from a key's SHA-256 to its client. */
+export const clientsKey = {
+  client: (clientId: string) => `client#${clientId}`,
+  apiKey: (keyHash: string) => `apikey#${keyHash}`,
+} as const;
+
 /** Customers are found by their normalised target. */
 export const customerKey = (target: string) => target;
 
 export const STATE_PK = STATE_TABLE.partitionKey;
 export const CUSTOMER_PK = CUSTOMERS_TABLE.partitionKey;
+export const CLIENT_PK = CLIENTS_TABLE.partitionKey;
 export const TTL = STATE_TABLE.timeToLiveAttribute;
 
 /** Epoch seconds, as DynamoDB TTL wants them. */

@@ -17,7 +17,10 @@ export class DynamoOtpStore implements OtpStore {
   private readonly dynamo: Dynamo;
 
   constructor(client: DynamoDBClient, tables: TableNames) {
-    this.dynamo = { client, tables: { stateTable: tables.stateTable, customersTable: tables.customersTable } };
+    this.dynamo = {
+      client,
+      tables: { stateTable: tables.stateTable, customersTable: tables.customersTable, clientsTable: tables.clientsTable },
+    };
   }
 
   reserveSend: OtpStore['reserveSend'] = (request) => reserveSend(this.dynamo, request);

@@ -16,6 +16,7 @@ const dynamo = mockClient(DynamoDBClient);
 const store = new DynamoOtpStore(new DynamoDBClient({ region: 'us-east-1' }), {
   stateTable: 'state',
   customersTable: 'customers',
+  clientsTable: 'clients',
 });
 
 const conflict = () => new TransactionConflictException({ message: 'conflict', $metadata: {} });

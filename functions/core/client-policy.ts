@@ -1,0 +1,107 @@
+import type { CoreConfig } from './deps.js';
+import type { Channel } from './purposes.js';
+
+/** How much a client's integration is trusted to have checked the customer already (Zupy's presets). */
+export const TRUST_LEVELS = ['strict', 'relaxed', 'trusted'] as const;
+export type Trust = (typeof TRUST_LEVELS)[number];
+
+/** What `relaxed` leaves without an OTP unless the policy names its own `otpOptional`. */
+export const RELAXED_OPTIONAL_DEFAULT: readonly string[] = ['enroll'];
+
+/** An action name as `?action=` and the policy lists carry it. */
+export const ACTION_PATTERN = /^[a-z0-9._-]{1,64}$/;
+
+export interface TestTarget {
+  /** Normalised, as the service stores targets. */
+  target: string;
+  code: string;
+}
+
+/**
+ * A client's own rules (API.md, "Client policy"). Every field is optional; a missing one takes the
+ * deployment's value. Channels and SMS countries can only narrow what the deployment allows.
+ */
+export interface ClientPolicy {
+  codeLength?: number;
+  codeTtlSeconds?: number;
+  maxAttempts?: number;
+  sendLimitPerHour?: number;
+  sendLimitPerDay?: number;
+  resendCooldownSeconds?: number;
+  channels?: Channel[];
+  smsCountries?: string[];
+  sessionTtlSeconds?: number;
+  stepUpTtlSeconds?: number;
+  refreshTtlSeconds?: number;
+  requireOtpToken?: boolean;
+  trust?: Trust;
+  otpRequiredFor?: string[];
+  otpOptional?: string[];
+  testTargets?: TestTarget[];
+  webOtpDomain?: string;
+  androidAppHash?: string;
+}
+
+/** What a request runs under: the deployment's settings with the calling client's policy applied. */
+export type EffectiveConfig = CoreConfig & {
+  requireOtpToken: boolean;
+  testTargets: readonly TestTarget[];
+};
+
+/** The deployment's settings as one client's calls see them; `policy` undefined for anonymous calls. */
+export function effectiveConfig(config: CoreConfig, policy: ClientPolicy | undefined): EffectiveConfig {
+  const p = policy ?? {};
+  return {
+    ...config,
+    codeLength: p.codeLength ?? config.codeLength,
+    codeTtlSeconds: p.codeTtlSeconds ?? config.codeTtlSeconds,
+    maxAttempts: p.maxAttempts ?? config.maxAttempts,
+    sendLimitPerHour: p.sendLimitPerHour ?? config.sendLimitPerHour,
+    sendLimitPerDay: p.sendLimitPerDay ?? config.sendLimitPerDay,
+    resendCooldownSeconds: p.resendCooldownSeconds ?? config.resendCooldownSeconds,
+    sessionTtlSeconds: p.sessionTtlSeconds ?? config.sessionTtlSeconds,
+    stepUpTtlSeconds: p.stepUpTtlSeconds ?? config.stepUpTtlSeconds,
+    refreshTtlSeconds: p.refreshTtlSeconds ?? config.refreshTtlSeconds,
+    // A policy narrows channels and countries; it never opens what the deployment closed.
+    allowedChannels: p.channels
+      ? config.allowedChannels.filter((channel) => p.channels?.includes(channel))
+      : config.allowedChannels,
+    smsAllowedCountries: p.smsCountries
+      ? (config.smsAllowedCountries?.filter((country) => p.smsCountries?.includes(country)) ?? p.smsCountries)
+      : config.smsAllowedCountries,
+    requireOtpToken: p.requireOtpToken ?? false,
+    testTargets: p.testTargets ?? [],
+  };
+}
+
+/**
+ * Whether the policy wants a fresh OTP before `action`: the lists name actions that override the
+ * preset; `strict` (the default, as for an unknown partner) requires one for every other action,
+ * `relaxed` for every action but those in `otpOptional`, `trusted` for none.
+ */
+export function otpRequired(policy: ClientPolicy | undefined, action: string): boolean {
+  const trust = policy?.trust ?? 'strict';
+  if (policy?.otpRequiredFor?.includes(action)) return true;
+  const optional = policy?.otpOptional ?? (trust === 'relaxed' ? RELAXED_OPTIONAL_DEFAULT : []);
+  if (optional.includes(action)) return false;
+  return trust !== 'trusted';
+}
+
+/**
+ * A fixed code anyone would try first: all zeros or one repeated digit, 123456 and other straight
+ * runs up or down (wrapping 9 to 0 or not), and a repeated pair or triple such as 121212 or 123123.
+ */
+export function isGuessableCode(code: string): boolean {
+  const digits = [...code].map(Number);
+  const steps = new Set(digits.slice(1).map((digit, i) => (digit - (digits[i] as number) + 10) % 10));
+  if (steps.size === 1 && [0, 1, 9].includes([...steps][0] as number)) return true;
+  for (const period of [2, 3]) {
+    if (code.length % period === 0 && code === code.slice(0, period).repeat(code.length / period)) return true;
+  }
+  return false;
+}
+
+/** The fixed code of a test identity, when `target` (normalised) is one of the policy's. */
+export function testCodeFor(config: EffectiveConfig, target: string): string | undefined {
+  return config.testTargets.find((test) => test.target === target && test.code.length === config.codeLength)?.code;
+}

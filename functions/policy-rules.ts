@@ -1,0 +1,139 @@
+import * as z from 'zod/mini';
+import { ACTION_PATTERN, type ClientPolicy, isGuessableCode, TRUST_LEVELS } from './core/client-policy.js';
+import { OtpError } from './core/errors.js';
+import { CHANNELS } from './core/purposes.js';
+import { normaliseTarget } from './core/targets.js';
+
+/**
+ * The rules of a client policy (API.md, "Client policy"): the same bounds as the deployment's
+ * variables (functions/config.ts), checked when a policy is written (npm run clients) and again when
+ * a function reads one, so that a hand-edited item cannot widen what the rules allow.
+ */
+const whole = (min: number, max: number) =>
+  z
+    .int()
+    .check(
+      z.gte(min, `must be a whole number from ${min} to ${max}`),
+      z.lte(max, `must be a whole number from ${min} to ${max}`),
+    );
+
+const action = z.string().check(z.regex(ACTION_PATTERN, 'must be 1-64 of a-z 0-9 . _ -'));
+const actions = z.array(action).check(z.maxLength(100, 'must list at most 100 actions'));
+
+const testTarget = z.strictObject({
+  target: z.string().check(z.minLength(1), z.maxLength(255)),
+  code: z.string().check(
+    z.regex(/^\d{6,10}$/, 'must be 6 to 10 digits'),
+    z.refine(
+      (code) => !isGuessableCode(code),
+      'must not be trivially guessable (000000, 123456, one repeated digit, a straight run, a repeated pair)',
+    ),
+  ),
+});
+
+export const CLIENT_POLICY = z.strictObject({
+  codeLength: z.optional(whole(6, 10)),
+  codeTtlSeconds: z.optional(whole(1, 600)),
+  maxAttempts: z.optional(whole(1, 10)),
+  sendLimitPerHour: z.optional(whole(1, 1000)),
+  sendLimitPerDay: z.optional(whole(1, 10_000)),
+  resendCooldownSeconds: z.optional(whole(0, 3600)),
+  channels: z.optional(
+    z.array(z.enum(CHANNELS, 'must be sms or email')).check(z.minLength(1, 'must name at least one channel')),
+  ),
+  smsCountries: z.optional(
+    z
+      .array(z.string().check(z.regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166 alpha-2 code')))
+      .check(z.minLength(1, 'must name at least one country; leave sms out of channels to send no SMS')),
+  ),
+  sessionTtlSeconds: z.optional(whole(60, 30 * 86_400)),
+  stepUpTtlSeconds: z.optional(whole(5, 86_400)),
+  refreshTtlSeconds: z.optional(whole(3600, 365 * 86_400)),
+  requireOtpToken: z.optional(z.boolean('must be true or false')),
+  trust: z.optional(z.enum(TRUST_LEVELS, 'must be strict, relaxed or trusted')),
+  otpRequiredFor: z.optional(actions),
+  otpOptional: z.optional(actions),
+  testTargets: z.optional(z.array(testTarget).check(z.maxLength(20, 'must list at most 20 test identities'))),
+  webOtpDomain: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+          'must be a lower-case domain name such as example.com',
+        ),
+      ),
+  ),
+  androidAppHash: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9+/]{11}$/, 'must be the 11-character app hash of the SMS Retriever API')),
+  ),
+});
+
+export interface PolicyIssue {
+  /** The field, as `testTargets.0.code`. */
+  path: string;
+  message: string;
+}
+
+/** A policy that breaks a rule; each issue names its field. */
+export class PolicyError extends OtpError {
+  readonly status = 400;
+  readonly slug = 'validation-error';
+  readonly title = 'Client policy is invalid';
+  constructor(readonly issues: PolicyIssue[]) {
+    super(issues.map((issue) => `${fieldOf(issue)}: ${issue.message}`).join('; '));
+    this.extensions.errors = issues.map((issue) => ({ path: fieldOf(issue), message: issue.message }));
+  }
+}
+
+const fieldOf = (issue: PolicyIssue) => (issue.path ? `policy.${issue.path}` : 'policy');
+
+/**
+ * A checked policy in the form the service uses it: countries upper-cased, test targets normalised
+ * as every target is. Throws PolicyError naming each field that breaks a rule.
+ */
+export function parsePolicy(input: unknown): ClientPolicy {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new PolicyError([{ path: '', message: 'must be a JSON object' }]);
+  }
+  const parsed = CLIENT_POLICY.safeParse(input);
+  if (!parsed.success) {
+    throw new PolicyError(
+      parsed.error.issues.map((issue) => ({
+        path: issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : ''),
+        message: issue.code === 'unrecognized_keys' ? 'is not a policy field' : issue.message,
+      })),
+    );
+  }
+  const policy: ClientPolicy = { ...parsed.data };
+  const issues: PolicyIssue[] = [];
+  if (policy.smsCountries) policy.smsCountries = [...new Set(policy.smsCountries.map((c) => c.toUpperCase()))];
+  if (
+    policy.sendLimitPerDay !== undefined &&
+    policy.sendLimitPerHour !== undefined &&
+    policy.sendLimitPerDay < policy.sendLimitPerHour
+  ) {
+    issues.push({ path: 'sendLimitPerDay', message: 'must be at least sendLimitPerHour' });
+  }
+  const both = policy.otpRequiredFor?.filter((name) => policy.otpOptional?.includes(name)) ?? [];
+  if (both.length > 0)
+    issues.push({ path: 'otpOptional', message: `names ${both.join(', ')}, also in otpRequiredFor` });
+  policy.testTargets = policy.testTargets?.map((test, index) => {
+    let target = test.target;
+    try {
+      target = normaliseTarget(test.target).address;
+    } catch (error) {
+      issues.push({
+        path: `testTargets.${index}.target`,
+        message: error instanceof Error ? error.message : 'is not a valid target',
+      });
+    }
+    if (policy.codeLength !== undefined && test.code.length !== policy.codeLength) {
+      issues.push({ path: `testTargets.${index}.code`, message: `must have codeLength (${policy.codeLength}) digits` });
+    }
+    return { target, code: test.code };
+  });
+  if (policy.testTargets === undefined) delete policy.testTargets;
+  if (issues.length > 0) throw new PolicyError(issues);
+  return policy;
+}
