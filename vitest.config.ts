@@ -15,6 +15,8 @@ export default defineConfig({
     env: {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
+      // Handlers count what they do in EMF lines on stdout; tests that check metrics inject a recorder.
+      POWERTOOLS_METRICS_DISABLED: 'true',
       OTP_PEPPER: 'test-pepper-test-pepper-test-pepper-0123',
       OTP_DELIVERY: 'local',
     },

@@ -1,22 +1,22 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { dynamoClient } from '../functions/adapters/dynamo/client.js';
-import type { SendDeps } from '../functions/core/deps.js';
+import { createPolicyHandler } from '../functions/handlers/policy.js';
 import { createSendOtpHandler } from '../functions/handlers/send-otp.js';
 import { createSessionHandler } from '../functions/handlers/session.js';
 import { createVerifyOtpHandler } from '../functions/handlers/verify-otp.js';
 import type { ApiHandler } from '../functions/http/http-handler.js';
 import { apiGatewayEvent } from '../functions/local/events.js';
-import { type CallOptions, call, harness, PEPPER, type Tables } from '../test/kit.js';
+import { type CallOptions, call, type HarnessDeps, harness, PEPPER, type Tables } from '../test/kit.js';
 import { DynamoMeter } from './meter.js';
 
 /** The pepper of the bench's own dependencies; the cold starts read it from their Secrets Manager stand-in. */
 export { PEPPER };
 
-export interface BenchDeps extends SendDeps {
+export type BenchDeps = HarnessDeps & {
   clock: { now: number };
   meter: DynamoMeter;
   tables: Tables;
-}
+};
 
 export interface BenchOptions {
   /** Count write units as AWS bills them (bench/billing.ts): each written item is read before and after. */
@@ -38,11 +38,17 @@ export async function benchDeps(
 }
 
 /** The request handlers on the bench's dependencies: the one place that calls their factories. */
-export function benchHandlers(deps: BenchDeps): { send: ApiHandler; verify: ApiHandler; session: ApiHandler } {
+export function benchHandlers(deps: BenchDeps): {
+  send: ApiHandler;
+  verify: ApiHandler;
+  session: ApiHandler;
+  policy: ApiHandler;
+} {
   return {
     send: createSendOtpHandler(deps),
     verify: createVerifyOtpHandler(deps),
     session: createSessionHandler(deps),
+    policy: createPolicyHandler(deps),
   };
 }
 

@@ -1,11 +1,14 @@
 import { emailClient, smsClient } from './adapters/delivery-clients.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoClient } from './adapters/dynamo/client.js';
+import { DynamoClientRegistry } from './adapters/dynamo/clients.js';
 import { DynamoOtpStore } from './adapters/dynamo/store.js';
 import { localSenders } from './adapters/local-outbox.js';
 import { SesEmailSender } from './adapters/ses-email.js';
 import { SnsSmsSender } from './adapters/sns-sms.js';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { assertStrongPepper, ConfigError, missingPepper, type OtpConfig } from './config.js';
+import { type ClientDirectory, cachedDirectory } from './core/clients.js';
 import type { CodeSender, OtpStore, Senders } from './core/ports.js';
 
 /**
@@ -22,9 +25,25 @@ export async function withPepper(config: OtpConfig): Promise<OtpConfig & { peppe
   return { ...config, pepper: secret };
 }
 
+/** One DynamoDB client per endpoint and container, shared by the store and the client directory. */
+const dynamoClients = new Map<string | undefined, DynamoDBClient>();
+function sharedDynamoClient(config: OtpConfig): DynamoDBClient {
+  let client = dynamoClients.get(config.dynamoEndpoint);
+  if (!client) {
+    client = dynamoClient(config.dynamoEndpoint);
+    dynamoClients.set(config.dynamoEndpoint, client);
+  }
+  return client;
+}
+
 /** The one place that picks real or local adapters. */
 export function createStore(config: OtpConfig): OtpStore {
-  return new DynamoOtpStore(dynamoClient(config.dynamoEndpoint), config);
+  return new DynamoOtpStore(sharedDynamoClient(config), config);
+}
+
+/** Who calls, by API key: read from the clients table, remembered per container for a minute. */
+export function createClientDirectory(config: OtpConfig): ClientDirectory {
+  return cachedDirectory(new DynamoClientRegistry(sharedDynamoClient(config), config.clientsTable), Date.now);
 }
 
 /** Only the send function calls this, so only it creates SNS and SES clients. */

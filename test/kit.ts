@@ -8,7 +8,10 @@ import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { dynamoClient } from '../functions/adapters/dynamo/client.js';
 import { stateKey } from '../functions/adapters/dynamo/keys.js';
+import { DynamoClientRegistry } from '../functions/adapters/dynamo/clients.js';
 import { DynamoOtpStore } from '../functions/adapters/dynamo/store.js';
+import { effectiveConfig } from '../functions/core/client-policy.js';
+import { type ClientDirectory, cachedDirectory } from '../functions/core/clients.js';
 import { loadConfig, type OtpConfig } from '../functions/config.js';
 import type { SendDeps } from '../functions/core/deps.js';
 import { opaqueKey } from '../functions/core/codes.js';
@@ -65,8 +68,13 @@ export class RecordingSender {
 
 export const silentLog = { info: () => {}, warn: () => {} };
 
+/** What the use cases and the handlers are given, on the harness's tables and clock. */
+export type HarnessDeps = SendDeps & { clients: ClientDirectory };
+
 export interface Harness {
-  deps: SendDeps;
+  deps: HarnessDeps;
+  /** The clients table, as `npm run clients` manages it. */
+  registry: DynamoClientRegistry;
   sender: RecordingSender;
   store: DynamoOtpStore;
   client: DynamoDBClient;
@@ -84,12 +92,16 @@ export async function harness(
   instrument: (client: DynamoDBClient) => DynamoDBClient = (client) => client,
 ): Promise<Harness> {
   const { client, ...tables } = await freshTables(endpoint);
-  const config = { ...testConfig(overrides), ...tables };
+  // Anonymous calls' settings: a handler applies each client's policy over them.
+  const config = effectiveConfig({ ...testConfig(overrides), ...tables }, undefined);
   const store = new DynamoOtpStore(instrument(client), tables);
+  const registry = new DynamoClientRegistry(instrument(client), tables.clientsTable);
   const sender = new RecordingSender();
   const clock = { now: Date.now() };
+  const now = () => clock.now;
   return {
-    deps: { config, store, senders: sender.asSenders(), now: () => clock.now, log: silentLog },
+    deps: { config, store, senders: sender.asSenders(), now, log: silentLog, clients: cachedDirectory(registry, now) },
+    registry,
     sender,
     store,
     client,

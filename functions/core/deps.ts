@@ -1,4 +1,6 @@
 import type { OtpConfig } from '../config.js';
+import type { EffectiveConfig } from './client-policy.js';
+import type { ClientDirectory } from './clients.js';
 import type { OtpStore, Senders } from './ports.js';
 
 /** The settings the use cases read. */
@@ -12,6 +14,7 @@ export type CoreConfig = { pepper: string } & Pick<
   | 'resendCooldownSeconds'
   | 'sendLimitPerIpPerHour'
   | 'sessionTtlSeconds'
+  | 'requireApiKey'
   | 'stepUpTtlSeconds'
   | 'refreshTtlSeconds'
   | 'maxFailuresPerTarget'
@@ -29,10 +32,24 @@ export interface CoreLog {
 
 /** What every use case is given: pure apart from these. */
 export interface CoreDeps {
-  config: CoreConfig;
+  /** The deployment's settings with the calling client's policy applied (client-policy.ts). */
+  config: EffectiveConfig;
   store: OtpStore;
   now: () => number;
   log: CoreLog;
 }
 
 export type SendDeps = CoreDeps & { senders: Senders };
+
+/**
+ * What an API handler is given: the deployment's settings (each call runs under them with its
+ * client's policy applied) and the directory that says who is calling.
+ */
+export interface ApiDeps {
+  config: CoreConfig;
+  store: OtpStore;
+  now: () => number;
+  clients: ClientDirectory;
+}
+
+export type SendApiDeps = ApiDeps & { senders: Senders };

@@ -11,8 +11,11 @@ export interface OtpStore {
   saveCode(code: StoredCode): Promise<void>;
   /** Removes a code that could not be delivered, unless a newer code has replaced it. */
   discardCode(code: CodeRef, codeHash: string): Promise<void>;
-  /** Counts one attempt before any comparison. */
-  recordAttempt(code: CodeRef, now: number, maxAttempts: number): Promise<AttemptOutcome>;
+  /**
+   * Counts one attempt before any comparison. With `tokenHash`, only the code that token was issued
+   * for is counted: a code of another token is reported missing and counts nothing.
+   */
+  recordAttempt(code: CodeRef, now: number, maxAttempts: number, tokenHash?: string): Promise<AttemptOutcome>;
   findCustomer(target: string): Promise<Customer | undefined>;
   /**
    * Consumes the code and creates the session (and the customer when `isNew`) all at once. Throws
@@ -77,16 +80,30 @@ export interface CodeRef {
 
 export interface StoredCode extends CodeRef {
   codeHash: string;
+  /** SHA-256 of the send's otpToken. */
+  tokenHash: string;
+  /** The fixed code of a client's test identity: nothing was sent. */
+  testTarget?: boolean;
   channel: Channel;
   sentAt: number;
   expiresAt: number;
 }
 
 export type AttemptOutcome =
-  | { kind: 'counted'; codeHash: string; channel: Channel }
+  | { kind: 'counted'; codeHash: string; channel: Channel; testTarget: boolean }
   /** No code, or an expired one: answered exactly like a wrong code. */
   | { kind: 'missing' }
   | { kind: 'exhausted' };
+
+export const PLATFORMS = ['ios', 'android', 'web', 'other'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+/** Where a login came from: recorded on the session and, as the last one, on the customer. */
+export interface LoginOrigin {
+  clientId?: string;
+  sourceIp?: string;
+  platform?: Platform;
+}
 
 export interface Customer {
   id: string;
@@ -94,6 +111,10 @@ export interface Customer {
   channel: Channel;
   name: string | null;
   createdAt: number;
+  /** The last login (epoch ms) and its origin; how many logins so far. */
+  lastLoginAt?: number;
+  loginCount?: number;
+  lastLogin?: LoginOrigin;
 }
 
 export interface SessionRecord {
@@ -103,8 +124,11 @@ export interface SessionRecord {
   channel: Channel;
   purpose: Purpose;
   issuedAt: number;
+  /** The OTP verification this session stands on (epoch ms). */
+  authTime: number;
   expiresAt: number;
   revokedAt?: number;
+  origin: LoginOrigin;
 }
 
 export interface LoginCompletion {

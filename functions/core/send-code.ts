@@ -1,7 +1,9 @@
 import { generateCode, hashCode, opaqueKey } from './codes.js';
-import type { CoreConfig, SendDeps } from './deps.js';
+import { type EffectiveConfig, testCodeFor } from './client-policy.js';
+import type { SendDeps } from './deps.js';
 import { ChannelNotAllowedError, DeliveryFailedError, RateLimitedError, type RateLimitReason } from './errors.js';
 import { ipBucket } from './network.js';
+import { issueOtpToken } from './otp-token.js';
 import type { CodeRef, SendLimit, SendRefusal } from './ports.js';
 import type { Channel, Purpose } from './purposes.js';
 import { maskTarget, normaliseTarget, type Target } from './targets.js';
@@ -18,6 +20,10 @@ export interface SendResult {
   otpType: Channel;
   expiresIn: number;
   resendAfter: number;
+  /** Opaque handle of this code, accepted by verify in place of the target (otp-token.ts). */
+  otpToken: string;
+  /** A client's test identity: the fixed code was stored, nothing was sent, no limit counted it. */
+  testTarget: boolean;
   /** Only in dev mode. */
   mockCode?: string;
 }
@@ -30,6 +36,37 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
 
   const now = deps.now();
   const targetKey = opaqueKey(config.pepper, 'target', target.address);
+  const ref: CodeRef = { targetKey, purpose: request.purpose };
+  const { token: otpToken, tokenHash } = issueOtpToken(config.pepper, target.address, request.purpose);
+
+  const testCode = testCodeFor(config, target.address);
+  if (testCode !== undefined) {
+    // App-store review: the reviewer types the fixed code. Nothing is sent, so nothing is counted,
+    // and the code is stored like any other: attempts, expiry and single use still hold.
+    await store.saveCode({
+      ...ref,
+      codeHash: hashCode(config.pepper, target.address, request.purpose, testCode),
+      tokenHash,
+      testTarget: true,
+      channel: target.channel,
+      sentAt: now,
+      expiresAt: now + config.codeTtlSeconds * 1000,
+    });
+    deps.log.warn('test identity code issued, nothing sent', {
+      channel: target.channel,
+      purpose: request.purpose,
+      target: maskTarget(target.address),
+    });
+    return {
+      otpType: target.channel,
+      expiresIn: config.codeTtlSeconds,
+      resendAfter: config.resendCooldownSeconds,
+      otpToken,
+      testTarget: true,
+      ...(config.devMode ? { mockCode: testCode } : {}),
+    };
+  }
+
   // Also refuses a target locked by too many wrong codes: it could not use a code anyway.
   const refusal = await store.reserveSend({
     targetKey,
@@ -47,10 +84,10 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
 
   const code = generateCode(config.codeLength);
   const codeHash = hashCode(config.pepper, target.address, request.purpose, code);
-  const ref: CodeRef = { targetKey, purpose: request.purpose };
   await store.saveCode({
     ...ref,
     codeHash,
+    tokenHash,
     channel: target.channel,
     sentAt: now,
     expiresAt: now + config.codeTtlSeconds * 1000,
@@ -81,6 +118,8 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     otpType: target.channel,
     expiresIn: config.codeTtlSeconds,
     resendAfter: config.resendCooldownSeconds,
+    otpToken,
+    testTarget: false,
     ...(config.devMode ? { mockCode: code } : {}),
   };
 }
@@ -101,7 +140,7 @@ function refused(refusal: SendRefusal, now: number): RateLimitedError {
   return new RateLimitedError(reason, detail, secondsUntil(now, refusal.until));
 }
 
-function assertAllowed(config: CoreConfig, target: Target): void {
+function assertAllowed(config: EffectiveConfig, target: Target): void {
   if (!config.allowedChannels.includes(target.channel)) {
     throw new ChannelNotAllowedError(`Codes are not sent by ${target.channel === 'sms' ? 'SMS' : 'e-mail'} here.`);
   }

@@ -1,21 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { hashCode, hashesMatch, opaqueKey } from './codes.js';
 import type { CoreDeps } from './deps.js';
-import { InvalidCodeError, TargetLockedError, TooManyAttemptsError } from './errors.js';
-import type { CodeRef, Customer, SessionRecord } from './ports.js';
-import type { Channel, Purpose } from './purposes.js';
+import { InvalidCodeError, InvalidTargetError, TargetLockedError, TooManyAttemptsError } from './errors.js';
+import { openOtpToken } from './otp-token.js';
+import type { CodeRef, Customer, LoginOrigin, SessionRecord } from './ports.js';
+import { type Channel, DEFAULT_PURPOSE, type Purpose } from './purposes.js';
 import { hashSessionToken, newSessionToken } from './sessions.js';
-import { maskTarget, normaliseTarget } from './targets.js';
+import { maskTarget, normaliseTarget, type Target } from './targets.js';
 import { DAY_MS, secondsUntil } from './windows.js';
 
 /** A run of wrong codes locks a target until a day has passed since the last one. */
 const FAILURE_WINDOW_MS = DAY_MS;
 
 export interface VerifyRequest {
-  target: string;
+  /** At least one of target and otpToken; when both come they must belong together. */
+  target?: string;
+  otpToken?: string;
   code: string;
-  purpose: Purpose;
+  /** Defaults to the token's purpose, or login. */
+  purpose?: Purpose;
   name?: string;
+  /** Where the call came from, recorded on the session and the customer. */
+  origin?: LoginOrigin;
 }
 
 export interface VerifyResult {
@@ -26,6 +32,8 @@ export interface VerifyResult {
   isNew: boolean;
   customer: Customer;
   verifiedAt: number;
+  /** The code was a client's test identity's fixed code. */
+  testTarget: boolean;
 }
 
 /**
@@ -34,15 +42,15 @@ export interface VerifyResult {
  */
 export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promise<VerifyResult> {
   const { config, store } = deps;
-  const target = normaliseTarget(request.target);
+  const { target, purpose, tokenHash } = codeOf(deps, request);
   const targetKey = opaqueKey(config.pepper, 'target', target.address);
-  const code: CodeRef = { targetKey, purpose: request.purpose };
+  const code: CodeRef = { targetKey, purpose };
   // Hash the guess before touching the store so that "never sent" and "wrong code" cost the same.
-  const guessHash = hashCode(config.pepper, target.address, request.purpose, request.code);
+  const guessHash = hashCode(config.pepper, target.address, purpose, request.code);
   const now = deps.now();
 
   const [attempt, existing, failures] = await Promise.all([
-    store.recordAttempt(code, now, config.maxAttempts),
+    store.recordAttempt(code, now, config.maxAttempts, tokenHash),
     store.findCustomer(target.address),
     store.failures(targetKey, now),
   ]);
@@ -51,7 +59,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   if (attempt.kind === 'exhausted') throw new TooManyAttemptsError();
   if (attempt.kind === 'missing') {
     deps.log.info('code rejected', {
-      purpose: request.purpose,
+      purpose: purpose,
       reason: 'no live code',
       target: maskTarget(target.address),
     });
@@ -63,7 +71,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
       await store.lockSends(targetKey, now, now + FAILURE_WINDOW_MS, config.resendCooldownSeconds);
     }
     deps.log.info('code rejected', {
-      purpose: request.purpose,
+      purpose: purpose,
       failures: failures.count + 1,
       target: maskTarget(target.address),
     });
@@ -76,9 +84,11 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     customerId: existing?.id ?? randomUUID(),
     target: target.address,
     channel: attempt.channel,
-    purpose: request.purpose,
+    purpose,
     issuedAt: now,
+    authTime: now,
     expiresAt: now + config.sessionTtlSeconds * 1000,
+    origin: request.origin ?? {},
   };
   const { customer, isNew } = await store.completeLogin({
     code,
@@ -96,7 +106,12 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   });
 
   if (failures.count > 0) await store.clearFailures(targetKey);
-  deps.log.info('code verified', { purpose: request.purpose, isNew, target: maskTarget(target.address) });
+  deps.log[attempt.testTarget ? 'warn' : 'info'](attempt.testTarget ? 'test identity verified' : 'code verified', {
+    purpose,
+    isNew,
+    platform: request.origin?.platform,
+    target: maskTarget(target.address),
+  });
   return {
     verifiedTarget: target.address,
     otpType: attempt.channel,
@@ -105,5 +120,31 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     isNew,
     customer,
     verifiedAt: now,
+    testTarget: attempt.testTarget,
   };
+}
+
+/**
+ * Which code the request means: by its target, by the send's otpToken, or by both when they agree.
+ * A token that does not open, or that names another target or purpose, and a missing token where the
+ * client requires one, are answered exactly like a wrong code.
+ */
+function codeOf(deps: CoreDeps, request: VerifyRequest): { target: Target; purpose: Purpose; tokenHash?: string } {
+  const { config } = deps;
+  const reject = (reason: string): never => {
+    deps.log.info('code rejected', { reason });
+    throw new InvalidCodeError();
+  };
+  if (request.otpToken === undefined) {
+    if (config.requireOtpToken) reject('otpToken missing where the client requires it');
+    if (request.target === undefined) throw new InvalidTargetError('Send the target or the otpToken of the send.');
+    return { target: normaliseTarget(request.target), purpose: request.purpose ?? DEFAULT_PURPOSE };
+  }
+  const opened = openOtpToken(config.pepper, request.otpToken) ?? reject('otpToken not issued here');
+  const purpose = request.purpose ?? opened.purpose;
+  if (purpose !== opened.purpose) reject('otpToken of another purpose');
+  if (request.target !== undefined && normaliseTarget(request.target).address !== opened.target) {
+    reject('otpToken of another target');
+  }
+  return { target: normaliseTarget(opened.target), purpose, tokenHash: opened.tokenHash };
 }

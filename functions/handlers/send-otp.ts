@@ -1,23 +1,34 @@
 import { loadConfig } from '../config.js';
-import type { SendDeps } from '../core/deps.js';
+import type { SendApiDeps } from '../core/deps.js';
 import { DEFAULT_PURPOSE } from '../core/purposes.js';
 import { sendCode } from '../core/send-code.js';
+import { callDeps, clientIdentifier } from '../http/client-context.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { json } from '../http/responses.js';
 import { sendBody } from '../http/schemas.js';
-import { createSenders, createStore, withPepper } from '../wiring.js';
+import { cloudWatchMetrics, type UsageMetrics } from '../usage-metrics.js';
+import { createClientDirectory, createSenders, createStore, withPepper } from '../wiring.js';
 
-export function createSendOtpHandler(deps: Omit<SendDeps, 'log'>, logger = createLogger()): ApiHandler {
+export function createSendOtpHandler(
+  deps: SendApiDeps,
+  logger = createLogger(),
+  metrics: UsageMetrics = cloudWatchMetrics(),
+): ApiHandler {
   return httpHandler({
     logger,
     methods: ['POST'],
+    identify: clientIdentifier(deps),
     body: sendBody,
-    handle: async ({ body, sourceIp }) => {
-      const result = await sendCode(
-        { ...deps, log: logger },
-        { target: body.target, purpose: body.purpose ?? DEFAULT_PURPOSE, channel: body.channel, sourceIp },
-      );
+    handle: async ({ body, sourceIp, client }) => {
+      const { testTarget, ...result } = await sendCode(callDeps(deps, client, logger), {
+        target: body.target,
+        purpose: body.purpose ?? DEFAULT_PURPOSE,
+        channel: body.channel,
+        sourceIp,
+      });
+      const clientId = client?.id ?? 'anonymous';
+      metrics.count(testTarget ? 'TestCodeIssued' : 'CodeSent', { clientId, channel: result.otpType });
       return json(200, {
         ...result,
         message: result.otpType === 'sms' ? 'A code was sent by SMS.' : 'A code was sent by e-mail.',
@@ -30,6 +41,7 @@ const config = await withPepper(loadConfig(process.env));
 export const handler = createSendOtpHandler({
   config,
   store: createStore(config),
+  clients: createClientDirectory(config),
   senders: createSenders(config),
   now: Date.now,
 });

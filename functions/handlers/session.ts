@@ -1,24 +1,44 @@
 import { loadConfig } from '../config.js';
-import type { CoreDeps } from '../core/deps.js';
+import { effectiveConfig, otpRequired } from '../core/client-policy.js';
+import type { ApiDeps } from '../core/deps.js';
+import { OtpRequiredError } from '../core/errors.js';
 import { checkSession, revokeSession } from '../core/sessions.js';
+import { actionFrom } from '../http/action.js';
+import { clientIdentifier } from '../http/client-context.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { json, noContent } from '../http/responses.js';
 import { tokenFromHeaders } from '../http/session-token.js';
-import { createStore } from '../wiring.js';
+import { createClientDirectory, createStore } from '../wiring.js';
 
-/** GET checks a session token, DELETE revokes it. */
-export function createSessionHandler(deps: Pick<CoreDeps, 'store' | 'now'>, logger = createLogger()): ApiHandler {
+export type SessionDeps = Omit<ApiDeps, 'config'> & {
+  config: Pick<ApiDeps['config'], 'requireApiKey' | 'stepUpTtlSeconds'>;
+};
+
+/**
+ * GET checks a session token and, with `?action=`, whether the calling client's policy lets it act on
+ * that session without a fresher OTP; DELETE revokes it.
+ */
+export function createSessionHandler(deps: SessionDeps, logger = createLogger()): ApiHandler {
   return httpHandler({
     logger,
     methods: ['GET', 'DELETE'],
-    handle: async ({ method, headers }) => {
+    identify: clientIdentifier(deps),
+    handle: async ({ method, headers, query, client }) => {
       const token = tokenFromHeaders(headers);
       if (method === 'DELETE') {
         await revokeSession(deps, token);
         return noContent();
       }
+      const action = actionFrom(query, false);
       const session = await checkSession(deps, token);
+      let decision = {};
+      if (action !== undefined) {
+        const required = otpRequired(client?.policy, action);
+        const window = client?.policy.stepUpTtlSeconds ?? deps.config.stepUpTtlSeconds;
+        if (required && deps.now() - session.authTime > window * 1000) throw new OtpRequiredError(action);
+        decision = { action, otpRequired: required };
+      }
       return json(200, {
         valid: true,
         customerId: session.customerId,
@@ -27,10 +47,18 @@ export function createSessionHandler(deps: Pick<CoreDeps, 'store' | 'now'>, logg
         purpose: session.purpose,
         issuedAt: new Date(session.issuedAt).toISOString(),
         expiresAt: new Date(session.expiresAt).toISOString(),
+        authTime: new Date(session.authTime).toISOString(),
+        clientId: session.origin.clientId ?? null,
+        ...decision,
       });
     },
   });
 }
 
 const config = loadConfig(process.env);
-export const handler = createSessionHandler({ store: createStore(config), now: Date.now });
+export const handler = createSessionHandler({
+  config,
+  store: createStore(config),
+  clients: createClientDirectory(config),
+  now: Date.now,
+});

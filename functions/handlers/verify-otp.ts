@@ -1,27 +1,47 @@
 import { loadConfig } from '../config.js';
-import type { CoreDeps } from '../core/deps.js';
-import { DEFAULT_PURPOSE } from '../core/purposes.js';
+import type { ApiDeps } from '../core/deps.js';
 import { verifyCode } from '../core/verify-code.js';
+import { callDeps, clientIdentifier } from '../http/client-context.js';
+import { ValidationError } from '../http/errors.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { json } from '../http/responses.js';
 import { verifyBody } from '../http/schemas.js';
-import { createStore, withPepper } from '../wiring.js';
+import { cloudWatchMetrics, type UsageMetrics } from '../usage-metrics.js';
+import { createClientDirectory, createStore, withPepper } from '../wiring.js';
 
-export function createVerifyOtpHandler(deps: Omit<CoreDeps, 'log'>, logger = createLogger()): ApiHandler {
+const iso = (epochMs: number | undefined) => (epochMs === undefined ? null : new Date(epochMs).toISOString());
+
+export function createVerifyOtpHandler(
+  deps: ApiDeps,
+  logger = createLogger(),
+  metrics: UsageMetrics = cloudWatchMetrics(),
+): ApiHandler {
   return httpHandler({
     logger,
     methods: ['POST'],
-    body: verifyBody(deps.config.codeLength),
-    handle: async ({ body }) => {
-      const result = await verifyCode({ ...deps, log: logger }, { ...body, purpose: body.purpose ?? DEFAULT_PURPOSE });
+    identify: clientIdentifier(deps),
+    body: verifyBody,
+    handle: async ({ body, client, sourceIp }) => {
+      const call = callDeps(deps, client, logger);
+      // The length is the caller's client's, so it is checked once the client is known.
+      const { codeLength } = call.config;
+      if (!new RegExp(`^\\d{${codeLength}}$`).test(body.code)) {
+        throw new ValidationError([{ path: 'code', message: `Must be exactly ${codeLength} digits.` }]);
+      }
+      const result = await verifyCode(call, {
+        ...body,
+        origin: { clientId: client?.id, sourceIp, platform: body.platform },
+      });
+      const clientId = client?.id ?? 'anonymous';
+      metrics.count(result.testTarget ? 'TestCodeVerified' : 'CodeVerified', { clientId, channel: result.otpType });
       const { customer } = result;
       return json(200, {
         verifiedTarget: result.verifiedTarget,
         otpType: result.otpType,
         sessionToken: result.sessionToken,
         expiresAt: new Date(result.expiresAt).toISOString(),
-        expiresIn: deps.config.sessionTtlSeconds,
+        expiresIn: call.config.sessionTtlSeconds,
         isNew: result.isNew,
         identity: {
           id: customer.id,
@@ -31,6 +51,9 @@ export function createVerifyOtpHandler(deps: Omit<CoreDeps, 'log'>, logger = cre
           verified: true,
           verifiedAt: new Date(result.verifiedAt).toISOString(),
           trustLevel: 'verified',
+          createdAt: iso(customer.createdAt),
+          lastLoginAt: iso(customer.lastLoginAt),
+          loginCount: customer.loginCount ?? null,
         },
       });
     },
@@ -38,4 +61,9 @@ export function createVerifyOtpHandler(deps: Omit<CoreDeps, 'log'>, logger = cre
 }
 
 const config = await withPepper(loadConfig(process.env));
-export const handler = createVerifyOtpHandler({ config, store: createStore(config), now: Date.now });
+export const handler = createVerifyOtpHandler({
+  config,
+  store: createStore(config),
+  clients: createClientDirectory(config),
+  now: Date.now,
+});

@@ -5,6 +5,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import type { Client } from '../core/clients.js';
 import { OtpError } from '../core/errors.js';
 import { MethodNotAllowedError, ValidationError } from './errors.js';
 import { jsonBody } from './json-body.js';
@@ -15,13 +16,24 @@ export interface HttpRequest<Body> {
   body: Body;
   /** Lower-cased header names. */
   headers: Record<string, string | undefined>;
+  query: Record<string, string | undefined>;
   sourceIp?: string;
+  /** The caller by its X-API-Key; undefined for a call without a key where keys are optional. */
+  client?: Client;
 }
+
+/** Who is calling, by the X-API-Key value (core/clients.ts identifyClient). */
+export type ClientIdentifier = (apiKey: string | undefined) => Promise<Client | undefined>;
 
 export interface RouteOptions<Body> {
   /** The handler's own logger (http/logger.ts). */
   logger: Logger;
   methods: readonly string[];
+  /**
+   * Identifies the caller before the body is validated: a bad key is refused first. Routes that
+   * never need a key (health) leave it out.
+   */
+  identify?: ClientIdentifier;
   /** Validates the parsed JSON body; routes without a body leave it out. */
   body?: z.ZodMiniType<Body>;
   handle: (request: HttpRequest<Body>) => Promise<APIGatewayProxyResult>;
@@ -36,6 +48,10 @@ export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Prom
  */
 export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
   const route = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const headers = event.headers ?? {};
+    const client = options.identify ? await options.identify(headers['x-api-key']) : undefined;
+    // On every line this invocation logs (the keys are reset for the next one).
+    if (options.identify) options.logger.appendKeys({ clientId: client?.id ?? 'anonymous' });
     let body = undefined as Body;
     if (options.body) {
       const parsed = options.body.safeParse((event as { body: unknown }).body);
@@ -49,8 +65,10 @@ export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
     return options.handle({
       method: event.httpMethod,
       body,
-      headers: event.headers ?? {},
+      headers,
+      query: event.queryStringParameters ?? {},
       sourceIp: event.requestContext?.identity?.sourceIp,
+      client,
     });
   };
 

@@ -1,4 +1,6 @@
 import * as z from 'zod/mini';
+import { MAX_OTP_TOKEN_LENGTH } from '../core/otp-token.js';
+import { PLATFORMS } from '../core/ports.js';
 import { CHANNELS, PURPOSES } from '../core/purposes.js';
 
 /**
@@ -50,12 +52,23 @@ export const sendBody = z.object({
   ),
 });
 
-/** The body of POST /v1/otp/verify, for codes of `codeLength` digits. */
-export function verifyBody(codeLength: number) {
-  return z.object({
-    target,
-    code: z.string().check(z.regex(new RegExp(`^\\d{${codeLength}}$`), `Must be exactly ${codeLength} digits.`)),
+/**
+ * The body of POST /v1/otp/verify. The code's length is the calling client's, so the handler checks
+ * it once the client is known.
+ */
+export const verifyBody = z
+  .object({
+    target: z.optional(target),
+    otpToken: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_OTP_TOKEN_LENGTH))),
+    // Exactly the client's code length: checked by the handler (verify-otp.ts).
+    code: z.string().check(z.maxLength(64)),
     purpose: z.optional(z.enum(PURPOSES)),
     name: z.optional(safeText(255)),
-  });
-}
+    platform: z.optional(z.enum(PLATFORMS)),
+  })
+  .check(
+    z.refine((body) => body.target !== undefined || body.otpToken !== undefined, {
+      message: 'Send the target, the otpToken of the send, or both.',
+      path: ['target'],
+    }),
+  );

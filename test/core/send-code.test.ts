@@ -1,3 +1,4 @@
+import { effectiveConfig } from '../../functions/core/client-policy.js';
 import { describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../../functions/core/errors.js';
 import type { OtpStore, SendLimit } from '../../functions/core/ports.js';
@@ -27,7 +28,7 @@ describe('sendCode: a send the store refuses', () => {
   ] as const)('%s for %i ms: 429 with reason %s and Retry-After %i', async (limit, ms, reason, seconds, detail) => {
     const sender = new RecordingSender();
     const deps = {
-      config: testConfig(),
+      config: effectiveConfig(testConfig(), undefined),
       store: refusingStore(limit, NOW + ms),
       senders: sender.asSenders(),
       now: () => NOW,

@@ -44,7 +44,9 @@ describe('verifyCode on DynamoDB Local', () => {
       name: 'Eve',
     });
     expect(second.isNew).toBe(false);
-    expect(second.customer).toEqual(first.customer);
+    const { id, name, createdAt } = first.customer;
+    expect(second.customer).toMatchObject({ id, name, createdAt, loginCount: 2 });
+    expect(first.customer.loginCount).toBe(1);
     expect(second.sessionToken).not.toBe(first.sessionToken);
   });
 

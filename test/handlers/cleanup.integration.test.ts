@@ -11,6 +11,8 @@ import { type Harness, harness, PEPPER, wrongCode } from '../support.js';
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  // The test run turns metrics off (vitest.config.ts); this test reads them.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 });
 
 const T0 = Date.UTC(2036, 0, 1, 10, 0, 0);

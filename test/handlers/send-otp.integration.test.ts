@@ -17,6 +17,7 @@ describe('POST /v1/otp/send', () => {
       expiresIn: 300,
       resendAfter: 30,
       message: 'A code was sent by SMS.',
+      otpToken: expect.stringMatching(/^[A-Za-z0-9_-]{60,}$/),
       mockCode: h.sender.sent[0]?.code,
     });
     expect(response.body?.mockCode).toMatch(/^\d{6}$/);

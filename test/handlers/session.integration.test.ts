@@ -32,7 +32,10 @@ describe('GET and DELETE /v1/session', () => {
         purpose: 'login',
         issuedAt: expect.any(String),
         expiresAt: expect.any(String),
+        authTime: expect.any(String),
+        clientId: null,
       });
+      expect(response.body?.authTime).toBe(response.body?.issuedAt);
     }
   });
 

@@ -35,6 +35,9 @@ describe('POST /v1/otp/verify', () => {
         verified: true,
         verifiedAt: expect.any(String),
         trustLevel: 'verified',
+        createdAt: first.body?.identity.verifiedAt,
+        lastLoginAt: first.body?.identity.verifiedAt,
+        loginCount: 1,
       },
     });
     expect(Date.parse(first.body?.expiresAt) - Date.parse(first.body?.identity.verifiedAt)).toBe(86_400_000);
@@ -43,7 +46,10 @@ describe('POST /v1/otp/verify', () => {
     const second = await call(createVerifyOtpHandler(h.deps), {
       body: { target: 'jane@example.com', code: again, name: 'Other' },
     });
-    expect(second.body).toMatchObject({ isNew: false, identity: { id: first.body?.identity.id, name: 'Jane' } });
+    expect(second.body).toMatchObject({
+      isNew: false,
+      identity: { id: first.body?.identity.id, name: 'Jane', createdAt: first.body?.identity.createdAt, loginCount: 2 },
+    });
   });
 
   it('401 invalid-code: wrong, used and never-sent codes answer with the same body', async () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as health } from '../../functions/handlers/health.js';
 import { createSendOtpHandler } from '../../functions/handlers/send-otp.js';
+import { createPolicyHandler } from '../../functions/handlers/policy.js';
 import { createSessionHandler } from '../../functions/handlers/session.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
 import { createLocalServer } from '../../functions/local/server.js';
@@ -18,6 +19,7 @@ beforeAll(async () => {
     'send-otp': createSendOtpHandler(h.deps),
     'verify-otp': createVerifyOtpHandler(h.deps),
     session: createSessionHandler(h.deps),
+    policy: createPolicyHandler(h.deps),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -24,6 +24,8 @@ export async function saveCode(dynamo: Dynamo, code: StoredCode): Promise<void> 
         Item: marshall({
           [STATE_PK]: pk,
           codeHash: code.codeHash,
+          tokenHash: code.tokenHash,
+          ...(code.testTarget ? { testTarget: true } : {}),
           attempts: 0,
           channel: code.channel,
           sentAt: code.sentAt,
@@ -55,12 +57,17 @@ export async function discardCode(dynamo: Dynamo, code: CodeRef, codeHash: strin
   }
 }
 
-/** Counts one attempt before any comparison; refused once the attempts are used up or the code expired. */
+/**
+ * Counts one attempt before any comparison; refused once the attempts are used up or the code expired.
+ * With a token, the condition also requires the code to be that token's, so that a guess carrying
+ * another device's token (or an old code's) spends none of the code's attempts.
+ */
 export async function recordAttempt(
   dynamo: Dynamo,
   code: CodeRef,
   now: number,
   maxAttempts: number,
+  tokenHash?: string,
 ): Promise<AttemptOutcome> {
   try {
     const result = await retryConflicts(() =>
@@ -69,20 +76,34 @@ export async function recordAttempt(
           TableName: dynamo.tables.stateTable,
           Key: marshall({ [STATE_PK]: codeKeyOf(code) }),
           UpdateExpression: 'ADD attempts :one',
-          ConditionExpression: 'attribute_exists(#pk) AND attempts < :max AND expiresAt > :now',
+          ConditionExpression: `attribute_exists(#pk) AND attempts < :max AND expiresAt > :now${
+            tokenHash === undefined ? '' : ' AND tokenHash = :token'
+          }`,
           ExpressionAttributeNames: { '#pk': STATE_PK },
-          ExpressionAttributeValues: marshall({ ':one': 1, ':max': maxAttempts, ':now': now }),
+          ExpressionAttributeValues: marshall({
+            ':one': 1,
+            ':max': maxAttempts,
+            ':now': now,
+            ...(tokenHash === undefined ? {} : { ':token': tokenHash }),
+          }),
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       ),
     );
     const item = unmarshall(result.Attributes ?? {});
-    return { kind: 'counted', codeHash: String(item.codeHash ?? ''), channel: item.channel as Channel };
+    return {
+      kind: 'counted',
+      codeHash: String(item.codeHash ?? ''),
+      channel: item.channel as Channel,
+      testTarget: item.testTarget === true,
+    };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const old = error.Item ? unmarshall(error.Item) : undefined;
     if (!old || Number(old.expiresAt ?? 0) <= now) return { kind: 'missing' };
+    // Another token's code is, to this caller, no code at all; its attempts are not theirs to spend.
+    if (tokenHash !== undefined && old.tokenHash !== tokenHash) return { kind: 'missing' };
     return { kind: 'exhausted' };
   }
 }

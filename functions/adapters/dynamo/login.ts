@@ -1,7 +1,7 @@
 import { GetItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { InvalidCodeError } from '../../core/errors.js';
-import type { Customer, LoginCompletion, SessionRecord } from '../../core/ports.js';
+import type { Customer, LoginCompletion, Platform, SessionRecord } from '../../core/ports.js';
 import type { Channel } from '../../core/purposes.js';
 import type { Dynamo } from './client.js';
 import { codeKeyOf } from './codes.js';
@@ -20,9 +20,10 @@ export async function findCustomer(dynamo: Dynamo, target: string): Promise<Cust
 }
 
 /**
- * Consumes the code and writes the session (and a new customer) in one transaction: either the
- * login happened completely or the code is still there. The code's condition makes it single-use;
- * the customer's makes find-or-create safe, and a lost race hands the session to the winner.
+ * Consumes the code, writes the session and creates or updates the customer (its login metadata) in
+ * one transaction: either the login happened completely or the code is still there. The code's
+ * condition makes it single-use; the customer's makes find-or-create safe, and a lost race hands the
+ * session to the winner.
  */
 export async function completeLogin(
   dynamo: Dynamo,
@@ -31,8 +32,8 @@ export async function completeLogin(
   let { session, customer, isNew } = login;
   for (;;) {
     try {
-      await transact(dynamo, loginItems(dynamo, login, session, isNew ? customer : undefined));
-      return { customer, isNew };
+      await transact(dynamo, loginItems(dynamo, login, session, customer, isNew));
+      return { customer: afterLogin(customer, login.now, session), isNew };
     } catch (error) {
       const [codeReason, , customerReason] = cancellationReasons(error);
       if (codeReason?.Code === 'ConditionalCheckFailed') throw new InvalidCodeError();
@@ -45,11 +46,21 @@ export async function completeLogin(
   }
 }
 
+/**
+ * The customer as the login left it. The count is the one read before the login plus one: logins of
+ * one customer that run at the same moment may each report the same count, while the stored count
+ * (an ADD) misses none.
+ */
+function afterLogin(customer: Customer, now: number, session: SessionRecord): Customer {
+  return { ...customer, lastLoginAt: now, loginCount: (customer.loginCount ?? 0) + 1, lastLogin: session.origin };
+}
+
 function loginItems(
   dynamo: Dynamo,
   login: LoginCompletion,
   session: SessionRecord,
-  newCustomer?: Customer,
+  customer: Customer,
+  isNew: boolean,
 ): TransactWriteItem[] {
   const items: TransactWriteItem[] = [
     {
@@ -63,20 +74,48 @@ function loginItems(
     {
       Put: {
         TableName: dynamo.tables.stateTable,
-        Item: marshall(sessionItem(session)),
+        Item: marshall(sessionItem(session), { removeUndefinedValues: true }),
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': STATE_PK },
       },
     },
   ];
-  if (newCustomer) {
+  const origin = session.origin;
+  if (isNew) {
     items.push({
       Put: {
         TableName: dynamo.tables.customersTable,
-        Item: marshall(customerItem(newCustomer), { removeUndefinedValues: true }),
+        Item: marshall(customerItem(afterLogin(customer, login.now, session)), { removeUndefinedValues: true }),
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    });
+  } else {
+    // REMOVE what this login did not come with, so that the last login's origin is never mixed
+    // with an older one's.
+    const set = ['lastLoginAt = :now'];
+    const remove: string[] = [];
+    const values: Record<string, unknown> = { ':now': login.now, ':one': 1 };
+    for (const [attribute, value] of [
+      ['lastClientId', origin.clientId],
+      ['lastIp', origin.sourceIp],
+      ['lastPlatform', origin.platform],
+    ] as const) {
+      if (value === undefined) remove.push(attribute);
+      else {
+        set.push(`${attribute} = :${attribute}`);
+        values[`:${attribute}`] = value;
+      }
+    }
+    items.push({
+      Update: {
+        TableName: dynamo.tables.customersTable,
+        Key: marshall({ [CUSTOMER_PK]: customerKey(customer.target) }),
+        UpdateExpression: `SET ${set.join(', ')} ADD loginCount :one${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
+        ExpressionAttributeValues: marshall(values),
       },
     });
   }
@@ -91,6 +130,11 @@ function customerItem(customer: Customer): Record<string, unknown> {
     // No attribute for no name, not an empty string.
     name: customer.name || undefined,
     createdAt: customer.createdAt,
+    lastLoginAt: customer.lastLoginAt,
+    loginCount: customer.loginCount,
+    lastClientId: customer.lastLogin?.clientId,
+    lastIp: customer.lastLogin?.sourceIp,
+    lastPlatform: customer.lastLogin?.platform,
   };
 }
 
@@ -102,5 +146,12 @@ function customerFrom(item: Record<string, unknown>): Customer {
     channel: item.channel as Channel,
     name: typeof item.name === 'string' ? item.name : null,
     createdAt: Number(item.createdAt ?? 0),
+    lastLoginAt: typeof item.lastLoginAt === 'number' ? item.lastLoginAt : undefined,
+    loginCount: typeof item.loginCount === 'number' ? item.loginCount : undefined,
+    lastLogin: {
+      clientId: typeof item.lastClientId === 'string' ? item.lastClientId : undefined,
+      sourceIp: typeof item.lastIp === 'string' ? item.lastIp : undefined,
+      platform: typeof item.lastPlatform === 'string' ? (item.lastPlatform as Platform) : undefined,
+    },
   };
 }

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { SessionRecord } from '../../core/ports.js';
+import type { Platform, SessionRecord } from '../../core/ports.js';
 import type { Channel, Purpose } from '../../core/purposes.js';
 import type { Dynamo } from './client.js';
 import { dueEntry } from './due-index.js';
@@ -17,7 +17,11 @@ export function sessionItem(session: SessionRecord): Record<string, unknown> {
     channel: session.channel,
     purpose: session.purpose,
     issuedAt: session.issuedAt,
+    authTime: session.authTime,
     expiresAt: session.expiresAt,
+    clientId: session.origin.clientId,
+    sourceIp: session.origin.sourceIp,
+    platform: session.origin.platform,
     [TTL]: ttlOf(session.expiresAt),
     ...dueEntry(pk, session.expiresAt),
   };
@@ -41,8 +45,15 @@ export async function getSession(dynamo: Dynamo, tokenHash: string): Promise<Ses
     channel: item.channel as Channel,
     purpose: item.purpose as Purpose,
     issuedAt: Number(item.issuedAt ?? 0),
+    // Sessions written before authTime was recorded stand on the verification that issued them.
+    authTime: Number(item.authTime ?? item.issuedAt ?? 0),
     expiresAt: Number(item.expiresAt ?? 0),
     revokedAt: typeof item.revokedAt === 'number' ? item.revokedAt : undefined,
+    origin: {
+      clientId: typeof item.clientId === 'string' ? item.clientId : undefined,
+      sourceIp: typeof item.sourceIp === 'string' ? item.sourceIp : undefined,
+      platform: typeof item.platform === 'string' ? (item.platform as Platform) : undefined,
+    },
   };
 }
 

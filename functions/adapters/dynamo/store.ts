@@ -19,7 +19,11 @@ export class DynamoOtpStore implements OtpStore {
   constructor(client: DynamoDBClient, tables: TableNames) {
     this.dynamo = {
       client,
-      tables: { stateTable: tables.stateTable, customersTable: tables.customersTable, clientsTable: tables.clientsTable },
+      tables: {
+        stateTable: tables.stateTable,
+        customersTable: tables.customersTable,
+        clientsTable: tables.clientsTable,
+      },
     };
   }
 
@@ -28,7 +32,8 @@ export class DynamoOtpStore implements OtpStore {
     lockSends(this.dynamo, targetKey, now, until, cooldown);
   saveCode: OtpStore['saveCode'] = (code) => codes.saveCode(this.dynamo, code);
   discardCode: OtpStore['discardCode'] = (code, codeHash) => codes.discardCode(this.dynamo, code, codeHash);
-  recordAttempt: OtpStore['recordAttempt'] = (code, now, max) => codes.recordAttempt(this.dynamo, code, now, max);
+  recordAttempt: OtpStore['recordAttempt'] = (code, now, max, tokenHash) =>
+    codes.recordAttempt(this.dynamo, code, now, max, tokenHash);
   findCustomer: OtpStore['findCustomer'] = (target) => login.findCustomer(this.dynamo, target);
   completeLogin: OtpStore['completeLogin'] = (completion) => login.completeLogin(this.dynamo, completion);
   failures: OtpStore['failures'] = (targetKey, now) => failures.failures(this.dynamo, targetKey, now);

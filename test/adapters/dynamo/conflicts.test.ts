@@ -37,7 +37,15 @@ const reservation = {
   cooldownSeconds: 30,
 };
 
-const CODE = { targetKey: 'k', purpose: 'login', codeHash: 'h', channel: 'sms', sentAt: 1, expiresAt: 2 } as const;
+const CODE = {
+  targetKey: 'k',
+  purpose: 'login',
+  codeHash: 'h',
+  tokenHash: 't',
+  channel: 'sms',
+  sentAt: 1,
+  expiresAt: 2,
+} as const;
 
 beforeEach(() => dynamo.reset());
 

@@ -1,0 +1,17 @@
+import { effectiveConfig } from '../core/client-policy.js';
+import { type Client, identifyClient } from '../core/clients.js';
+import type { ApiDeps, CoreLog } from '../core/deps.js';
+import type { ClientIdentifier } from './http-handler.js';
+
+/** Identifies callers by X-API-Key against the handler's directory and the deployment's rule. */
+export function clientIdentifier(
+  deps: Pick<ApiDeps, 'clients' | 'now'> & { config: Pick<ApiDeps['config'], 'requireApiKey'> },
+): ClientIdentifier {
+  return (apiKey) =>
+    identifyClient({ directory: deps.clients, now: deps.now, requireApiKey: deps.config.requireApiKey }, apiKey);
+}
+
+/** The use cases' dependencies for one call: the deployment's settings under the caller's policy. */
+export function callDeps<D extends ApiDeps>(deps: D, client: Client | undefined, log: CoreLog) {
+  return { ...deps, config: effectiveConfig(deps.config, client?.policy), log };
+}
