@@ -6,6 +6,9 @@ export interface FunctionEnvironmentProps {
   devMode: boolean;
   state: TableV2;
   customers: TableV2;
+  clients: TableV2;
+  /** Calls without X-API-Key are refused (functions/config.ts, OTP_REQUIRE_API_KEY). */
+  requireApiKey: boolean;
   pepper: ISecret;
   smsCountries?: readonly string[];
   smsSenderId?: string;
@@ -23,6 +26,9 @@ export function functionEnvironment(props: FunctionEnvironmentProps): Record<str
     OTP_STAGE: props.stage,
     OTP_STATE_TABLE: props.state.tableName,
     OTP_CUSTOMERS_TABLE: props.customers.tableName,
+    OTP_CLIENTS_TABLE: props.clients.tableName,
+    // Always written, so that a deployed function never depends on config.ts's default.
+    OTP_REQUIRE_API_KEY: String(props.requireApiKey),
     OTP_DEV_MODE: String(props.devMode),
     OTP_DELIVERY: 'aws',
     OTP_PEPPER_SECRET_ARN: props.pepper.secretArn,

@@ -68,6 +68,13 @@ export interface OtpServiceProps {
    * @default true
    */
   readonly waf?: boolean;
+  /**
+   * Calls without an `X-API-Key` header get `401 invalid-api-key`; a key, when one comes, is checked
+   * either way. Turn off only for a stage whose callers cannot hold a key: every keyless call then
+   * gets the deployment's defaults rather than a client's policy.
+   * @default true
+   */
+  readonly requireApiKey?: boolean;
 }
 
 /**
@@ -118,6 +125,8 @@ export class OtpService extends Construct {
       devMode,
       state: this.tables.state,
       customers: this.tables.customers,
+      clients: this.tables.clients,
+      requireApiKey: props.requireApiKey ?? true,
       pepper: this.pepper,
       smsCountries: props.sms?.allowedCountries,
       smsSenderId: props.sms?.senderId,
@@ -131,6 +140,7 @@ export class OtpService extends Construct {
       functions: this.functions,
       state: this.tables.state,
       customers: this.tables.customers,
+      clients: this.tables.clients,
       pepper: this.pepper,
       sms: props.sms !== undefined,
       email,

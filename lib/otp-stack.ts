@@ -22,6 +22,7 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
     email: settings.emailFrom ? { from: settings.emailFrom, sesIdentity: settings.sesIdentity } : undefined,
     smsMonthlyBudgetUsd: settings.smsMonthlyBudgetUsd,
     waf: settings.waf,
+    requireApiKey: settings.requireApiKey,
   };
 }
 
@@ -43,6 +44,12 @@ export class OtpStack extends Stack {
     });
     new CfnOutput(this, 'StateTableName', { value: this.service.tables.state.tableName });
     new CfnOutput(this, 'CustomersTableName', { value: this.service.tables.customers.tableName });
+    // `npm run clients -- --stage STAGE` finds the table by this output's name
+    // (functions/clients/connection.ts): renaming it breaks the CLI.
+    new CfnOutput(this, 'ClientsTableName', {
+      value: this.service.tables.clients.tableName,
+      description: 'Clients and API keys: manage with npm run clients',
+    });
     acknowledgeNagFindings(this.service, { sms: settings.smsCountries !== undefined, waf: settings.waf });
   }
 }

@@ -36,6 +36,8 @@ export interface StackSettings {
   smsMonthlyBudgetUsd: number;
   /** The WAF web ACL in front of the API; on unless turned off. */
   waf: boolean;
+  /** Calls without X-API-Key get 401 invalid-api-key; on unless turned off. */
+  requireApiKey: boolean;
 }
 
 export class SettingsError extends Error {
@@ -121,5 +123,6 @@ export function settingsFromContext(context: Context): StackSettings {
     smsOriginationNumber,
     smsMonthlyBudgetUsd: Number(budget),
     waf: flag(context, 'waf', true),
+    requireApiKey: flag(context, 'requireApiKey', true),
   };
 }
