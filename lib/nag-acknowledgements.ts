@@ -16,7 +16,7 @@ export function acknowledgeNagFindings(service: OtpService, options: { sms: bool
   acknowledge(
     api,
     'APIG4',
-    'The OTP routes are how a user logs in and cannot need credentials; /v1/session checks its own tokens.',
+    "Login routes take no AWS credentials: the functions check the client's X-API-Key, /v1/session its tokens.",
   );
   acknowledge(
     api,

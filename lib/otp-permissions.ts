@@ -10,6 +10,7 @@ export interface HandlerPermissionsProps {
   functions: Record<HandlerName, IFunction>;
   state: TableV2;
   customers: TableV2;
+  clients: TableV2;
   pepper: ISecret;
   /** SMS is sent: the send function may publish to phone numbers. */
   sms: boolean;
@@ -19,7 +20,7 @@ export interface HandlerPermissionsProps {
 
 /** Gives each API function only the actions its code calls, on the resources it calls them on. */
 export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
-  const { 'send-otp': send, 'verify-otp': verify, session } = props.functions;
+  const { 'send-otp': send, 'verify-otp': verify, session, policy } = props.functions;
   // On the tables themselves, not their indexes (which table.grant would add). Transactions need
   // the item actions they contain; there is no separate transaction action.
   const allow = (fn: IFunction, table: TableV2, ...actions: string[]) =>
@@ -30,6 +31,9 @@ export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
   allow(verify, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
   allow(verify, props.customers, 'GetItem', 'PutItem');
   allow(session, props.state, 'GetItem', 'UpdateItem');
+  // Each API call finds its client by the key's hash (functions/adapters/dynamo/clients.ts,
+  // findByKeyHash); clients are written only by `npm run clients` with an operator's credentials.
+  for (const fn of [send, verify, session, policy]) allow(fn, props.clients, 'GetItem');
   props.pepper.grantRead(send);
   props.pepper.grantRead(verify);
 
