@@ -3,7 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { CLIENTS_TABLE_OUTPUT, stackName } from '../../functions/clients/connection.js';
 import { addOtpStack } from '../../lib/otp-app.js';
 import { FEATURE_FLAGS, testApp } from './test-app.js';
 
@@ -37,6 +39,18 @@ describe('the CDK app', () => {
     expect(stack.stackName).toBe('OtpService-dev');
     expect(() => app.synth()).not.toThrow();
   });
+
+  it('names the stack and outputs the clients table where npm run clients looks them up', () => {
+    const stack = addOtpStack(appWith({ stage: 'qa', smsCountries: 'US' }));
+    expect(stack.stackName).toBe(stackName('qa'));
+    expect(Object.keys(Template.fromStack(stack).findOutputs(CLIENTS_TABLE_OUTPUT))).toEqual([CLIENTS_TABLE_OUTPUT]);
+  });
+
+  it('refuses a requireApiKey that is not true or false with a clear message and exit code 1', async () => {
+    const result = await synthApp({ stage: 'dev', smsCountries: 'US', requireApiKey: 'yes' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Invalid context "requireApiKey": must be true or false (got "yes").');
+  }, 60_000);
 
   it('refuses dev mode in prod with a clear message and exit code 1', async () => {
     const result = await synthApp({ stage: 'prod', devMode: 'true', smsCountries: 'US' });

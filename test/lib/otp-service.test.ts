@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { problemBody } from '../../functions/http/problem.js';
@@ -35,6 +35,12 @@ const variablesOf = (t: Template) =>
       Properties: { Description: 'OTP service: send-otp' },
     }) as Record<string, Resource>,
   )[0]?.Properties.Environment.Variables;
+
+/** The environment of every function of the service, the cleanup included. */
+const allVariablesOf = (t: Template) =>
+  Object.values(t.findResources('AWS::Lambda::Function') as Record<string, Resource>)
+    .filter((fn) => String(fn.Properties.Description).startsWith('OTP service: '))
+    .map((fn) => fn.Properties.Environment.Variables as Record<string, unknown>);
 
 describe('OtpService props', () => {
   it('defaults to a WAF, a 100 USD SMS budget and no dev mode', () => {
@@ -88,6 +94,26 @@ describe('OtpService props', () => {
       expect(log.DeletionPolicy).toBe('Retain');
       expect(log.Properties.RetentionInDays).toBe(90);
     }
+  });
+
+  it('requires API keys by default, and tells every function', () => {
+    const t = template(SMS_ONLY);
+    const functions = allVariablesOf(t);
+    expect(functions.length).toBeGreaterThan(1);
+    for (const variables of functions) expect(variables.OTP_REQUIRE_API_KEY).toBe('true');
+  });
+
+  it('lets keyless calls in when requireApiKey is false', () => {
+    const functions = allVariablesOf(template({ ...SMS_ONLY, requireApiKey: false }));
+    expect(functions.length).toBeGreaterThan(1);
+    for (const variables of functions) expect(variables.OTP_REQUIRE_API_KEY).toBe('false');
+  });
+
+  it('exposes the clients table, named to every function', () => {
+    const service = new OtpService(stack(), 'Otp', SMS_ONLY);
+    const clientsId = Stack.of(service).getLogicalId(service.tables.clients.node.defaultChild as CfnElement);
+    const t = Template.fromStack(Stack.of(service));
+    for (const variables of allVariablesOf(t)) expect(variables.OTP_CLIENTS_TABLE).toEqual({ Ref: clientsId });
   });
 
   it('refuses dev mode in production', () => {

@@ -1,22 +1,44 @@
+import type { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
+import { CLIENTS_TABLE_OUTPUT } from '../../functions/clients/connection.js';
+import { HANDLERS, ROUTES } from '../../functions/routes.js';
+import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { isProductionStage } from '../../functions/settings-rules.js';
 import { OtpStack } from '../../lib/otp-stack.js';
 import { settingsFromContext } from '../../lib/stack-config.js';
 import { testApp } from './test-app.js';
 
-/** Synthesis is the slow part: each context is synthesised once per file and its template shared. */
-const templates = new Map<string, Template>();
+type Resource = {
+  Type: string;
+  Properties: Record<string, any>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+};
 
-function template(context: Record<string, string> = {}) {
+/** Synthesis is the slow part: each context is synthesised once per file and its template shared. */
+const synths = new Map<string, { stack: OtpStack; template: Template }>();
+
+function synth(context: Record<string, string> = {}) {
   const key = JSON.stringify(context);
-  const cached = templates.get(key);
+  const cached = synths.get(key);
   if (cached) return cached;
   const settings = settingsFromContext((name) => ({ smsCountries: 'US', ...context })[name]);
-  const synthesised = Template.fromStack(new OtpStack(testApp(), `Test-${settings.stage}`, { settings }));
-  templates.set(key, synthesised);
+  const stack = new OtpStack(testApp(), `Test-${settings.stage}`, { settings });
+  const synthesised = { stack, template: Template.fromStack(stack) };
+  synths.set(key, synthesised);
   return synthesised;
+}
+
+const template = (context: Record<string, string> = {}) => synth(context).template;
+
+/** The logical IDs of the service's tables in the template of `context`. */
+function tableIds(context: Record<string, string> = {}) {
+  const { stack } = synth(context);
+  const id = (table: TableV2) => stack.getLogicalId(table.node.defaultChild as CfnElement);
+  const { tables } = stack.service;
+  return { state: id(tables.state), customers: id(tables.customers), clients: id(tables.clients) };
 }
 
 describe('OtpStack tables', () => {
@@ -42,9 +64,32 @@ describe('OtpStack tables', () => {
     expect(resource?.DeletionPolicy).toBe('Retain');
   });
 
-  it('protects both tables from deletion in prod', () => {
+  it('keeps clients like customers: point-in-time recovery, no TTL, retained', () => {
+    const tables = template().findResources('AWS::DynamoDB::GlobalTable') as Record<string, Resource>;
+    const clients = tables[tableIds().clients];
+    expect(clients?.Properties.KeySchema).toEqual([{ AttributeName: CLIENTS_TABLE.partitionKey, KeyType: 'HASH' }]);
+    expect(clients?.Properties.TimeToLiveSpecification).toBeUndefined();
+    expect(clients?.Properties.GlobalSecondaryIndexes).toBeUndefined();
+    expect(clients?.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({
+      PointInTimeRecoveryEnabled: true,
+    });
+    expect(clients?.Properties.SSESpecification).toEqual(tables[tableIds().customers]?.Properties.SSESpecification);
+    expect(clients?.DeletionPolicy).toBe('Retain');
+    expect(clients?.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('keeps the logical IDs of the tables deployed before the clients table', () => {
+    // A new logical ID would make CloudFormation create an empty table in place of the kept one.
+    expect(tableIds()).toMatchObject({ state: 'TablesState705891C2', customers: 'TablesCustomersB22215AC' });
+    expect(tableIds({ stage: 'prod' })).toMatchObject({
+      state: 'TablesState705891C2',
+      customers: 'TablesCustomersB22215AC',
+    });
+  });
+
+  it('protects every table from deletion in prod', () => {
     const tables = template({ stage: 'prod' }).findResources('AWS::DynamoDB::GlobalTable');
-    expect(Object.keys(tables)).toHaveLength(2);
+    expect(Object.keys(tables).sort()).toEqual(Object.values(tableIds({ stage: 'prod' })).sort());
     for (const table of Object.values(tables)) {
       expect(table.DeletionPolicy).toBe('Retain');
       expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
@@ -59,7 +104,6 @@ describe('OtpStack tables', () => {
   });
 });
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
 /** The statements of the inline policies on the role of the function whose description names it. */
@@ -75,6 +119,14 @@ function statementsOf(t: Template, handler: string): Statement[] {
   return policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
 }
 
+/** The environment of every function of the service, the cleanup included. */
+const variablesOfEvery = (t: Template) =>
+  Object.values(
+    t.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('^OTP service: ') },
+    }) as Record<string, Resource>,
+  ).map((fn) => fn.Properties.Environment.Variables as Record<string, unknown>);
+
 const actionsOf = (statements: Statement[], effect = 'Allow') =>
   new Set(statements.filter((s) => s.Effect === effect).flatMap((s) => [s.Action].flat()));
 
@@ -88,6 +140,7 @@ describe('OtpStack functions', () => {
     expect(functions.map((fn) => fn.Properties.Description).sort()).toEqual([
       'OTP service: cleanup',
       'OTP service: health',
+      'OTP service: policy',
       'OTP service: send-otp',
       'OTP service: session',
       'OTP service: verify-otp',
@@ -126,11 +179,34 @@ describe('OtpStack functions', () => {
       ]),
     );
     expect(actionsOf(statementsOf(t, 'session'))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+    expect(actionsOf(statementsOf(t, 'policy'))).toEqual(new Set(['dynamodb:GetItem']));
     expect(statementsOf(t, 'health')).toEqual([]);
     expect(actionsOf(statementsOf(t, 'cleanup'))).toEqual(new Set(['dynamodb:Query', 'dynamodb:DeleteItem']));
-    for (const handler of ['send-otp', 'verify-otp', 'session', 'cleanup']) {
+    for (const handler of [...HANDLERS, 'cleanup']) {
       for (const action of actionsOf(statementsOf(t, handler))) expect(action).not.toContain('*');
     }
+  });
+
+  it('lets the functions that find a client by its key only GetItem on the clients table itself', () => {
+    const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const { clients } = tableIds({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const readers = ['send-otp', 'verify-otp', 'session', 'policy'];
+    for (const handler of [...HANDLERS, 'cleanup']) {
+      const onClients = statementsOf(t, handler).filter((s) => JSON.stringify(s.Resource).includes(`"${clients}"`));
+      expect(onClients, handler).toEqual(
+        readers.includes(handler)
+          ? [{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [clients, 'Arn'] } }]
+          : [],
+      );
+    }
+  });
+
+  it('gives the policy function no state, customers or pepper access', () => {
+    const t = template();
+    const { clients } = tableIds();
+    expect(statementsOf(t, 'policy')).toEqual([
+      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [clients, 'Arn'] } },
+    ]);
   });
 
   it('lets the send function publish SMS to phone numbers only, never to a topic', () => {
@@ -152,18 +228,24 @@ describe('OtpStack functions', () => {
     expect(ses?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@acme.example' } });
   });
 
-  it('tells every function the real names of the tables it is granted', () => {
-    const t = template();
-    const tables = t.findResources('AWS::DynamoDB::GlobalTable') as Record<string, Resource>;
-    const stateId = Object.keys(tables).find((id) => tables[id]?.Properties.TimeToLiveSpecification);
-    const customersId = Object.keys(tables).find((id) => id !== stateId);
-    const functions = t.findResources('AWS::Lambda::Function', {
-      Properties: { Description: Match.stringLikeRegexp('^OTP service: ') },
-    }) as Record<string, Resource>;
-    for (const fn of Object.values(functions)) {
-      expect(fn.Properties.Environment.Variables.OTP_STATE_TABLE).toEqual({ Ref: stateId });
-      expect(fn.Properties.Environment.Variables.OTP_CUSTOMERS_TABLE).toEqual({ Ref: customersId });
+  it('tells every function the real names of the tables, and that keys are required', () => {
+    const ids = tableIds();
+    const functions = variablesOfEvery(template());
+    expect(functions).toHaveLength(HANDLERS.length + 1);
+    for (const variables of functions) {
+      expect(variables).toMatchObject({
+        OTP_STATE_TABLE: { Ref: ids.state },
+        OTP_CUSTOMERS_TABLE: { Ref: ids.customers },
+        OTP_CLIENTS_TABLE: { Ref: ids.clients },
+        OTP_REQUIRE_API_KEY: 'true',
+      });
     }
+  });
+
+  it('lets every function take keyless calls with -c requireApiKey=false', () => {
+    const functions = variablesOfEvery(template({ requireApiKey: 'false' }));
+    expect(functions).toHaveLength(HANDLERS.length + 1);
+    for (const variables of functions) expect(variables.OTP_REQUIRE_API_KEY).toBe('false');
   });
 
   it('turns dev mode on only when asked, outside prod', () => {
@@ -209,10 +291,59 @@ describe('OtpStack cleanup', () => {
   });
 });
 
+/** Each method of the REST API with its full path, from the resources' parent chain. */
+function routesOf(t: Template) {
+  const resources = t.findResources('AWS::ApiGateway::Resource') as Record<string, Resource>;
+  const pathOf = (id: string): string => {
+    const resource = resources[id];
+    if (!resource) return '';
+    const parent = resource.Properties.ParentId as { Ref?: string };
+    return `${parent.Ref ? pathOf(parent.Ref) : ''}/${resource.Properties.PathPart as string}`;
+  };
+  return Object.values(t.findResources('AWS::ApiGateway::Method') as Record<string, Resource>).map((method) => ({
+    method: method.Properties.HttpMethod as string,
+    path: pathOf((method.Properties.ResourceId as { Ref: string }).Ref),
+    integration: method.Properties.Integration as { Type: string; Uri: unknown },
+  }));
+}
+
 describe('OtpStack API', () => {
-  it('has exactly the routes of the API', () => {
-    const methods = Object.values(template().findResources('AWS::ApiGateway::Method') as Record<string, Resource>);
-    expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'GET', 'POST', 'POST']);
+  it('has exactly the routes of functions/routes.ts, each on its own function through a proxy integration', () => {
+    const t = template();
+    const functionIds = Object.fromEntries(
+      Object.entries(t.findResources('AWS::Lambda::Function') as Record<string, Resource>).map(([id, fn]) => [
+        String(fn.Properties.Description).replace('OTP service: ', ''),
+        id,
+      ]),
+    );
+    const routes = routesOf(t);
+    expect(routes.map((route) => `${route.method} ${route.path}`).sort()).toEqual(
+      ROUTES.map((route) => `${route.method} ${route.path}`).sort(),
+    );
+    for (const route of ROUTES) {
+      const found = routes.find((r) => r.method === route.method && r.path === route.path);
+      // A proxy integration hands the function the whole request, query string included (?action=).
+      expect(found?.integration.Type).toBe('AWS_PROXY');
+      expect(JSON.stringify(found?.integration.Uri)).toContain(
+        `{"Fn::GetAtt":["${functionIds[route.handler]}","Arn"]}`,
+      );
+    }
+  });
+
+  it('routes GET /v1/otp/policy to the policy function, which API Gateway may invoke', () => {
+    const t = template();
+    const [policyId] = Object.keys(
+      t.findResources('AWS::Lambda::Function', { Properties: { Description: 'OTP service: policy' } }),
+    );
+    const route = routesOf(t).find((r) => r.path === '/v1/otp/policy');
+    expect(route?.method).toBe('GET');
+    expect(JSON.stringify(route?.integration.Uri)).toContain(`"${policyId}"`);
+    const permissions = Object.values(
+      t.findResources('AWS::Lambda::Permission', {
+        Properties: { FunctionName: { 'Fn::GetAtt': [policyId, 'Arn'] }, Principal: 'apigateway.amazonaws.com' },
+      }) as Record<string, Resource>,
+    );
+    expect(permissions.some((p) => JSON.stringify(p.Properties.SourceArn).includes('/GET/v1/otp/policy'))).toBe(true);
   });
 
   it('throttles the stage and the send route, and writes access logs', () => {
@@ -289,6 +420,25 @@ describe('OtpStack alarms', () => {
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
   });
 
+  it('counts the throttles of every function, the policy function included', () => {
+    const t = template();
+    const [throttles] = Object.values(
+      t.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { Metrics: Match.arrayWith([Match.objectLike({ Label: 'Lambda throttles' })]) },
+      }) as Record<string, Resource>,
+    );
+    const watched = (throttles?.Properties.Metrics as { MetricStat?: { Metric: { Dimensions: unknown } } }[])
+      .filter((metric) => metric.MetricStat)
+      .map((metric) => JSON.stringify(metric.MetricStat?.Metric.Dimensions));
+    const functionIds = Object.keys(
+      t.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('^OTP service: ') },
+      }),
+    );
+    expect(watched).toHaveLength(HANDLERS.length + 1);
+    for (const id of functionIds) expect(watched.some((dimensions) => dimensions.includes(`"${id}"`))).toBe(true);
+  });
+
   it('encrypts the alarm topic with a key CloudWatch may use, and lets CloudWatch publish', () => {
     const t = template();
     const keys = t.findResources('AWS::KMS::Key') as Record<string, Resource>;
@@ -355,14 +505,40 @@ describe('stack settings', () => {
     [{ smsCountries: 'US', smsOriginationNumber: '555-0100' }, 'smsOriginationNumber'],
     [{ smsCountries: 'US', smsMonthlyBudgetUsd: '-5' }, 'smsMonthlyBudgetUsd'],
     [{ smsCountries: 'US', waf: 'maybe' }, 'waf'],
+    [{ smsCountries: 'US', requireApiKey: 'maybe' }, 'requireApiKey'],
+    [{ smsCountries: 'US', requireApiKey: 'no' }, 'requireApiKey'],
     [{}, 'emailFrom'],
   ])('fails on %j naming %s', (context, name) => {
     expect(settings(context)).toThrow(`Invalid context "${name}"`);
+  });
+
+  it('requires API keys unless requireApiKey is false', () => {
+    const requireApiKey = (value?: unknown) =>
+      settingsFromContext((name) => ({ smsCountries: 'US', requireApiKey: value })[name]).requireApiKey;
+    expect([requireApiKey(), requireApiKey('true'), requireApiKey('false'), requireApiKey(false)]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
+    expect(settings({ smsCountries: 'US', requireApiKey: 'off' })).toThrow(
+      'Invalid context "requireApiKey": must be true or false (got "off").',
+    );
   });
 
   it('derives the SES identity from the sender address', () => {
     expect(settingsFromContext((name) => ({ emailFrom: 'Acme <no-reply@acme.example>' })[name]).sesIdentity).toBe(
       'acme.example',
     );
+  });
+});
+
+describe('OtpStack outputs', () => {
+  it('names the clients table in the output npm run clients looks up', () => {
+    const t = template();
+    expect(CLIENTS_TABLE_OUTPUT).toBe('ClientsTableName');
+    t.hasOutput(CLIENTS_TABLE_OUTPUT, { Value: { Ref: tableIds().clients } });
+    t.hasOutput('StateTableName', { Value: { Ref: tableIds().state } });
+    t.hasOutput('CustomersTableName', { Value: { Ref: tableIds().customers } });
   });
 });
