@@ -5,8 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoClient, LOCAL_KEY, LOCAL_REGION } from '../adapters/dynamo/client.js';
+import { DynamoClientRegistry } from '../adapters/dynamo/clients.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { addClient, listClients } from '../core/manage-clients.js';
 import {
   checkTables,
   createTables,
@@ -15,6 +18,7 @@ import {
   startDynamoDbLocal,
 } from './dynamodb-local.js';
 import { createLocalServer, type Handlers } from './server.js';
+import { removeStateFile, stateFilePath, writeStateFile } from './state-file.js';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -59,6 +63,23 @@ async function loadHandlers(): Promise<Handlers> {
   return { health: health.handler, 'send-otp': send.handler, 'verify-otp': verify.handler, session: session.handler };
 }
 
+/**
+ * The banner's lines about clients. A table without clients gets one named `local`, so that calls
+ * with a key can be tried at once; its key is printed here because nothing can show it again.
+ */
+async function localClientLines(client: DynamoDBClient, clientsTable: string, requireApiKey: boolean) {
+  const deps = { registry: new DynamoClientRegistry(client, clientsTable), now: Date.now };
+  const existing = await listClients(deps);
+  if (existing.length > 0) {
+    return [`  clients:   ${existing.length} in ${clientsTable} (npm run clients -- list)`];
+  }
+  const created = await addClient(deps, 'local');
+  const keys = requireApiKey
+    ? 'keys are required here: OTP_REQUIRE_API_KEY=true'
+    : 'keys are optional here: OTP_REQUIRE_API_KEY=false';
+  return [`  API key:   ${created.apiKey} (client local, ${created.clientId}; ${keys})`];
+}
+
 async function main(): Promise<void> {
   const { generatedPepper } = applyLocalDefaults(process.env);
   let port: number;
@@ -86,28 +107,43 @@ async function main(): Promise<void> {
   // the tables are created and checked under the very endpoint, region and key the handlers use.
   const handlerConfig = loadConfig(process.env);
   const client = dynamoClient(handlerConfig.dynamoEndpoint);
+  let clientLines: string[];
   try {
-    await createTables(client, handlerConfig);
-    await checkTables(client, handlerConfig);
-  } catch (error) {
-    return fail(
-      [
-        `DynamoDB at ${endpoint} is not usable, so the service would answer 500: not starting.`,
-        error instanceof Error ? error.message : String(error),
-        `The service signs its DynamoDB requests with access key "${LOCAL_KEY}" and region "${LOCAL_REGION}" whatever AWS variables are set;`,
-        'a DynamoDB Local of your own keeps its tables under that key and region unless it runs with -sharedDb.',
-      ].join('\n'),
-    );
+    try {
+      await createTables(client, handlerConfig);
+      await checkTables(client, handlerConfig);
+    } catch (error) {
+      return fail(
+        [
+          `DynamoDB at ${endpoint} is not usable, so the service would answer 500: not starting.`,
+          error instanceof Error ? error.message : String(error),
+          `The service signs its DynamoDB requests with access key "${LOCAL_KEY}" and region "${LOCAL_REGION}" whatever AWS variables are set;`,
+          'a DynamoDB Local of your own keeps its tables under that key and region unless it runs with -sharedDb.',
+        ].join('\n'),
+      );
+    }
+    try {
+      clientLines = await localClientLines(client, handlerConfig.clientsTable, handlerConfig.requireApiKey);
+    } catch (error) {
+      return fail(
+        `Could not read or create the local client in ${handlerConfig.clientsTable}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   } finally {
     client.destroy();
   }
 
   const server = createLocalServer(await loadHandlers(), (line) => out(`  ${line}`));
+  // Tells `npm run clients` where this server's tables are (functions/clients/connection.ts).
+  const stateFile = stateFilePath(port);
+  // Synchronous, so that it runs on every way out, process.exit and uncaught errors included.
+  process.once('exit', () => removeStateFile(stateFile));
   let stopping = false;
   const stop = async (reason: string, exitCode: number) => {
     if (stopping) return;
     stopping = true;
     out(`\n${reason}: stopping…`);
+    removeStateFile(stateFile);
     server.close();
     server.closeAllConnections();
     await dynamo?.stop();
@@ -130,6 +166,15 @@ async function main(): Promise<void> {
   });
   server.listen(port, host, () => {
     const { port: actual } = server.address() as AddressInfo;
+    const url = `http://${host}:${actual}`;
+    writeStateFile(stateFile, {
+      pid: process.pid,
+      endpoint,
+      clientsTable: handlerConfig.clientsTable,
+      stateTable: handlerConfig.stateTable,
+      customersTable: handlerConfig.customersTable,
+      url,
+    });
     out(
       [
         '',
@@ -141,6 +186,7 @@ async function main(): Promise<void> {
             ]
           : [`  DynamoDB:  ${endpoint} (yours; requests signed with key "${LOCAL_KEY}", region "${LOCAL_REGION}")`]),
         `  tables:    ${config.stateTable}, ${config.customersTable}, ${config.clientsTable}`,
+        ...clientLines,
         `  delivery:  ${config.delivery === 'local' ? 'local outbox (codes are printed below, nothing is sent)' : 'AWS SNS and SES'}`,
         `  dev mode:  ${config.devMode ? 'on (responses include mockCode)' : 'off'}`,
         ...(generatedPepper ? ['  pepper:    generated for this run (set OTP_PEPPER to keep one)'] : []),
