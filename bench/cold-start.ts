@@ -13,7 +13,7 @@ import { secretsManagerStandIn, snsStandIn, type StandIn } from './stand-ins.js'
 const run = promisify(execFile);
 
 /** The order of one round: every function once, so that machine drift lands on all of them alike. */
-export const COLD_START_ORDER = ['floor', 'health', 'send-otp', 'verify-otp', 'session', 'cleanup'] as const;
+export const COLD_START_ORDER = ['floor', 'health', 'send-otp', 'verify-otp', 'session', 'policy', 'cleanup'] as const;
 
 /** What Lambda gives a function: the keys of its role, in environment variables, and its region. */
 const REGION = 'us-east-1';
@@ -150,6 +150,8 @@ const phone = (block: number, index: number) => `+1415555${String(block * 100 + 
 /** The first request each function gets, with what it needs in the database already there. */
 async function prepare(name: string, deps: BenchDeps, index: number): Promise<Prepared> {
   const sourceIp = `198.51.100.${index % 250}`;
+  // As deployed, every call but health's carries a key: the first one reads the client (two GetItems).
+  const key = { 'X-API-Key': deps.apiKey };
   deps.clock.now = Date.now();
   const { send, verify } = benchHandlers(deps);
   switch (name) {
@@ -159,7 +161,7 @@ async function prepare(name: string, deps: BenchDeps, index: number): Promise<Pr
       return { event: benchEvent({ method: 'GET', path: '/v1/health' }), expected: 200 };
     case 'send-otp':
       return {
-        event: benchEvent({ path: '/v1/otp/send', body: { target: phone(1, index) }, sourceIp }),
+        event: benchEvent({ path: '/v1/otp/send', body: { target: phone(1, index) }, headers: key, sourceIp }),
         expected: 200,
       };
     case 'verify-otp': {
@@ -167,16 +169,27 @@ async function prepare(name: string, deps: BenchDeps, index: number): Promise<Pr
       const sent = await invoke(send, { body: { target }, sourceIp: `203.0.113.${index % 250}` });
       if (sent.status !== 200) throw new Error(`cold start: seeding a code answered ${sent.status}`);
       const body = { target, code: String(sent.body.mockCode) };
-      return { event: benchEvent({ path: '/v1/otp/verify', body, sourceIp }), expected: 200 };
+      return { event: benchEvent({ path: '/v1/otp/verify', body, headers: key, sourceIp }), expected: 200 };
     }
     case 'session': {
       const target = `cold-${index}@example.com`;
       const sent = await invoke(send, { body: { target }, sourceIp: `192.0.2.${index % 250}` });
       const verified = await invoke(verify, { body: { target, code: String(sent.body.mockCode) } });
       if (verified.status !== 200) throw new Error(`cold start: seeding a session answered ${verified.status}`);
-      const headers = { Authorization: `Bearer ${String(verified.body.sessionToken)}` };
+      const headers = { ...key, Authorization: `Bearer ${String(verified.body.sessionToken)}` };
       return { event: benchEvent({ method: 'GET', path: '/v1/session', headers, sourceIp }), expected: 200 };
     }
+    case 'policy':
+      return {
+        event: benchEvent({
+          method: 'GET',
+          path: '/v1/otp/policy',
+          query: { action: 'redeem' },
+          headers: key,
+          sourceIp,
+        }),
+        expected: 200,
+      };
     case 'cleanup':
       return { event: scheduledEvent(), expected: 'result' };
     default:
@@ -206,7 +219,7 @@ function scheduledEvent() {
  */
 function environment(
   name: string,
-  tables: { stateTable: string; customersTable: string },
+  tables: { stateTable: string; customersTable: string; clientsTable: string },
   at: { dynamoEndpoint: string; secrets: StandIn; sns: StandIn; home: string; bundle: string },
 ): Record<string, string> {
   const functionName = `otp-${name}`;
@@ -235,6 +248,8 @@ function environment(
     OTP_STAGE: 'prod',
     OTP_STATE_TABLE: tables.stateTable,
     OTP_CUSTOMERS_TABLE: tables.customersTable,
+    OTP_CLIENTS_TABLE: tables.clientsTable,
+    OTP_REQUIRE_API_KEY: 'true',
     OTP_DEV_MODE: 'false',
     OTP_DELIVERY: 'aws',
     OTP_PEPPER_SECRET_ARN: PEPPER_ARN,

@@ -1,5 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { dynamoClient } from '../functions/adapters/dynamo/client.js';
+import type { DynamoClientRegistry } from '../functions/adapters/dynamo/clients.js';
+import { cachedDirectory } from '../functions/core/clients.js';
+import { addClient } from '../functions/core/manage-clients.js';
 import { createPolicyHandler } from '../functions/handlers/policy.js';
 import { createSendOtpHandler } from '../functions/handlers/send-otp.js';
 import { createSessionHandler } from '../functions/handlers/session.js';
@@ -16,6 +19,9 @@ export type BenchDeps = HarnessDeps & {
   clock: { now: number };
   meter: DynamoMeter;
   tables: Tables;
+  registry: DynamoClientRegistry;
+  /** The key of the bench's client, which every request carries, as a deployed stack requires. */
+  apiKey: string;
 };
 
 export interface BenchOptions {
@@ -25,7 +31,8 @@ export interface BenchOptions {
 
 /**
  * Core dependencies on fresh tables of the DynamoDB Local at `endpoint` (the test kit's, test/kit.ts),
- * with a metered client and a settable clock.
+ * with a metered client, a settable clock and, as deployed, keys required: one client with the
+ * deployment's defaults (an empty policy) whose key every request carries.
  */
 export async function benchDeps(
   endpoint: string,
@@ -33,8 +40,18 @@ export async function benchDeps(
   options: BenchOptions = {},
 ): Promise<BenchDeps> {
   const meter = new DynamoMeter(options.billing ? dynamoClient(endpoint) : undefined);
-  const h = await harness(endpoint, env, (client) => meter.attach(client));
-  return { ...h.deps, clock: h.clock, meter, tables: h.tables };
+  const h = await harness(endpoint, { OTP_REQUIRE_API_KEY: 'true', ...env }, (client) => meter.attach(client));
+  const { apiKey } = await addClient({ registry: h.registry, now: () => h.clock.now }, 'bench');
+  return { ...h.deps, clock: h.clock, meter, tables: h.tables, registry: h.registry, apiKey };
+}
+
+/**
+ * `handler` as its own Lambda function: its own per-container cache of API keys (so that its first
+ * call reads the client, as a cold container does), and every request carrying the bench's key.
+ */
+function asFunction(deps: BenchDeps, create: (deps: BenchDeps) => ApiHandler): ApiHandler {
+  const handler = create({ ...deps, clients: cachedDirectory(deps.registry, deps.now) });
+  return (event, context) => handler({ ...event, headers: { ...event.headers, 'X-API-Key': deps.apiKey } }, context);
 }
 
 /** The request handlers on the bench's dependencies: the one place that calls their factories. */
@@ -45,10 +62,10 @@ export function benchHandlers(deps: BenchDeps): {
   policy: ApiHandler;
 } {
   return {
-    send: createSendOtpHandler(deps),
-    verify: createVerifyOtpHandler(deps),
-    session: createSessionHandler(deps),
-    policy: createPolicyHandler(deps),
+    send: asFunction(deps, createSendOtpHandler),
+    verify: asFunction(deps, createVerifyOtpHandler),
+    session: asFunction(deps, createSessionHandler),
+    policy: asFunction(deps, createPolicyHandler),
   };
 }
 
@@ -59,10 +76,13 @@ export interface Answer {
 }
 
 /** The event API Gateway sends for `call`, for a function in another process. */
-export function benchEvent(options: CallOptions & { path?: string }): APIGatewayProxyEvent {
+export function benchEvent(
+  options: CallOptions & { path?: string; query?: Record<string, string> },
+): APIGatewayProxyEvent {
   return apiGatewayEvent({
     method: options.method ?? 'POST',
     path: options.path ?? '/',
+    query: options.query,
     headers: { 'content-type': 'application/json', ...options.headers },
     body: options.body === undefined ? null : JSON.stringify(options.body),
     sourceIp: options.sourceIp ?? '203.0.113.10',

@@ -89,10 +89,11 @@ export class PolicyError extends OtpError {
 const fieldOf = (issue: PolicyIssue) => (issue.path ? `policy.${issue.path}` : 'policy');
 
 /**
- * A checked policy in the form the service uses it: countries upper-cased, test targets normalised
- * as every target is. Throws PolicyError naming each field that breaks a rule.
+ * A policy checked against every rule, with countries upper-cased; test targets are taken as they
+ * are. What a function does with a stored policy (written through parsePolicy, so already
+ * normalised): it needs no phone-number metadata for that.
  */
-export function parsePolicy(input: unknown): ClientPolicy {
+export function checkPolicy(input: unknown): ClientPolicy {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new PolicyError([{ path: '', message: 'must be a JSON object' }]);
   }
@@ -116,22 +117,36 @@ export function parsePolicy(input: unknown): ClientPolicy {
     issues.push({ path: 'sendLimitPerDay', message: 'must be at least sendLimitPerHour' });
   }
   const both = policy.otpRequiredFor?.filter((name) => policy.otpOptional?.includes(name)) ?? [];
-  if (both.length > 0)
+  if (both.length > 0) {
     issues.push({ path: 'otpOptional', message: `names ${both.join(', ')}, also in otpRequiredFor` });
+  }
+  policy.testTargets?.forEach((test, index) => {
+    if (policy.codeLength !== undefined && test.code.length !== policy.codeLength) {
+      issues.push({ path: `testTargets.${index}.code`, message: `must have codeLength (${policy.codeLength}) digits` });
+    }
+  });
+  if (issues.length > 0) throw new PolicyError(issues);
+  return policy;
+}
+
+/**
+ * A policy as written by `npm run clients`: every rule of checkPolicy, and test targets normalised as
+ * every target is, so that a function compares them as they come. Throws PolicyError naming each
+ * field that breaks a rule.
+ */
+export function parsePolicy(input: unknown): ClientPolicy {
+  const policy = checkPolicy(input);
+  const issues: PolicyIssue[] = [];
   policy.testTargets = policy.testTargets?.map((test, index) => {
-    let target = test.target;
     try {
-      target = normaliseTarget(test.target).address;
+      return { target: normaliseTarget(test.target).address, code: test.code };
     } catch (error) {
       issues.push({
         path: `testTargets.${index}.target`,
         message: error instanceof Error ? error.message : 'is not a valid target',
       });
+      return test;
     }
-    if (policy.codeLength !== undefined && test.code.length !== policy.codeLength) {
-      issues.push({ path: `testTargets.${index}.code`, message: `must have codeLength (${policy.codeLength}) digits` });
-    }
-    return { target, code: test.code };
   });
   if (policy.testTargets === undefined) delete policy.testTargets;
   if (issues.length > 0) throw new PolicyError(issues);

@@ -38,6 +38,8 @@ function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean 
   // The README's walk-through calls the API without a key; a key that comes is still checked.
   env.OTP_REQUIRE_API_KEY ??= 'false';
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // Metrics go to CloudWatch in EMF lines on stdout: here they would only bury the outbox.
+  env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const generatedPepper = !env.OTP_PEPPER;
   // Codes from a previous run are gone with the in-memory database anyway.
   if (generatedPepper) env.OTP_PEPPER = randomBytes(32).toString('base64url');
@@ -54,13 +56,20 @@ function portFrom(env: NodeJS.ProcessEnv): number {
 
 async function loadHandlers(): Promise<Handlers> {
   // Imported only now: each handler module reads its configuration when it loads, as on Lambda.
-  const [health, send, verify, session] = await Promise.all([
+  const [health, send, verify, session, policy] = await Promise.all([
     import('../handlers/health.js'),
     import('../handlers/send-otp.js'),
     import('../handlers/verify-otp.js'),
     import('../handlers/session.js'),
+    import('../handlers/policy.js'),
   ]);
-  return { health: health.handler, 'send-otp': send.handler, 'verify-otp': verify.handler, session: session.handler };
+  return {
+    health: health.handler,
+    'send-otp': send.handler,
+    'verify-otp': verify.handler,
+    session: session.handler,
+    policy: policy.handler,
+  };
 }
 
 /**

@@ -21,7 +21,7 @@ import {
   UnknownClientError,
   UnknownKeyError,
 } from '../../core/clients.js';
-import { parsePolicy, PolicyError } from '../../policy-rules.js';
+import { checkPolicy, PolicyError } from '../../policy-rules.js';
 import type { Dynamo } from './client.js';
 import { CLIENT_PK, clientsKey } from './keys.js';
 import { cancellationReasons, retryConflicts, transact } from './retry.js';
@@ -291,7 +291,7 @@ function clientFrom(item: Record<string, unknown>): Client {
   if (!CLIENT_STATUSES.includes(status)) throw new StoredClientError(id, `status "${String(status)}" is unknown`);
   let policy: ClientPolicy;
   try {
-    policy = parsePolicy(item.policy ?? {});
+    policy = checkPolicy(item.policy ?? {});
   } catch (error) {
     if (!(error instanceof PolicyError)) throw error;
     throw new StoredClientError(id, `${error.message}; replace the policy with \`npm run clients -- update ${id}\``);
