@@ -78,7 +78,7 @@ describe('npm run clients against DYNAMODB_ENDPOINT', () => {
       apiKey: expect.stringMatching(/^otpk_/),
       keyId: expect.stringMatching(/^key_/),
     });
-    expect((await identify(added.apiKey)).id).toBe(added.clientId);
+    expect((await identify(added.apiKey))?.id).toBe(added.clientId);
 
     const shown = await ok(['show', added.clientId]);
     expect(shown).toEqual({
@@ -107,7 +107,7 @@ describe('npm run clients against DYNAMODB_ENDPOINT', () => {
     const revoked = await ok(['revoke-key', added.clientId, added.keyId]);
     expect(revoked).toEqual({ clientId: added.clientId, keyId: added.keyId, revokedAt: expect.any(String) });
     await expect(identify(added.apiKey)).rejects.toMatchObject({ slug: 'invalid-api-key' });
-    expect((await identify(second.apiKey)).id).toBe(added.clientId);
+    expect((await identify(second.apiKey))?.id).toBe(added.clientId);
 
     const after = await ok(['show', added.clientId]);
     expect(after.keys).toEqual([
