@@ -135,6 +135,8 @@ export interface CallOptions {
   body?: unknown;
   rawBody?: string;
   headers?: Record<string, string>;
+  /** The query string, as API Gateway passes it (queryStringParameters). */
+  query?: Record<string, string>;
   sourceIp?: string;
   /** The Lambda function the call reaches (its logs are tagged with it). */
   functionName?: string;
@@ -158,6 +160,7 @@ export async function call(handler: ApiHandler, options: CallOptions = {}): Prom
     path: '/',
     headers: { 'Content-Type': 'application/json', ...options.headers },
     body: options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body)),
+    query: options.query,
     sourceIp: options.sourceIp ?? '203.0.113.7',
   });
   const started = performance.now();
