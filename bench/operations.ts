@@ -27,11 +27,31 @@ async function measured(
 /** DynamoDB requests, round trips and capacity of each operation, in the default configuration. */
 export async function measureOperations(endpoint: string): Promise<OperationResult[]> {
   const deps = await benchDeps(endpoint, {}, { billing: true });
-  const { send, verify, session } = api(deps);
+  const { send, verify, session, policy } = api(deps);
   const results: OperationResult[] = [];
   const target = 'bench@example.com';
   const sendTo = (to: string) => invoke(send, { body: { target: to } });
   const verifyWith = (to: string, code: string) => invoke(verify, { body: { target: to, code } });
+  const unknownSession = { Authorization: `Bearer ${'x'.repeat(43)}` };
+
+  // Each function's first call reads the API key's client (two GetItems), then remembers it for a
+  // minute: these are measured apart, so that every other line is what a warm function pays.
+  // From another network, so that the lines below meet the counters a first login meets.
+  const firstCall = () => invoke(send, { body: { target: 'first@example.com' }, sourceIp: '198.51.100.200' });
+  results.push(await measured(deps, 'send: first call of a function (reads the client)', 200, firstCall));
+  results.push(
+    await measured(deps, 'verify: first call of a function (reads the client), no code sent', 401, () =>
+      verifyWith('nobody@example.com', '123456'),
+    ),
+  );
+  results.push(
+    await measured(deps, 'session check: first call of a function (reads the client), unknown token', 401, () =>
+      invoke(session, { method: 'GET', headers: unknownSession }),
+    ),
+  );
+  const policyCall = () => invoke(policy, { method: 'GET', query: { action: 'redeem' } });
+  results.push(await measured(deps, 'policy: first call of a function (reads the client)', 200, policyCall));
+  results.push(await measured(deps, 'policy: warm', 200, policyCall));
 
   results.push(await measured(deps, 'send: first code to a target', 200, () => sendTo(target)));
   let code = '';

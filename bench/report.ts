@@ -71,6 +71,11 @@ export function renderReport(results: Results, notes: string): string {
         `${verdict(Math.max(verify?.roundTrips ?? 99, verifyNew?.roundTrips ?? 99) <= 2)} (round trips); ${verdict(Math.max(verify?.requests ?? 99, verifyNew?.requests ?? 99) <= 2)} (requests)`,
       ],
       [
+        'API key on a warm function: no DynamoDB request',
+        `policy check, warm: ${op('policy: warm')?.requests} requests; a function's first call: ${op('policy: first call of a function (reads the client)')?.requests} (${op('policy: first call of a function (reads the client)')?.roundTrips} round trips)`,
+        verdict(op('policy: warm')?.requests === 0),
+      ],
+      [
         'session check = 1',
         `${session?.roundTrips} round trip, ${session?.requests} request`,
         verdict(session?.requests === 1),

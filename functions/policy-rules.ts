@@ -100,10 +100,12 @@ export function checkPolicy(input: unknown): ClientPolicy {
   const parsed = CLIENT_POLICY.safeParse(input);
   if (!parsed.success) {
     throw new PolicyError(
-      parsed.error.issues.map((issue) => ({
-        path: issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : ''),
-        message: issue.code === 'unrecognized_keys' ? 'is not a policy field' : issue.message,
-      })),
+      parsed.error.issues.flatMap((issue) =>
+        // One issue per unknown field, each named by its full path.
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'is not a policy field' }))
+          : [{ path: issue.path.join('.'), message: issue.message }],
+      ),
     );
   }
   const policy: ClientPolicy = { ...parsed.data };

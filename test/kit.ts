@@ -94,8 +94,9 @@ export async function harness(
   const { client, ...tables } = await freshTables(endpoint);
   // Anonymous calls' settings: a handler applies each client's policy over them.
   const config = effectiveConfig({ ...testConfig(overrides), ...tables }, undefined);
-  const store = new DynamoOtpStore(instrument(client), tables);
-  const registry = new DynamoClientRegistry(instrument(client), tables.clientsTable);
+  const instrumented = instrument(client);
+  const store = new DynamoOtpStore(instrumented, tables);
+  const registry = new DynamoClientRegistry(instrumented, tables.clientsTable);
   const sender = new RecordingSender();
   const clock = { now: Date.now() };
   const now = () => clock.now;

@@ -149,7 +149,8 @@ export interface IdentifyDeps {
  * required. A key that is unknown, malformed or revoked is refused even where keys are optional.
  */
 export async function identifyClient(deps: IdentifyDeps, apiKey: string | undefined): Promise<Client | undefined> {
-  if (apiKey === undefined || apiKey === '') {
+  // An empty header is a malformed key, not a missing one.
+  if (apiKey === undefined) {
     if (deps.requireApiKey) throw new InvalidApiKeyError();
     return undefined;
   }

@@ -84,13 +84,15 @@ export interface StoredCode extends CodeRef {
   tokenHash: string;
   /** The fixed code of a client's test identity: nothing was sent. */
   testTarget?: boolean;
+  /** The client a test identity's code was issued to: only its calls may verify it. */
+  issuedTo?: string;
   channel: Channel;
   sentAt: number;
   expiresAt: number;
 }
 
 export type AttemptOutcome =
-  | { kind: 'counted'; codeHash: string; channel: Channel; testTarget: boolean }
+  | { kind: 'counted'; codeHash: string; channel: Channel; testTarget: boolean; issuedTo?: string }
   /** No code, or an expired one: answered exactly like a wrong code. */
   | { kind: 'missing' }
   | { kind: 'exhausted' };

@@ -65,7 +65,9 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     });
     throw new InvalidCodeError();
   }
-  if (!hashesMatch(attempt.codeHash, guessHash)) {
+  // A test identity's code is public to app reviewers: only the client it was issued to may use it.
+  const foreignTestCode = attempt.testTarget && attempt.issuedTo !== request.origin?.clientId;
+  if (foreignTestCode || !hashesMatch(attempt.codeHash, guessHash)) {
     const count = await store.recordFailure(targetKey, now, FAILURE_WINDOW_MS);
     if (count >= config.maxFailuresPerTarget) {
       await store.lockSends(targetKey, now, now + FAILURE_WINDOW_MS, config.resendCooldownSeconds);

@@ -26,6 +26,7 @@ export function createSendOtpHandler(
         purpose: body.purpose ?? DEFAULT_PURPOSE,
         channel: body.channel,
         sourceIp,
+        clientId: client?.id,
       });
       const clientId = client?.id ?? 'anonymous';
       metrics.count(testTarget ? 'TestCodeIssued' : 'CodeSent', { clientId, channel: result.otpType });

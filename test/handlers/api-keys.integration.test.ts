@@ -158,6 +158,11 @@ describe('X-API-Key', () => {
     for (const apiKey of MALFORMED_KEYS) await expectEveryRouteRefuses(h, keyed(apiKey), 401, 'invalid-api-key');
   });
 
+  it('keys optional: an empty X-API-Key is a malformed key (401), not a call without one', async () => {
+    const h = await harness({ OTP_REQUIRE_API_KEY: 'false' });
+    await expectEveryRouteRefuses(h, keyed(''), 401, 'invalid-api-key');
+  });
+
   it('a key whose prefix is right but whose client is another is refused (one character changed)', async () => {
     const h = await harness({ OTP_REQUIRE_API_KEY: 'false' });
     const client = await addClient(manage(h), 'App');

@@ -161,6 +161,36 @@ describe('test identities (testTargets) for app-store review', () => {
     expectProblem(await call(verify, { body: { target: REVIEW_PHONE, code: REVIEW_CODE } }), 401, 'invalid-code');
   });
 
+  it('the fixed code verifies only for the client it was issued to, not for another caller', async () => {
+    const { h, send, verify, withKey } = await setUp();
+    const other = await addClient({ registry: h.registry, now: h.deps.now }, 'Other app');
+    await call(send, { body: { target: REVIEW_PHONE }, headers: withKey });
+    const body = { target: REVIEW_PHONE, code: REVIEW_CODE };
+    expectProblem(await call(verify, { body, headers: { 'X-API-Key': other.apiKey } }), 401, 'invalid-code');
+    expectProblem(await call(verify, { body }), 401, 'invalid-code');
+    expect((await call(verify, { body, headers: withKey })).status).toBe(200);
+  });
+
+  it('a fixed code of another length than the codes of the client: a real code is sent, with a warning', async () => {
+    const h = await harness({ OTP_CODE_LENGTH: '8' });
+    const client = await addClient({ registry: h.registry, now: h.deps.now }, 'Review app', {
+      testTargets: [{ target: REVIEW_PHONE, code: REVIEW_CODE }],
+    });
+    const logger = createLogger();
+    const warn = vi.spyOn(logger, 'warn');
+    const response = await call(createSendOtpHandler(h.deps, logger), {
+      body: { target: REVIEW_PHONE },
+      headers: { 'X-API-Key': client.apiKey },
+    });
+    expect(response.status).toBe(200);
+    expect(h.sender.sent.map((message) => message.to)).toEqual([REVIEW_PHONE]);
+    expect(response.body?.mockCode).toMatch(/^\d{8}$/);
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/test identity ignored/), {
+      target: maskTarget(REVIEW_PHONE),
+      codeLength: 8,
+    });
+  });
+
   it('another client key: the review number is an ordinary target', async () => {
     const { h, send } = await setUp();
     const other = await addClient({ registry: h.registry, now: h.deps.now }, 'Other app');

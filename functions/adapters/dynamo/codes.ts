@@ -26,6 +26,7 @@ export async function saveCode(dynamo: Dynamo, code: StoredCode): Promise<void> 
           codeHash: code.codeHash,
           tokenHash: code.tokenHash,
           ...(code.testTarget ? { testTarget: true } : {}),
+          ...(code.issuedTo ? { issuedTo: code.issuedTo } : {}),
           attempts: 0,
           channel: code.channel,
           sentAt: code.sentAt,
@@ -97,6 +98,7 @@ export async function recordAttempt(
       codeHash: String(item.codeHash ?? ''),
       channel: item.channel as Channel,
       testTarget: item.testTarget === true,
+      issuedTo: typeof item.issuedTo === 'string' ? item.issuedTo : undefined,
     };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
