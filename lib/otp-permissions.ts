@@ -29,7 +29,8 @@ export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
     );
   allow(send, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
   allow(verify, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
-  allow(verify, props.customers, 'GetItem', 'PutItem');
+  // The login transaction creates a new customer (Put) or records a returning one's login (Update).
+  allow(verify, props.customers, 'GetItem', 'PutItem', 'UpdateItem');
   allow(session, props.state, 'GetItem', 'UpdateItem');
   // Each API call finds its client by the key's hash (functions/adapters/dynamo/clients.ts,
   // findByKeyHash); clients are written only by `npm run clients` with an operator's credentials.

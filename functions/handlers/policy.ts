@@ -16,14 +16,16 @@ export function createPolicyHandler(deps: PolicyDeps, logger = createLogger()): 
     logger,
     methods: ['GET'],
     identify: clientIdentifier(deps),
-    handle: async ({ query, client }) => {
+    handle: ({ query, client }) => {
       const action = actionFrom(query, true);
-      return json(200, {
-        clientId: client?.id ?? null,
-        action,
-        otpRequired: otpRequired(client?.policy, action),
-        stepUpSeconds: client?.policy.stepUpTtlSeconds ?? deps.config.stepUpTtlSeconds,
-      });
+      return Promise.resolve(
+        json(200, {
+          clientId: client?.id ?? null,
+          action,
+          otpRequired: otpRequired(client?.policy, action),
+          stepUpSeconds: client?.policy.stepUpTtlSeconds ?? deps.config.stepUpTtlSeconds,
+        }),
+      );
     },
   });
 }

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config.js';
-import { effectiveConfig, otpRequired } from '../core/client-policy.js';
+import { otpRequired } from '../core/client-policy.js';
 import type { ApiDeps } from '../core/deps.js';
 import { OtpRequiredError } from '../core/errors.js';
 import { checkSession, revokeSession } from '../core/sessions.js';

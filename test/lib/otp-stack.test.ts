@@ -201,6 +201,25 @@ describe('OtpStack functions', () => {
     }
   });
 
+  it('grants per table exactly the item actions each function calls on it (transactions included)', () => {
+    const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const ids = tableIds({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const on = (handler: string, table: string) =>
+      new Set(
+        statementsOf(t, handler)
+          .filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [table, 'Arn'] }))
+          .flatMap((s) => [s.Action].flat()),
+      );
+    const item = (...actions: string[]) => new Set(actions.map((action) => `dynamodb:${action}`));
+    expect(on('send-otp', ids.state)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
+    expect(on('verify-otp', ids.state)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
+    // A new customer is a Put, a returning one's login an Update, both inside the login transaction.
+    expect(on('verify-otp', ids.customers)).toEqual(item('GetItem', 'PutItem', 'UpdateItem'));
+    expect(on('session', ids.state)).toEqual(item('GetItem', 'UpdateItem'));
+    for (const handler of ['send-otp', 'session', 'policy', 'health'])
+      expect(on(handler, ids.customers)).toEqual(new Set());
+  });
+
   it('gives the policy function no state, customers or pepper access', () => {
     const t = template();
     const { clients } = tableIds();
