@@ -12,8 +12,10 @@ export interface OtpStore {
   /** Removes a code that could not be delivered, unless a newer code has replaced it. */
   discardCode(code: CodeRef, codeHash: string): Promise<void>;
   /**
-   * Counts one attempt before any comparison. With `tokenHash`, only the code that token was issued
-   * for is counted: a code of another token is reported missing and counts nothing.
+   * Counts one attempt before any comparison, within the code's own attempt limit (`maxAttempts`
+   * for a code stored without one). With `tokenHash`, only the code that token was issued for is
+   * counted; without it, a code that requires its token is not. Either way, a code the request may
+   * not use is reported missing and counts nothing.
    */
   recordAttempt(code: CodeRef, now: number, maxAttempts: number, tokenHash?: string): Promise<AttemptOutcome>;
   findCustomer(target: string): Promise<Customer | undefined>;
@@ -82,6 +84,12 @@ export interface StoredCode extends CodeRef {
   codeHash: string;
   /** SHA-256 of the send's otpToken. */
   tokenHash: string;
+  /**
+   * The sending client's rules, kept with the code so that no other client (or anonymous call)
+   * verifying it can loosen them: its attempt limit, and whether verify must carry the token.
+   */
+  maxAttempts: number;
+  requireToken: boolean;
   /** The fixed code of a client's test identity: nothing was sent. */
   testTarget?: boolean;
   /** The client a test identity's code was issued to: only its calls may verify it. */

@@ -25,6 +25,8 @@ export async function saveCode(dynamo: Dynamo, code: StoredCode): Promise<void> 
           [STATE_PK]: pk,
           codeHash: code.codeHash,
           tokenHash: code.tokenHash,
+          maxAttempts: code.maxAttempts,
+          ...(code.requireToken ? { requireToken: true } : {}),
           ...(code.testTarget ? { testTarget: true } : {}),
           ...(code.issuedTo ? { issuedTo: code.issuedTo } : {}),
           attempts: 0,
@@ -59,9 +61,11 @@ export async function discardCode(dynamo: Dynamo, code: CodeRef, codeHash: strin
 }
 
 /**
- * Counts one attempt before any comparison; refused once the attempts are used up or the code expired.
- * With a token, the condition also requires the code to be that token's, so that a guess carrying
- * another device's token (or an old code's) spends none of the code's attempts.
+ * Counts one attempt before any comparison; refused once the code's attempts are used up or it
+ * expired. The limit is the one stored with the code by its sender (`maxAttempts` only for a code
+ * stored before codes carried one). With a token, the condition also requires the code to be that
+ * token's; without one, a code that requires its token is not counted. A guess that may not use the
+ * code spends none of its attempts.
  */
 export async function recordAttempt(
   dynamo: Dynamo,
@@ -70,6 +74,7 @@ export async function recordAttempt(
   maxAttempts: number,
   tokenHash?: string,
 ): Promise<AttemptOutcome> {
+  const token = tokenHash === undefined ? 'attribute_not_exists(requireToken)' : 'tokenHash = :token';
   try {
     const result = await retryConflicts(() =>
       dynamo.client.send(
@@ -77,9 +82,10 @@ export async function recordAttempt(
           TableName: dynamo.tables.stateTable,
           Key: marshall({ [STATE_PK]: codeKeyOf(code) }),
           UpdateExpression: 'ADD attempts :one',
-          ConditionExpression: `attribute_exists(#pk) AND attempts < :max AND expiresAt > :now${
-            tokenHash === undefined ? '' : ' AND tokenHash = :token'
-          }`,
+          ConditionExpression:
+            'attribute_exists(#pk) AND expiresAt > :now AND ' +
+            '(attempts < maxAttempts OR (attribute_not_exists(maxAttempts) AND attempts < :max)) AND ' +
+            token,
           ExpressionAttributeNames: { '#pk': STATE_PK },
           ExpressionAttributeValues: marshall({
             ':one': 1,
@@ -104,8 +110,8 @@ export async function recordAttempt(
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const old = error.Item ? unmarshall(error.Item) : undefined;
     if (!old || Number(old.expiresAt ?? 0) <= now) return { kind: 'missing' };
-    // Another token's code is, to this caller, no code at all; its attempts are not theirs to spend.
-    if (tokenHash !== undefined && old.tokenHash !== tokenHash) return { kind: 'missing' };
+    // Another token's code, or a code that wants its token, is to this caller no code at all.
+    if (tokenHash === undefined ? old.requireToken === true : old.tokenHash !== tokenHash) return { kind: 'missing' };
     return { kind: 'exhausted' };
   }
 }

@@ -42,6 +42,8 @@ const CODE = {
   purpose: 'login',
   codeHash: 'h',
   tokenHash: 't',
+  maxAttempts: 3,
+  requireToken: false,
   channel: 'sms',
   sentAt: 1,
   expiresAt: 2,
