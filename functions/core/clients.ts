@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ClientPolicy } from './client-policy.js';
+import type { CoreLog } from './deps.js';
 import { ClientDisabledError, InvalidApiKeyError } from './errors.js';
 
 /** The apps and integrations that call the API, each with its API keys and its policy. */
@@ -80,6 +81,20 @@ export class UnknownKeyError extends Error {
   }
 }
 
+/**
+ * A client whose stored record breaks the rules (a hand-edited policy, an unknown status): its calls
+ * are refused as a disabled client's are, never served under rules nobody checked.
+ */
+export class BrokenClientError extends Error {
+  constructor(
+    readonly clientId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BrokenClientError';
+  }
+}
+
 const API_KEY_PREFIX = 'otpk_';
 /** `otpk_` and 32 random bytes in unpadded base64url. */
 const API_KEY_PATTERN = /^otpk_[A-Za-z0-9_-]{43}$/;
@@ -109,30 +124,55 @@ export function newClientId(): string {
 
 /** How long a container trusts what it read about a key: a revoked key stops working within this. */
 export const CLIENT_CACHE_MS = 60_000;
-/** Keys remembered per container; the oldest is forgotten first. */
-const CLIENT_CACHE_ENTRIES = 1000;
+/** Keys remembered per container, the least recently used forgotten first. */
+const KNOWN_KEYS = 1000;
+/** Unknown keys remembered apart, so that a flood of made-up keys cannot push out the real ones. */
+const UNKNOWN_KEYS = 1000;
 
 /**
- * A directory that remembers each answer, unknown keys included, for `ttlMs`: a warm function pays
- * no DynamoDB round trip to know its caller.
+ * A directory that remembers each answer for `ttlMs`: a warm function pays no DynamoDB round trip to
+ * know its caller. Unknown keys are remembered too, in a cache of their own. A failed read is not
+ * remembered, except a broken client's, which would fail again.
  */
 export function cachedDirectory(
   directory: ClientDirectory,
   now: () => number,
   ttlMs = CLIENT_CACHE_MS,
 ): ClientDirectory {
-  const entries = new Map<string, { holder: Promise<KeyHolder | undefined>; until: number }>();
+  type Entry = { holder: Promise<KeyHolder | undefined>; until: number };
+  const known = new Map<string, Entry>();
+  const unknown = new Map<string, Entry>();
+  const remember = (cache: Map<string, Entry>, limit: number, keyHash: string, entry: Entry) => {
+    cache.delete(keyHash);
+    if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
+    cache.set(keyHash, entry);
+  };
   return {
     findByKeyHash(keyHash) {
-      const cached = entries.get(keyHash);
-      if (cached && cached.until > now()) return cached.holder;
-      entries.delete(keyHash);
-      if (entries.size >= CLIENT_CACHE_ENTRIES) entries.delete(entries.keys().next().value as string);
-      const holder = directory.findByKeyHash(keyHash);
-      entries.set(keyHash, { holder, until: now() + ttlMs });
-      // A failed read is not an answer: the next call asks again.
-      holder.catch(() => entries.delete(keyHash));
-      return holder;
+      for (const cache of [known, unknown]) {
+        const entry = cache.get(keyHash);
+        if (!entry) continue;
+        if (entry.until > now()) {
+          // Map order is insertion order: re-inserting makes it the most recently used.
+          if (cache === known) remember(known, KNOWN_KEYS, keyHash, entry);
+          return entry.holder;
+        }
+        cache.delete(keyHash);
+      }
+      const entry: Entry = { holder: directory.findByKeyHash(keyHash), until: now() + ttlMs };
+      remember(known, KNOWN_KEYS, keyHash, entry);
+      entry.holder.then(
+        (holder) => {
+          if (holder === undefined && known.get(keyHash) === entry) {
+            known.delete(keyHash);
+            remember(unknown, UNKNOWN_KEYS, keyHash, entry);
+          }
+        },
+        (error: unknown) => {
+          if (!(error instanceof BrokenClientError) && known.get(keyHash) === entry) known.delete(keyHash);
+        },
+      );
+      return entry.holder;
     },
   };
 }
@@ -142,6 +182,8 @@ export interface IdentifyDeps {
   now: () => number;
   /** Calls without a key are refused. */
   requireApiKey: boolean;
+  /** Told about a broken stored client, which the caller only sees as disabled (the handlers pass theirs). */
+  log?: CoreLog;
 }
 
 /**
@@ -155,7 +197,17 @@ export async function identifyClient(deps: IdentifyDeps, apiKey: string | undefi
     return undefined;
   }
   if (!isWellFormedApiKey(apiKey)) throw new InvalidApiKeyError();
-  const holder = await deps.directory.findByKeyHash(hashApiKey(apiKey));
+  let holder: KeyHolder | undefined;
+  try {
+    holder = await deps.directory.findByKeyHash(hashApiKey(apiKey));
+  } catch (error) {
+    if (!(error instanceof BrokenClientError)) throw error;
+    deps.log?.warn('client refused: its stored record is broken', {
+      brokenClientId: error.clientId,
+      problem: error.message,
+    });
+    throw new ClientDisabledError();
+  }
   if (!holder || (holder.revokedAt !== undefined && holder.revokedAt <= deps.now())) throw new InvalidApiKeyError();
   if (holder.client.status !== 'active') throw new ClientDisabledError();
   return holder.client;

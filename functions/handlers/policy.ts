@@ -15,7 +15,7 @@ export function createPolicyHandler(deps: PolicyDeps, logger = createLogger()): 
   return httpHandler({
     logger,
     methods: ['GET'],
-    identify: clientIdentifier(deps),
+    identify: clientIdentifier(deps, logger),
     handle: ({ query, client }) => {
       const action = actionFrom(query, true);
       return Promise.resolve(

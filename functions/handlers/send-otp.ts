@@ -18,7 +18,7 @@ export function createSendOtpHandler(
   return httpHandler({
     logger,
     methods: ['POST'],
-    identify: clientIdentifier(deps),
+    identify: clientIdentifier(deps, logger),
     body: sendBody,
     handle: async ({ body, sourceIp, client }) => {
       const { testTarget, ...result } = await sendCode(callDeps(deps, client, logger), {

@@ -23,7 +23,7 @@ export function createSessionHandler(deps: SessionDeps, logger = createLogger())
   return httpHandler({
     logger,
     methods: ['GET', 'DELETE'],
-    identify: clientIdentifier(deps),
+    identify: clientIdentifier(deps, logger),
     handle: async ({ method, headers, query, client }) => {
       const token = tokenFromHeaders(headers);
       if (method === 'DELETE') {

@@ -20,7 +20,7 @@ export function createVerifyOtpHandler(
   return httpHandler({
     logger,
     methods: ['POST'],
-    identify: clientIdentifier(deps),
+    identify: clientIdentifier(deps, logger),
     body: verifyBody,
     handle: async ({ body, client, sourceIp }) => {
       const call = callDeps(deps, client, logger);

@@ -6,9 +6,10 @@ import type { ClientIdentifier } from './http-handler.js';
 /** Identifies callers by X-API-Key against the handler's directory and the deployment's rule. */
 export function clientIdentifier(
   deps: Pick<ApiDeps, 'clients' | 'now'> & { config: Pick<ApiDeps['config'], 'requireApiKey'> },
+  log: CoreLog,
 ): ClientIdentifier {
   return (apiKey) =>
-    identifyClient({ directory: deps.clients, now: deps.now, requireApiKey: deps.config.requireApiKey }, apiKey);
+    identifyClient({ directory: deps.clients, now: deps.now, requireApiKey: deps.config.requireApiKey, log }, apiKey);
 }
 
 /** The use cases' dependencies for one call: the deployment's settings under the caller's policy. */

@@ -52,6 +52,8 @@ export const sendBody = z.object({
   ),
 });
 
+const OTP_TOKEN_MESSAGE = 'Must be the otpToken the send returned.';
+
 /**
  * The body of POST /v1/otp/verify. The code's length is the calling client's, so the handler checks
  * it once the client is known.
@@ -59,12 +61,16 @@ export const sendBody = z.object({
 export const verifyBody = z
   .object({
     target: z.optional(target),
-    otpToken: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_OTP_TOKEN_LENGTH))),
+    otpToken: z.optional(
+      z
+        .string(OTP_TOKEN_MESSAGE)
+        .check(z.minLength(1, OTP_TOKEN_MESSAGE), z.maxLength(MAX_OTP_TOKEN_LENGTH, OTP_TOKEN_MESSAGE)),
+    ),
     // Exactly the client's code length: checked by the handler (verify-otp.ts).
-    code: z.string().check(z.maxLength(64)),
+    code: z.string('Must be the digits of the code.').check(z.maxLength(64, 'Must be the digits of the code.')),
     purpose: z.optional(z.enum(PURPOSES)),
     name: z.optional(safeText(255)),
-    platform: z.optional(z.enum(PLATFORMS)),
+    platform: z.optional(z.enum(PLATFORMS, `Must be one of ${PLATFORMS.join(', ')}.`)),
   })
   .check(
     z.refine((body) => body.target !== undefined || body.otpToken !== undefined, {

@@ -1,8 +1,10 @@
+import { silentLog } from '../kit.js';
 import { describe, expect, it } from 'vitest';
 import {
   CLIENT_CACHE_MS,
   type Client,
   type ClientDirectory,
+  BrokenClientError,
   cachedDirectory,
   hashApiKey,
   identifyClient,
@@ -56,6 +58,7 @@ describe('identifyClient', () => {
         directory: fakeDirectory(holder ? { [hashApiKey(apiKey)]: holder } : {}).directory,
         now: () => T0,
         requireApiKey,
+        log: silentLog,
       },
       key,
     );
@@ -75,9 +78,9 @@ describe('identifyClient', () => {
   it('refuses a malformed key, even where keys are optional, without reading the directory', async () => {
     const { directory, totalReads } = fakeDirectory();
     for (const key of ['otpk_short', `otpk_${'a'.repeat(42)}!`, `sk_${'a'.repeat(43)}`, apiKey.slice(0, -1)]) {
-      await expect(identifyClient({ directory, now: () => T0, requireApiKey: false }, key)).rejects.toBeInstanceOf(
-        InvalidApiKeyError,
-      );
+      await expect(
+        identifyClient({ directory, now: () => T0, requireApiKey: false, log: silentLog }, key),
+      ).rejects.toBeInstanceOf(InvalidApiKeyError);
     }
     expect(totalReads()).toBe(0);
   });
@@ -186,5 +189,54 @@ describe('cachedDirectory', () => {
     // ...and the oldest is read again.
     await cached.findByKeyHash('key-0');
     expect(readsOf('key-0')).toBe(2);
+  });
+
+  it('forgets the least recently used known key first: a key in use stays', async () => {
+    const holders = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`key-${i}`, holder]));
+    const fake = fakeDirectory(holders);
+    const cached = cachedDirectory(fake.directory, () => T0);
+    for (let i = 0; i < 1000; i++) await cached.findByKeyHash(`key-${i}`);
+    await cached.findByKeyHash('key-0');
+    await cached.findByKeyHash('key-1000');
+    await cached.findByKeyHash('key-0');
+    expect(fake.readsOf('key-0')).toBe(1);
+    await cached.findByKeyHash('key-1');
+    expect(fake.readsOf('key-1')).toBe(2);
+  });
+
+  it('a flood of made-up keys does not push a real key out', async () => {
+    const { cached, readsOf } = setUp();
+    await cached.findByKeyHash('known');
+    for (let i = 0; i < 5000; i++) await cached.findByKeyHash(`made-up-${i}`);
+    await cached.findByKeyHash('known');
+    expect(readsOf('known')).toBe(1);
+  });
+
+  it("remembers a broken client's failure for the minute: it would fail again", async () => {
+    const { cached, readsOf, failNextWith, clock } = setUp();
+    failNextWith(new BrokenClientError('cli_broken', 'The stored client cli_broken is broken.'));
+    await expect(cached.findByKeyHash('known')).rejects.toBeInstanceOf(BrokenClientError);
+    await expect(cached.findByKeyHash('known')).rejects.toBeInstanceOf(BrokenClientError);
+    expect(readsOf('known')).toBe(1);
+    clock.now += CLIENT_CACHE_MS;
+    await expect(cached.findByKeyHash('known')).resolves.toEqual(holder);
+  });
+});
+
+describe('identifyClient with a broken stored client', () => {
+  it('answers 403 client-disabled and logs the client id, never the key', async () => {
+    const apiKey = newApiKey();
+    const warnings: Record<string, unknown>[] = [];
+    const directory: ClientDirectory = {
+      findByKeyHash: () =>
+        Promise.reject(new BrokenClientError('cli_broken', 'The stored client cli_broken is broken.')),
+    };
+    const log = { info: () => {}, warn: (_: string, attributes: Record<string, unknown>) => warnings.push(attributes) };
+    await expect(identifyClient({ directory, now: () => T0, requireApiKey: true, log }, apiKey)).rejects.toBeInstanceOf(
+      ClientDisabledError,
+    );
+    expect(warnings).toEqual([expect.objectContaining({ brokenClientId: 'cli_broken' })]);
+    expect(JSON.stringify(warnings)).not.toContain(apiKey);
+    expect(JSON.stringify(warnings)).not.toContain(hashApiKey(apiKey));
   });
 });

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { clientsKey } from '../../functions/adapters/dynamo/keys.js';
 import { CLIENT_CACHE_MS, hashApiKey, newApiKey } from '../../functions/core/clients.js';
 import {
   addClient,
@@ -161,6 +162,21 @@ describe('X-API-Key', () => {
   it('keys optional: an empty X-API-Key is a malformed key (401), not a call without one', async () => {
     const h = await harness({ OTP_REQUIRE_API_KEY: 'false' });
     await expectEveryRouteRefuses(h, keyed(''), 401, 'invalid-api-key');
+  });
+
+  it('a client whose stored record is broken (hand-edited policy) is refused as disabled on every route, not 500', async () => {
+    const h = await harness({ OTP_REQUIRE_API_KEY: 'false' });
+    const client = await addClient(manage(h), 'Hand-edited');
+    await h.client.send(
+      new UpdateItemCommand({
+        TableName: h.tables.clientsTable,
+        Key: { pk: { S: clientsKey.client(client.clientId) } },
+        UpdateExpression: 'SET #policy = :policy',
+        ExpressionAttributeNames: { '#policy': 'policy' },
+        ExpressionAttributeValues: { ':policy': { M: { codeLength: { N: '4' } } } },
+      }),
+    );
+    await expectEveryRouteRefuses(h, keyed(client.apiKey), 403, 'client-disabled');
   });
 
   it('a key whose prefix is right but whose client is another is refused (one character changed)', async () => {

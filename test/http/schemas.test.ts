@@ -59,3 +59,20 @@ describe('send: locale', () => {
     expect(localeOf(locale).success).toBe(false);
   });
 });
+
+describe('verify body messages name what is allowed', () => {
+  it.each([
+    [
+      { target: '+14155550123', code: '123456', platform: 'blackberry' },
+      'platform',
+      'Must be one of ios, android, web, other.',
+    ],
+    [{ otpToken: '', code: '123456' }, 'otpToken', 'Must be the otpToken the send returned.'],
+    [{ otpToken: 5, code: '123456' }, 'otpToken', 'Must be the otpToken the send returned.'],
+    [{ target: '+14155550123', code: 5 }, 'code', 'Must be the digits of the code.'],
+  ])('%j: %s', (body, path, message) => {
+    expect(verifyBody.safeParse(body).error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+      [path, message],
+    ]);
+  });
+});

@@ -20,6 +20,7 @@ import {
   type NewApiKey,
   UnknownClientError,
   UnknownKeyError,
+  BrokenClientError,
 } from '../../core/clients.js';
 import { checkPolicy, PolicyError } from '../../policy-rules.js';
 import type { Dynamo } from './client.js';
@@ -46,9 +47,9 @@ interface StoredApiKey {
 }
 
 /** A stored client that cannot be read as one: refused rather than guessed at. */
-export class StoredClientError extends Error {
+export class StoredClientError extends BrokenClientError {
   constructor(clientId: string, problem: string) {
-    super(`The stored client ${clientId} is broken: ${problem}.`);
+    super(clientId, `The stored client ${clientId} is broken: ${problem}.`);
     this.name = 'StoredClientError';
   }
 }
