@@ -219,8 +219,8 @@ describe('migrateLowercaseEmails on DynamoDB Local', () => {
       // The login's session belongs to whoever is under the lower-case key now.
       expect(loginResult?.customer.id).toBe(underNew?.id);
       if (underOld === undefined) {
-        // Moved: the original customer, and the login found it.
-        expect(underNew).toEqual({ ...original, pk: lower });
+        // Moved: the original customer, and the login found it (and recorded itself on it).
+        expect(underNew).toEqual({ ...original, pk: lower, lastLoginAt: expect.any(Number), loginCount: 1 });
         expect(loginResult?.isNew).toBe(false);
       } else {
         // The login got there first: both kept, and the pair reported.
