@@ -60,7 +60,7 @@ export function effectiveConfig(config: CoreConfig, policy: ClientPolicy | undef
     sendLimitPerDay: p.sendLimitPerDay ?? config.sendLimitPerDay,
     resendCooldownSeconds: p.resendCooldownSeconds ?? config.resendCooldownSeconds,
     sessionTtlSeconds: p.sessionTtlSeconds ?? config.sessionTtlSeconds,
-    stepUpTtlSeconds: p.stepUpTtlSeconds ?? config.stepUpTtlSeconds,
+    stepUpTtlSeconds: stepUpSeconds(config, policy),
     refreshTtlSeconds: p.refreshTtlSeconds ?? config.refreshTtlSeconds,
     // A policy narrows channels and countries; it never opens what the deployment closed.
     allowedChannels: p.channels
@@ -72,6 +72,11 @@ export function effectiveConfig(config: CoreConfig, policy: ClientPolicy | undef
     requireOtpToken: p.requireOtpToken ?? false,
     testTargets: p.testTargets ?? [],
   };
+}
+
+/** The step-up window of a client's calls: how recent an OTP must be for an action that needs one. */
+export function stepUpSeconds(config: Pick<CoreConfig, 'stepUpTtlSeconds'>, policy: ClientPolicy | undefined): number {
+  return policy?.stepUpTtlSeconds ?? config.stepUpTtlSeconds;
 }
 
 /**

@@ -41,60 +41,34 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
   const ref: CodeRef = { targetKey, purpose: request.purpose };
   const { token: otpToken, tokenHash } = issueOtpToken(config.pepper, target.address, request.purpose);
 
+  // App-store review: a client's test identity gets its fixed code, stored like any other code
+  // (attempts, expiry and single use hold) but never sent, so no send limit counts it.
   const testCode = testCodeFor(config, target.address);
-  if (testCode === undefined && config.testTargets.some((test) => test.target === target.address)) {
-    // A fixed code that no verify could accept: the reviewer gets a real code, and the operator is told.
-    deps.log.warn('test identity ignored: its fixed code does not have the code length of this client', {
-      target: maskTarget(target.address),
-      codeLength: config.codeLength,
+  if (testCode === undefined) {
+    if (config.testTargets.some((test) => test.target === target.address)) {
+      // A fixed code no verify could accept: the reviewer gets a real code, and the operator is told.
+      deps.log.warn('test identity ignored: its fixed code does not have the code length of this client', {
+        target: maskTarget(target.address),
+        codeLength: config.codeLength,
+      });
+    }
+    // Also refuses a target locked by too many wrong codes: it could not use a code anyway.
+    const refusal = await store.reserveSend({
+      targetKey,
+      ipKey:
+        config.sendLimitPerIpPerHour > 0 && request.sourceIp
+          ? opaqueKey(config.pepper, 'ip', ipBucket(request.sourceIp))
+          : undefined,
+      now,
+      perHour: config.sendLimitPerHour,
+      perDay: config.sendLimitPerDay,
+      perIpPerHour: config.sendLimitPerIpPerHour,
+      cooldownSeconds: config.resendCooldownSeconds,
     });
-  }
-  if (testCode !== undefined) {
-    // App-store review: the reviewer types the fixed code. Nothing is sent, so nothing is counted,
-    // and the code is stored like any other: attempts, expiry and single use still hold.
-    await store.saveCode({
-      ...ref,
-      codeHash: hashCode(config.pepper, target.address, request.purpose, testCode),
-      tokenHash,
-      maxAttempts: config.maxAttempts,
-      requireToken: config.requireOtpToken,
-      testTarget: true,
-      issuedTo: request.clientId,
-      channel: target.channel,
-      sentAt: now,
-      expiresAt: now + config.codeTtlSeconds * 1000,
-    });
-    deps.log.warn('test identity code issued, nothing sent', {
-      channel: target.channel,
-      purpose: request.purpose,
-      target: maskTarget(target.address),
-    });
-    return {
-      otpType: target.channel,
-      expiresIn: config.codeTtlSeconds,
-      resendAfter: config.resendCooldownSeconds,
-      otpToken,
-      testTarget: true,
-      ...(config.devMode ? { mockCode: testCode } : {}),
-    };
+    if (refusal) throw refused(refusal, now);
   }
 
-  // Also refuses a target locked by too many wrong codes: it could not use a code anyway.
-  const refusal = await store.reserveSend({
-    targetKey,
-    ipKey:
-      config.sendLimitPerIpPerHour > 0 && request.sourceIp
-        ? opaqueKey(config.pepper, 'ip', ipBucket(request.sourceIp))
-        : undefined,
-    now,
-    perHour: config.sendLimitPerHour,
-    perDay: config.sendLimitPerDay,
-    perIpPerHour: config.sendLimitPerIpPerHour,
-    cooldownSeconds: config.resendCooldownSeconds,
-  });
-  if (refusal) throw refused(refusal, now);
-
-  const code = generateCode(config.codeLength);
+  const code = testCode ?? generateCode(config.codeLength);
   const codeHash = hashCode(config.pepper, target.address, request.purpose, code);
   await store.saveCode({
     ...ref,
@@ -102,38 +76,44 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     tokenHash,
     maxAttempts: config.maxAttempts,
     requireToken: config.requireOtpToken,
+    ...(testCode === undefined ? {} : { testTarget: true, issuedTo: request.clientId }),
     channel: target.channel,
     sentAt: now,
     expiresAt: now + config.codeTtlSeconds * 1000,
   });
 
-  try {
-    await deps.senders[target.channel].send({
-      channel: target.channel,
-      to: target.address,
-      code,
-      purpose: request.purpose,
-      expiresInSeconds: config.codeTtlSeconds,
-      appName: config.appName,
-    });
-  } catch (error) {
-    // The caller is told the code is not usable, so make that true.
-    await store.discardCode(ref, codeHash);
-    deps.log.warn('code delivery failed', {
-      channel: target.channel,
-      target: maskTarget(target.address),
-      reason: error instanceof Error ? error.name : 'unknown',
-    });
-    throw new DeliveryFailedError();
+  const logged = { channel: target.channel, purpose: request.purpose, target: maskTarget(target.address) };
+  if (testCode !== undefined) {
+    deps.log.warn('test identity code issued, nothing sent', logged);
+  } else {
+    try {
+      await deps.senders[target.channel].send({
+        channel: target.channel,
+        to: target.address,
+        code,
+        purpose: request.purpose,
+        expiresInSeconds: config.codeTtlSeconds,
+        appName: config.appName,
+      });
+    } catch (error) {
+      // The caller is told the code is not usable, so make that true.
+      await store.discardCode(ref, codeHash);
+      deps.log.warn('code delivery failed', {
+        channel: target.channel,
+        target: maskTarget(target.address),
+        reason: error instanceof Error ? error.name : 'unknown',
+      });
+      throw new DeliveryFailedError();
+    }
+    deps.log.info('code sent', logged);
   }
 
-  deps.log.info('code sent', { channel: target.channel, purpose: request.purpose, target: maskTarget(target.address) });
   return {
     otpType: target.channel,
     expiresIn: config.codeTtlSeconds,
     resendAfter: config.resendCooldownSeconds,
     otpToken,
-    testTarget: false,
+    testTarget: testCode !== undefined,
     ...(config.devMode ? { mockCode: code } : {}),
   };
 }

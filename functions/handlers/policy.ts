@@ -1,5 +1,5 @@
 import { loadConfig } from '../config.js';
-import { otpRequired } from '../core/client-policy.js';
+import { otpRequired, stepUpSeconds } from '../core/client-policy.js';
 import type { SessionDeps } from './session.js';
 import { actionFrom } from '../http/action.js';
 import { clientIdentifier } from '../http/client-context.js';
@@ -23,7 +23,7 @@ export function createPolicyHandler(deps: PolicyDeps, logger = createLogger()): 
           clientId: client?.id ?? null,
           action,
           otpRequired: otpRequired(client?.policy, action),
-          stepUpSeconds: client?.policy.stepUpTtlSeconds ?? deps.config.stepUpTtlSeconds,
+          stepUpSeconds: stepUpSeconds(deps.config, client?.policy),
         }),
       );
     },

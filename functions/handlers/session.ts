@@ -1,5 +1,5 @@
 import { loadConfig } from '../config.js';
-import { otpRequired } from '../core/client-policy.js';
+import { otpRequired, stepUpSeconds } from '../core/client-policy.js';
 import type { ApiDeps } from '../core/deps.js';
 import { OtpRequiredError } from '../core/errors.js';
 import { checkSession, revokeSession } from '../core/sessions.js';
@@ -35,8 +35,8 @@ export function createSessionHandler(deps: SessionDeps, logger = createLogger())
       let decision = {};
       if (action !== undefined) {
         const required = otpRequired(client?.policy, action);
-        const window = client?.policy.stepUpTtlSeconds ?? deps.config.stepUpTtlSeconds;
-        if (required && deps.now() - session.authTime > window * 1000) throw new OtpRequiredError(action);
+        const window = stepUpSeconds(deps.config, client?.policy) * 1000;
+        if (required && deps.now() - session.authTime > window) throw new OtpRequiredError(action);
         decision = { action, otpRequired: required };
       }
       return json(200, {
