@@ -84,8 +84,9 @@ describe('npm run bench, smoke mode', () => {
     expect(op('policy: first call of a function (reads the client)')).toMatchObject({ requests: 2, roundTrips: 2 });
     expect(op('policy: warm')).toMatchObject({ requests: 0, roundTrips: 0 });
     expect(op('send: first call of a function (reads the client)')?.requests).toBe((send?.requests ?? 0) + 2);
-    expect(send?.roundTrips).toBeLessThanOrEqual(2);
-    expect(op('verify: success, returning customer')?.roundTrips).toBeLessThanOrEqual(2);
+    // Request counts, not round trips: which requests overlap depends on the machine's load.
+    expect(send?.requests).toBe(2);
+    expect(op('verify: success, returning customer')?.requests).toBe(4);
     expect(send?.billedWriteUnits).toBeGreaterThanOrEqual(send?.writeUnits ?? 0);
     // The cleanup's deletes are part of a login's cost.
     expect(results.cleanup.itemsPerLogin).toBeGreaterThan(0);
