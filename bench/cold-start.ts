@@ -13,7 +13,16 @@ import { secretsManagerStandIn, snsStandIn, type StandIn } from './stand-ins.js'
 const run = promisify(execFile);
 
 /** The order of one round: every function once, so that machine drift lands on all of them alike. */
-export const COLD_START_ORDER = ['floor', 'health', 'send-otp', 'verify-otp', 'session', 'policy', 'cleanup'] as const;
+export const COLD_START_ORDER = [
+  'floor',
+  'health',
+  'send-otp',
+  'verify-otp',
+  'session',
+  'refresh',
+  'policy',
+  'cleanup',
+] as const;
 
 /** What Lambda gives a function: the keys of its role, in environment variables, and its region. */
 const REGION = 'us-east-1';
@@ -178,6 +187,14 @@ async function prepare(name: string, deps: BenchDeps, index: number): Promise<Pr
       if (verified.status !== 200) throw new Error(`cold start: seeding a session answered ${verified.status}`);
       const headers = { ...key, Authorization: `Bearer ${String(verified.body.sessionToken)}` };
       return { event: benchEvent({ method: 'GET', path: '/v1/session', headers, sourceIp }), expected: 200 };
+    }
+    case 'refresh': {
+      const target = `cold-refresh-${index}@example.com`;
+      const sent = await invoke(send, { body: { target }, sourceIp: `192.0.2.${(index + 100) % 250}` });
+      const verified = await invoke(verify, { body: { target, code: String(sent.body.mockCode) } });
+      if (verified.status !== 200) throw new Error(`cold start: seeding a refresh token answered ${verified.status}`);
+      const body = { refreshToken: String(verified.body.refreshToken) };
+      return { event: benchEvent({ path: '/v1/session/refresh', body, headers: key, sourceIp }), expected: 200 };
     }
     case 'policy':
       return {

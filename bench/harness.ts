@@ -4,6 +4,7 @@ import type { DynamoClientRegistry } from '../functions/adapters/dynamo/clients.
 import { cachedDirectory } from '../functions/core/clients.js';
 import { addClient } from '../functions/core/manage-clients.js';
 import { createPolicyHandler } from '../functions/handlers/policy.js';
+import { createRefreshHandler } from '../functions/handlers/refresh.js';
 import { createSendOtpHandler } from '../functions/handlers/send-otp.js';
 import { createSessionHandler } from '../functions/handlers/session.js';
 import { createVerifyOtpHandler } from '../functions/handlers/verify-otp.js';
@@ -60,12 +61,14 @@ export function benchHandlers(deps: BenchDeps): {
   send: ApiHandler;
   verify: ApiHandler;
   session: ApiHandler;
+  refresh: ApiHandler;
   policy: ApiHandler;
 } {
   return {
     send: asFunction(deps, createSendOtpHandler),
     verify: asFunction(deps, createVerifyOtpHandler),
     session: asFunction(deps, createSessionHandler),
+    refresh: asFunction(deps, createRefreshHandler),
     policy: asFunction(deps, createPolicyHandler),
   };
 }

@@ -27,7 +27,7 @@ async function measured(
 /** DynamoDB requests, round trips and capacity of each operation, in the default configuration. */
 export async function measureOperations(endpoint: string): Promise<OperationResult[]> {
   const deps = await benchDeps(endpoint, {}, { billing: true });
-  const { send, verify, session, policy } = api(deps);
+  const { send, verify, session, refresh, policy } = api(deps);
   const results: OperationResult[] = [];
   const target = 'bench@example.com';
   const sendTo = (to: string) => invoke(send, { body: { target: to } });
@@ -75,7 +75,14 @@ export async function measureOperations(endpoint: string): Promise<OperationResu
   );
   deps.clock.now += 31_000;
   code = String((await sendTo(target)).body.mockCode);
-  results.push(await measured(deps, 'verify: success, returning customer', 200, () => verifyWith(target, code)));
+  let refreshToken = '';
+  results.push(
+    await measured(deps, 'verify: success, returning customer', 200, async () => {
+      const answer = await verifyWith(target, code);
+      refreshToken = String(answer.body.refreshToken);
+      return answer;
+    }),
+  );
   deps.clock.now += 31_000;
   code = String((await sendTo(target)).body.mockCode);
   results.push(await measured(deps, 'verify: wrong code', 401, () => verifyWith(target, wrongCode(code))));
@@ -85,6 +92,25 @@ export async function measureOperations(endpoint: string): Promise<OperationResu
   code = String((await sendTo(target)).body.mockCode);
   for (let i = 0; i < 3; i++) await verifyWith(target, wrongCode(code));
   results.push(await measured(deps, 'verify: attempts used up', 429, () => verifyWith(target, code)));
+
+  const refreshWith = (presented: string) => invoke(refresh, { body: { refreshToken: presented } });
+  results.push(
+    await measured(deps, 'refresh: first call of a function (reads the client), unknown token', 401, () =>
+      refreshWith('x'.repeat(43)),
+    ),
+  );
+  let rotated = '';
+  results.push(
+    await measured(deps, 'refresh: rotate', 200, async () => {
+      const answer = await refreshWith(refreshToken);
+      rotated = String(answer.body.refreshToken);
+      return answer;
+    }),
+  );
+  results.push(
+    await measured(deps, 'refresh: a used token again (revokes the session)', 401, () => refreshWith(refreshToken)),
+  );
+  results.push(await measured(deps, 'refresh: after the session was revoked', 401, () => refreshWith(rotated)));
 
   const auth = { Authorization: `Bearer ${token}` };
   results.push(await measured(deps, 'session check', 200, () => invoke(session, { method: 'GET', headers: auth })));

@@ -76,6 +76,11 @@ export function renderReport(results: Results, notes: string): string {
         verdict(op('policy: warm')?.requests === 0),
       ],
       [
+        'refresh <= 2 round trips',
+        `${op('refresh: rotate')?.roundTrips} sequential round trips, ${op('refresh: rotate')?.requests} requests`,
+        verdict((op('refresh: rotate')?.roundTrips ?? 99) <= 2),
+      ],
+      [
         'session check = 1',
         `${session?.roundTrips} round trip, ${session?.requests} request`,
         verdict(session?.requests === 1),

@@ -29,6 +29,8 @@ export interface OtpConfig {
   stepUpTtlSeconds: number;
   /** Refresh token lifetime, counted from the login. */
   refreshTtlSeconds: number;
+  /** A refresh family not refreshed for this long ends. */
+  refreshIdleSeconds: number;
   /** Calls without X-API-Key are refused (401 invalid-api-key). */
   requireApiKey: boolean;
   /** Items the scheduled cleanup removes at most in one run. */
@@ -232,6 +234,7 @@ export function loadConfig(env: Env): OtpConfig {
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 86_400, 60, 30 * 86_400),
     stepUpTtlSeconds: integer(env, 'OTP_STEP_UP_TTL_SECONDS', 1800, 5, 86_400),
     refreshTtlSeconds: integer(env, 'OTP_REFRESH_TTL_SECONDS', 30 * 86_400, 3600, 365 * 86_400),
+    refreshIdleSeconds: integer(env, 'OTP_REFRESH_IDLE_SECONDS', 7 * 86_400, 300, 365 * 86_400),
     // Keys are required unless turned off: a deployment that forgets the variable is not left open.
     requireApiKey: boolean(env, 'OTP_REQUIRE_API_KEY', true),
     // NIST SP 800-63B allows at most 100; the default leaves room for guesses already in flight.

@@ -42,14 +42,20 @@ export interface ClientPolicy {
   androidAppHash?: string;
 }
 
-/** What a request runs under: the deployment's settings with the calling client's policy applied. */
-export type EffectiveConfig = CoreConfig & {
+/** What a policy adds to the deployment's settings. */
+export interface PolicyExtras {
   requireOtpToken: boolean;
   testTargets: readonly TestTarget[];
-};
+}
+
+/** What a request runs under: the deployment's settings with the calling client's policy applied. */
+export type EffectiveConfig = CoreConfig & PolicyExtras;
+
+/** The settings a policy can apply to: all of CoreConfig but the pepper, which some functions never hold. */
+export type PolicyScope = Omit<CoreConfig, 'pepper'>;
 
 /** The deployment's settings as one client's calls see them; `policy` undefined for anonymous calls. */
-export function effectiveConfig(config: CoreConfig, policy: ClientPolicy | undefined): EffectiveConfig {
+export function effectiveConfig<C extends PolicyScope>(config: C, policy: ClientPolicy | undefined): C & PolicyExtras {
   const p = policy ?? {};
   return {
     ...config,

@@ -17,6 +17,7 @@ export type CoreConfig = { pepper: string } & Pick<
   | 'requireApiKey'
   | 'stepUpTtlSeconds'
   | 'refreshTtlSeconds'
+  | 'refreshIdleSeconds'
   | 'maxFailuresPerTarget'
   | 'devMode'
   | 'allowedChannels'

@@ -42,8 +42,45 @@ export interface OtpStore {
    * back `lookbackHours`; returns how many of each kind (code, send, ip, session, fails).
    */
   removeExpired(now: number, limit: number, lookbackHours: number): Promise<Record<string, number>>;
-  /** False when the session is unknown, expired or already revoked. */
+  /**
+   * False when the session is unknown, expired or already revoked. Revoking a session revokes its
+   * refresh family too, so that its refresh token stops working with it.
+   */
   revokeSession(tokenHash: string, now: number): Promise<boolean>;
+  /** The refresh token stored under this hash, live or used; undefined when there is none. */
+  findRefresh(refreshHash: string): Promise<RefreshRecord | undefined>;
+  /**
+   * Rotates a refresh token in one transaction: the family moves to the new refresh token and
+   * session, the presented token's session is deleted. `reused` when the presented token had already
+   * been rotated (the family and its live session are then revoked), `refused` when the family is
+   * revoked or its absolute or idle lifetime is over.
+   */
+  rotateRefresh(rotation: RefreshRotation): Promise<'rotated' | 'reused' | 'refused'>;
+}
+
+/** What a login with a refresh token writes besides its session. */
+export interface RefreshIssue {
+  tokenHash: string;
+  /** The refresh family's absolute end, counted from the login. */
+  absoluteExpiresAt: number;
+  /** A family not refreshed before this ends. */
+  idleUntil: number;
+}
+
+/** A refresh token as stored: its family (sid) and the session it was issued with. */
+export interface RefreshRecord {
+  tokenHash: string;
+  sid: string;
+  session: SessionRecord;
+  absoluteExpiresAt: number;
+}
+
+export interface RefreshRotation {
+  presented: RefreshRecord;
+  newRefreshHash: string;
+  newSession: SessionRecord;
+  now: number;
+  idleUntil: number;
 }
 
 export interface SendReservation {
@@ -133,6 +170,8 @@ export interface SessionRecord {
   target: string;
   channel: Channel;
   purpose: Purpose;
+  /** The refresh family (session id) this session belongs to, when the login came with a refresh token. */
+  sid?: string;
   issuedAt: number;
   /** The OTP verification this session stands on (epoch ms). */
   authTime: number;
@@ -149,6 +188,8 @@ export interface LoginCompletion {
   customer: Customer;
   /** True when `customer` was not found and is to be created. */
   isNew: boolean;
+  /** The refresh token of a full session (login, register). */
+  refresh?: RefreshIssue;
 }
 
 export interface OutgoingCode {

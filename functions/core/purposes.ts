@@ -16,3 +16,6 @@ export const DEFAULT_PURPOSE: Purpose = 'login';
 
 export const CHANNELS = ['sms', 'email'] as const;
 export type Channel = (typeof CHANNELS)[number];
+
+/** The purposes whose verify opens a full session with a refresh token (API.md, Purposes). */
+export const REFRESHABLE_PURPOSES: readonly Purpose[] = ['login', 'register'];

@@ -11,6 +11,11 @@ export function newSessionToken(): string {
   return randomBytes(TOKEN_BYTES).toString('base64url');
 }
 
+/** A session's public id (`sid`): names its refresh family, never grants anything by itself. */
+export function newSessionId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
 /** Only this hash is stored, so a leaked table does not yield usable tokens. */
 export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url');

@@ -3,9 +3,9 @@ import { hashCode, hashesMatch, opaqueKey } from './codes.js';
 import type { CoreDeps } from './deps.js';
 import { InvalidCodeError, InvalidTargetError, TargetLockedError, TooManyAttemptsError } from './errors.js';
 import { openOtpToken } from './otp-token.js';
-import type { CodeRef, Customer, LoginOrigin, SessionRecord } from './ports.js';
-import { type Channel, DEFAULT_PURPOSE, type Purpose } from './purposes.js';
-import { hashSessionToken, newSessionToken } from './sessions.js';
+import type { CodeRef, Customer, LoginOrigin, RefreshIssue, SessionRecord } from './ports.js';
+import { type Channel, DEFAULT_PURPOSE, type Purpose, REFRESHABLE_PURPOSES } from './purposes.js';
+import { hashSessionToken, newSessionId, newSessionToken } from './sessions.js';
 import { maskTarget, normaliseTarget, type Target } from './targets.js';
 import { DAY_MS, secondsUntil } from './windows.js';
 
@@ -34,6 +34,8 @@ export interface VerifyResult {
   verifiedAt: number;
   /** The code was a client's test identity's fixed code. */
   testTarget: boolean;
+  /** For login and register: the refresh token and the end of its family's absolute lifetime. */
+  refresh?: { token: string; expiresAt: number };
 }
 
 /**
@@ -81,7 +83,17 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   }
 
   const sessionToken = newSessionToken();
+  const refreshToken = REFRESHABLE_PURPOSES.includes(purpose) ? newSessionToken() : undefined;
+  const refresh: RefreshIssue | undefined =
+    refreshToken === undefined
+      ? undefined
+      : {
+          tokenHash: hashSessionToken(refreshToken),
+          absoluteExpiresAt: now + config.refreshTtlSeconds * 1000,
+          idleUntil: now + config.refreshIdleSeconds * 1000,
+        };
   const session: SessionRecord = {
+    sid: refresh ? newSessionId() : undefined,
     tokenHash: hashSessionToken(sessionToken),
     customerId: existing?.id ?? randomUUID(),
     target: target.address,
@@ -97,6 +109,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     codeHash: attempt.codeHash,
     now,
     session,
+    refresh,
     isNew: !existing,
     customer: existing ?? {
       id: session.customerId,
@@ -123,6 +136,9 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     customer,
     verifiedAt: now,
     testTarget: attempt.testTarget,
+    ...(refresh && refreshToken !== undefined
+      ? { refresh: { token: refreshToken, expiresAt: refresh.absoluteExpiresAt } }
+      : {}),
   };
 }
 

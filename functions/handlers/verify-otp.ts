@@ -42,6 +42,9 @@ export function createVerifyOtpHandler(
         sessionToken: result.sessionToken,
         expiresAt: new Date(result.expiresAt).toISOString(),
         expiresIn: call.config.sessionTtlSeconds,
+        ...(result.refresh
+          ? { refreshToken: result.refresh.token, refreshExpiresAt: new Date(result.refresh.expiresAt).toISOString() }
+          : {}),
         isNew: result.isNew,
         identity: {
           id: customer.id,

@@ -1,4 +1,4 @@
-import { effectiveConfig } from '../core/client-policy.js';
+import { effectiveConfig, type PolicyScope } from '../core/client-policy.js';
 import { type Client, identifyClient } from '../core/clients.js';
 import type { ApiDeps, CoreLog } from '../core/deps.js';
 import type { ClientIdentifier } from './http-handler.js';
@@ -13,6 +13,6 @@ export function clientIdentifier(
 }
 
 /** The use cases' dependencies for one call: the deployment's settings under the caller's policy. */
-export function callDeps<D extends ApiDeps>(deps: D, client: Client | undefined, log: CoreLog) {
+export function callDeps<D extends { config: PolicyScope }>(deps: D, client: Client | undefined, log: CoreLog) {
   return { ...deps, config: effectiveConfig(deps.config, client?.policy), log };
 }

@@ -78,3 +78,10 @@ export const verifyBody = z
       path: ['target'],
     }),
   );
+
+/** The body of POST /v1/session/refresh. */
+export const refreshBody = z.object({
+  refreshToken: z
+    .string('Must be the refreshToken of the login or the last refresh.')
+    .check(z.maxLength(64, 'Must be the refreshToken of the login or the last refresh.')),
+});

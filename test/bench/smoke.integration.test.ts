@@ -54,12 +54,22 @@ describe('npm run bench, smoke mode', () => {
       'send-otp',
       'verify-otp',
       'session',
+      'refresh',
       'policy',
       'cleanup',
     ]);
     // Every function's import plus first invocation, interleaved with the floor's, each answering as expected.
     const cold = new Map(results.coldStart.map((entry) => [entry.name, entry]));
-    expect([...cold.keys()]).toEqual(['floor', 'health', 'send-otp', 'verify-otp', 'session', 'policy', 'cleanup']);
+    expect([...cold.keys()]).toEqual([
+      'floor',
+      'health',
+      'send-otp',
+      'verify-otp',
+      'session',
+      'refresh',
+      'policy',
+      'cleanup',
+    ]);
     for (const entry of cold.values()) {
       expect(entry.answers.length).toBeGreaterThan(0);
       expect(entry.answers.every((answer) => answer === entry.expected)).toBe(true);
@@ -87,6 +97,8 @@ describe('npm run bench, smoke mode', () => {
     // Request counts, not round trips: which requests overlap depends on the machine's load.
     expect(send?.requests).toBe(2);
     expect(op('verify: success, returning customer')?.requests).toBe(4);
+    // A refresh reads its token, then rotates in one transaction.
+    expect(op('refresh: rotate')?.requests).toBe(2);
     expect(send?.billedWriteUnits).toBeGreaterThanOrEqual(send?.writeUnits ?? 0);
     // The cleanup's deletes are part of a login's cost.
     expect(results.cleanup.itemsPerLogin).toBeGreaterThan(0);

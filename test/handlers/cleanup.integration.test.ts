@@ -47,8 +47,11 @@ describe('removeExpired on DynamoDB Local', () => {
 
     const left = await keys(h);
     const c = opaqueKey(PEPPER, 'target', 'c@example.com');
-    expect(left).toHaveLength(3);
+    expect(left).toHaveLength(5);
     expect(left).toContain(stateKey.code(c, 'login'));
+    // a's refresh token and its family live 30 days (OTP_REFRESH_TTL_SECONDS), after its session ends.
+    expect(left.filter((pk) => kindOf(pk) === 'refresh')).toHaveLength(1);
+    expect(left.filter((pk) => kindOf(pk) === 'family')).toHaveLength(1);
     expect(left).toContain(stateKey.sendCounter(c, Math.floor(h.clock.now / DAY_MS)));
     expect(left.filter((pk) => kindOf(pk) === 'ip')).toHaveLength(1);
     expect(await h.store.removeExpired(h.clock.now, 100, 72)).toEqual({});

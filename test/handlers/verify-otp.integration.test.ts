@@ -26,6 +26,8 @@ describe('POST /v1/otp/verify', () => {
       sessionToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       expiresAt: expect.any(String),
       expiresIn: 86_400,
+      refreshToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      refreshExpiresAt: expect.any(String),
       isNew: true,
       identity: {
         id: expect.any(String),

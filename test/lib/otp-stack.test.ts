@@ -179,6 +179,9 @@ describe('OtpStack functions', () => {
       ]),
     );
     expect(actionsOf(statementsOf(t, 'session'))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+    expect(actionsOf(statementsOf(t, 'refresh'))).toEqual(
+      new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']),
+    );
     expect(actionsOf(statementsOf(t, 'policy'))).toEqual(new Set(['dynamodb:GetItem']));
     expect(statementsOf(t, 'health')).toEqual([]);
     expect(actionsOf(statementsOf(t, 'cleanup'))).toEqual(new Set(['dynamodb:Query', 'dynamodb:DeleteItem']));
@@ -190,7 +193,7 @@ describe('OtpStack functions', () => {
   it('lets the functions that find a client by its key only GetItem on the clients table itself', () => {
     const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
     const { clients } = tableIds({ emailFrom: 'Acme <no-reply@acme.example>' });
-    const readers = ['send-otp', 'verify-otp', 'session', 'policy'];
+    const readers = ['send-otp', 'verify-otp', 'session', 'refresh', 'policy'];
     for (const handler of [...HANDLERS, 'cleanup']) {
       const onClients = statementsOf(t, handler).filter((s) => JSON.stringify(s.Resource).includes(`"${clients}"`));
       expect(onClients, handler).toEqual(
@@ -216,6 +219,7 @@ describe('OtpStack functions', () => {
     // A new customer is a Put, a returning one's login an Update, both inside the login transaction.
     expect(on('verify-otp', ids.customers)).toEqual(item('GetItem', 'PutItem', 'UpdateItem'));
     expect(on('session', ids.state)).toEqual(item('GetItem', 'UpdateItem'));
+    expect(on('refresh', ids.state)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
     for (const handler of ['send-otp', 'session', 'policy', 'health'])
       expect(on(handler, ids.customers)).toEqual(new Set());
   });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as health } from '../../functions/handlers/health.js';
 import { createSendOtpHandler } from '../../functions/handlers/send-otp.js';
 import { createPolicyHandler } from '../../functions/handlers/policy.js';
+import { createRefreshHandler } from '../../functions/handlers/refresh.js';
 import { createSessionHandler } from '../../functions/handlers/session.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
 import { createLocalServer } from '../../functions/local/server.js';
@@ -19,6 +20,7 @@ beforeAll(async () => {
     'send-otp': createSendOtpHandler(h.deps),
     'verify-otp': createVerifyOtpHandler(h.deps),
     session: createSessionHandler(h.deps),
+    refresh: createRefreshHandler(h.deps),
     policy: createPolicyHandler(h.deps),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -16,6 +16,10 @@ export const stateKey = {
   failures: (targetKey: string) => `fails#${targetKey}`,
   /** A session, by the SHA-256 of its token. */
   session: (tokenHash: string) => `session#${tokenHash}`,
+  /** A refresh token, by its SHA-256: leads to its family and the session issued with it. */
+  refresh: (tokenHash: string) => `refresh#${tokenHash}`,
+  /** A refresh family: which refresh token and session are current, its lifetimes, whether revoked. */
+  family: (sid: string) => `family#${sid}`,
 } as const;
 
 /** The kind of a state item (code, send, ip, fails, session), as the cleanup counts them. */

@@ -16,6 +16,7 @@ export function sessionItem(session: SessionRecord): Record<string, unknown> {
     target: session.target,
     channel: session.channel,
     purpose: session.purpose,
+    sid: session.sid,
     issuedAt: session.issuedAt,
     authTime: session.authTime,
     expiresAt: session.expiresAt,
@@ -37,9 +38,14 @@ export async function getSession(dynamo: Dynamo, tokenHash: string): Promise<Ses
     }),
   );
   if (!result.Item) return undefined;
-  const item = unmarshall(result.Item);
+  return sessionFrom(tokenHash, unmarshall(result.Item));
+}
+
+/** A session from its stored attributes (a session item, or the copy on a refresh item). */
+export function sessionFrom(tokenHash: string, item: Record<string, unknown>): SessionRecord {
   return {
     tokenHash,
+    sid: typeof item.sid === 'string' ? item.sid : undefined,
     customerId: String(item.customerId ?? ''),
     target: String(item.target ?? ''),
     channel: item.channel as Channel,
@@ -57,10 +63,14 @@ export async function getSession(dynamo: Dynamo, tokenHash: string): Promise<Ses
   };
 }
 
-/** False when the session is unknown, expired or already revoked. */
+/**
+ * False when the session is unknown, expired or already revoked. The session's refresh family is
+ * revoked with it, so that its refresh token stops working too.
+ */
 export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: number): Promise<boolean> {
+  let sid: unknown;
   try {
-    await retryConflicts(() =>
+    const result = await retryConflicts(() =>
       dynamo.client.send(
         new UpdateItemCommand({
           TableName: dynamo.tables.stateTable,
@@ -69,12 +79,36 @@ export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: numb
           ConditionExpression: 'attribute_exists(#pk) AND expiresAt > :now AND attribute_not_exists(revokedAt)',
           ExpressionAttributeNames: { '#pk': STATE_PK },
           ExpressionAttributeValues: marshall({ ':now': now }),
+          ReturnValues: 'ALL_NEW',
         }),
       ),
     );
-    return true;
+    sid = result.Attributes?.sid?.S;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
+  }
+  if (typeof sid === 'string') await revokeFamily(dynamo, sid, now);
+  return true;
+}
+
+/** Ends a refresh family: no refresh token of it rotates again. */
+export async function revokeFamily(dynamo: Dynamo, sid: string, now: number): Promise<void> {
+  try {
+    await retryConflicts(() =>
+      dynamo.client.send(
+        new UpdateItemCommand({
+          TableName: dynamo.tables.stateTable,
+          Key: marshall({ [STATE_PK]: stateKey.family(sid) }),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': STATE_PK },
+          ExpressionAttributeValues: marshall({ ':now': now }),
+        }),
+      ),
+    );
+  } catch (error) {
+    // Already removed by the cleanup after its absolute end: nothing left to revoke.
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
 }

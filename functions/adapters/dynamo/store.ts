@@ -5,6 +5,7 @@ import * as codes from './codes.js';
 import { removeExpired } from './due-index.js';
 import * as failures from './failures.js';
 import * as login from './login.js';
+import * as refresh from './refresh.js';
 import { lockSends, reserveSend } from './send-limits.js';
 import * as sessions from './sessions.js';
 
@@ -42,6 +43,8 @@ export class DynamoOtpStore implements OtpStore {
   clearFailures: OtpStore['clearFailures'] = (targetKey) => failures.clearFailures(this.dynamo, targetKey);
   getSession: OtpStore['getSession'] = (tokenHash) => sessions.getSession(this.dynamo, tokenHash);
   revokeSession: OtpStore['revokeSession'] = (tokenHash, now) => sessions.revokeSession(this.dynamo, tokenHash, now);
+  findRefresh: OtpStore['findRefresh'] = (refreshHash) => refresh.findRefresh(this.dynamo, refreshHash);
+  rotateRefresh: OtpStore['rotateRefresh'] = (rotation) => refresh.rotateRefresh(this.dynamo, rotation);
   removeExpired: OtpStore['removeExpired'] = (now, limit, lookbackHours) =>
     removeExpired(this.dynamo, now, limit, lookbackHours);
 }

@@ -1,0 +1,158 @@
+import { GetItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { RefreshIssue, RefreshRecord, RefreshRotation, SessionRecord } from '../../core/ports.js';
+import type { Dynamo } from './client.js';
+import { dueEntry } from './due-index.js';
+import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
+import { cancellationReasons, transact } from './retry.js';
+import { sessionFrom, sessionItem } from './sessions.js';
+
+/**
+ * Refresh tokens rotate (OAuth 2.0 Security BCP, 4.14): each use gives a new one, and presenting a
+ * used one again revokes the whole session. A login's refresh tokens form a family (`sid`); one
+ * family item says which refresh token and session are current, so that rotating is one condition
+ * on it (two parallel refreshes with one token: one wins) and theft is told from a stale token by
+ * that same condition. Each refresh token's own item keeps a copy of the session it was issued with,
+ * so that a refresh reads one item before it writes.
+ */
+
+const marshalled = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true });
+
+function refreshItem(tokenHash: string, session: SessionRecord, absoluteExpiresAt: number) {
+  const pk = stateKey.refresh(tokenHash);
+  return {
+    ...sessionItem(session),
+    [STATE_PK]: pk,
+    sessionHash: session.tokenHash,
+    absoluteExpiresAt,
+    // Kept until the family ends, used or not: a used token presented later must still be known.
+    [TTL]: ttlOf(absoluteExpiresAt),
+    ...dueEntry(pk, absoluteExpiresAt),
+  };
+}
+
+/** The items a login with a refresh token adds to its transaction: the token and its new family. */
+export function loginRefreshItems(dynamo: Dynamo, session: SessionRecord, refresh: RefreshIssue): TransactWriteItem[] {
+  const sid = session.sid as string;
+  const familyPk = stateKey.family(sid);
+  return [
+    {
+      Put: {
+        TableName: dynamo.tables.stateTable,
+        Item: marshalled(refreshItem(refresh.tokenHash, session, refresh.absoluteExpiresAt)),
+      },
+    },
+    {
+      Put: {
+        TableName: dynamo.tables.stateTable,
+        Item: marshalled({
+          [STATE_PK]: familyPk,
+          currentRefreshHash: refresh.tokenHash,
+          currentSessionHash: session.tokenHash,
+          customerId: session.customerId,
+          absoluteExpiresAt: refresh.absoluteExpiresAt,
+          idleUntil: refresh.idleUntil,
+          lastUsedAt: session.issuedAt,
+          [TTL]: ttlOf(refresh.absoluteExpiresAt),
+          ...dueEntry(familyPk, refresh.absoluteExpiresAt),
+        }),
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': STATE_PK },
+      },
+    },
+  ];
+}
+
+export async function findRefresh(dynamo: Dynamo, refreshHash: string): Promise<RefreshRecord | undefined> {
+  const result = await dynamo.client.send(
+    new GetItemCommand({
+      TableName: dynamo.tables.stateTable,
+      Key: marshall({ [STATE_PK]: stateKey.refresh(refreshHash) }),
+      ConsistentRead: true,
+    }),
+  );
+  if (!result.Item) return undefined;
+  const item = unmarshall(result.Item);
+  const session = sessionFrom(String(item.sessionHash ?? ''), item);
+  if (!session.sid) return undefined;
+  return { tokenHash: refreshHash, sid: session.sid, session, absoluteExpiresAt: Number(item.absoluteExpiresAt ?? 0) };
+}
+
+export async function rotateRefresh(
+  dynamo: Dynamo,
+  rotation: RefreshRotation,
+): Promise<'rotated' | 'reused' | 'refused'> {
+  const { presented, newSession, now } = rotation;
+  const table = dynamo.tables.stateTable;
+  const familyKey = marshall({ [STATE_PK]: stateKey.family(presented.sid) });
+  try {
+    await transact(dynamo, [
+      {
+        Update: {
+          TableName: table,
+          Key: familyKey,
+          UpdateExpression:
+            'SET currentRefreshHash = :next, currentSessionHash = :session, idleUntil = :idle, lastUsedAt = :now',
+          ConditionExpression:
+            'currentRefreshHash = :presented AND attribute_not_exists(revokedAt) AND absoluteExpiresAt > :now AND idleUntil > :now',
+          ExpressionAttributeValues: marshall({
+            ':next': rotation.newRefreshHash,
+            ':session': newSession.tokenHash,
+            ':idle': rotation.idleUntil,
+            ':now': now,
+            ':presented': presented.tokenHash,
+          }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      // Deleted rather than marked: the cleanup may have removed it already, and a delete of nothing
+      // is no error, where an update would create a stray item.
+      { Delete: { TableName: table, Key: marshall({ [STATE_PK]: stateKey.session(presented.session.tokenHash) }) } },
+      {
+        Put: {
+          TableName: table,
+          Item: marshalled(sessionItem(newSession)),
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': STATE_PK },
+        },
+      },
+      {
+        Put: {
+          TableName: table,
+          Item: marshalled(refreshItem(rotation.newRefreshHash, newSession, presented.absoluteExpiresAt)),
+        },
+      },
+    ]);
+    return 'rotated';
+  } catch (error) {
+    const [familyReason] = cancellationReasons(error);
+    if (familyReason?.Code !== 'ConditionalCheckFailed') throw error;
+    const family = familyReason.Item ? unmarshall(familyReason.Item) : undefined;
+    if (!family || family.revokedAt !== undefined || family.currentRefreshHash === presented.tokenHash)
+      return 'refused';
+    // A token of this family that is no longer current was presented: it was used before, by the
+    // client or by a thief. Either way nobody can tell which, so the whole session ends.
+    await transact(dynamo, [
+      {
+        Update: {
+          TableName: table,
+          Key: familyKey,
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': STATE_PK },
+          ExpressionAttributeValues: marshall({ ':now': now }),
+        },
+      },
+      {
+        Delete: {
+          TableName: table,
+          Key: marshall({ [STATE_PK]: stateKey.session(String(family.currentSessionHash)) }),
+        },
+      },
+    ]).catch((revokeError: unknown) => {
+      // The family was removed in between (its absolute end): nothing is left to revoke.
+      if (cancellationReasons(revokeError)[0]?.Code !== 'ConditionalCheckFailed') throw revokeError;
+    });
+    return 'reused';
+  }
+}

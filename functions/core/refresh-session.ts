@@ -1,0 +1,50 @@
+import type { CoreDeps } from './deps.js';
+import { SessionInvalidError } from './errors.js';
+import type { SessionRecord } from './ports.js';
+import { hashSessionToken, isWellFormedToken, newSessionToken } from './sessions.js';
+
+export interface RefreshResult {
+  sessionToken: string;
+  refreshToken: string;
+  session: SessionRecord;
+  /** The family's absolute end: a refresh never extends it. */
+  refreshExpiresAt: number;
+}
+
+/**
+ * Trades a refresh token for a new session token and a new refresh token. Every failure answers
+ * alike (401 session-invalid); a used token presented again also ends the whole session, since
+ * either the app or a thief holds a copy and nobody can tell which.
+ */
+export type RefreshDeps = Pick<CoreDeps, 'store' | 'now' | 'log'> & {
+  config: Pick<CoreDeps['config'], 'sessionTtlSeconds' | 'refreshIdleSeconds'>;
+};
+
+export async function refreshSession(deps: RefreshDeps, token: string | undefined): Promise<RefreshResult> {
+  if (!token || !isWellFormedToken(token)) throw new SessionInvalidError();
+  const { config, store } = deps;
+  const now = deps.now();
+  const presented = await store.findRefresh(hashSessionToken(token));
+  if (!presented || presented.absoluteExpiresAt <= now) throw new SessionInvalidError();
+
+  const sessionToken = newSessionToken();
+  const refreshToken = newSessionToken();
+  const session: SessionRecord = {
+    ...presented.session,
+    tokenHash: hashSessionToken(sessionToken),
+    issuedAt: now,
+    // A session never outlives the family it belongs to.
+    expiresAt: Math.min(now + config.sessionTtlSeconds * 1000, presented.absoluteExpiresAt),
+    revokedAt: undefined,
+  };
+  const outcome = await store.rotateRefresh({
+    presented,
+    newRefreshHash: hashSessionToken(refreshToken),
+    newSession: session,
+    now,
+    idleUntil: now + config.refreshIdleSeconds * 1000,
+  });
+  if (outcome === 'reused') deps.log.warn('refresh token used twice: session revoked', { sid: presented.sid });
+  if (outcome !== 'rotated') throw new SessionInvalidError();
+  return { sessionToken, refreshToken, session, refreshExpiresAt: presented.absoluteExpiresAt };
+}

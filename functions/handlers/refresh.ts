@@ -1,0 +1,44 @@
+import { loadConfig } from '../config.js';
+import type { PolicyScope } from '../core/client-policy.js';
+import type { ApiDeps } from '../core/deps.js';
+import { refreshSession } from '../core/refresh-session.js';
+import { callDeps, clientIdentifier } from '../http/client-context.js';
+import { type ApiHandler, httpHandler } from '../http/http-handler.js';
+import { createLogger } from '../http/logger.js';
+import { json } from '../http/responses.js';
+import { refreshBody } from '../http/schemas.js';
+import { createClientDirectory, createStore } from '../wiring.js';
+
+const iso = (epochMs: number) => new Date(epochMs).toISOString();
+
+/** POST /v1/session/refresh: a new session token and refresh token for a live refresh token. */
+/** The refresh function holds no pepper: it hashes only tokens, with SHA-256. */
+export type RefreshHandlerDeps = Omit<ApiDeps, 'config'> & { config: PolicyScope };
+
+export function createRefreshHandler(deps: RefreshHandlerDeps, logger = createLogger()): ApiHandler {
+  return httpHandler({
+    logger,
+    methods: ['POST'],
+    identify: clientIdentifier(deps, logger),
+    body: refreshBody,
+    handle: async ({ body, client }) => {
+      const call = callDeps(deps, client, logger);
+      const result = await refreshSession(call, body.refreshToken);
+      return json(200, {
+        sessionToken: result.sessionToken,
+        expiresAt: iso(result.session.expiresAt),
+        expiresIn: Math.round((result.session.expiresAt - result.session.issuedAt) / 1000),
+        refreshToken: result.refreshToken,
+        refreshExpiresAt: iso(result.refreshExpiresAt),
+      });
+    },
+  });
+}
+
+const config = loadConfig(process.env);
+export const handler = createRefreshHandler({
+  config,
+  store: createStore(config),
+  clients: createClientDirectory(config),
+  now: Date.now,
+});
