@@ -141,6 +141,7 @@ describe('OtpStack functions', () => {
       'OTP service: cleanup',
       'OTP service: health',
       'OTP service: policy',
+      'OTP service: refresh',
       'OTP service: send-otp',
       'OTP service: session',
       'OTP service: verify-otp',

@@ -46,8 +46,8 @@ export function sessionFrom(tokenHash: string, item: Record<string, unknown>): S
   return {
     tokenHash,
     sid: typeof item.sid === 'string' ? item.sid : undefined,
-    customerId: String(item.customerId ?? ''),
-    target: String(item.target ?? ''),
+    customerId: typeof item.customerId === 'string' ? item.customerId : '',
+    target: typeof item.target === 'string' ? item.target : '',
     channel: item.channel as Channel,
     purpose: item.purpose as Purpose,
     issuedAt: Number(item.issuedAt ?? 0),
