@@ -65,6 +65,8 @@ export interface RefreshIssue {
   absoluteExpiresAt: number;
   /** A family not refreshed before this ends. */
   idleUntil: number;
+  /** The session lifetime of the client that logged in: every refreshed session gets it too. */
+  sessionTtlSeconds: number;
 }
 
 /** A refresh token as stored: its family (sid) and the session it was issued with. */
@@ -73,6 +75,8 @@ export interface RefreshRecord {
   sid: string;
   session: SessionRecord;
   absoluteExpiresAt: number;
+  /** The login's session lifetime; undefined for tokens stored before it was kept. */
+  sessionTtlSeconds?: number;
 }
 
 export interface RefreshRotation {

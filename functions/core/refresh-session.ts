@@ -33,8 +33,11 @@ export async function refreshSession(deps: RefreshDeps, token: string | undefine
     ...presented.session,
     tokenHash: hashSessionToken(sessionToken),
     issuedAt: now,
-    // A session never outlives the family it belongs to.
-    expiresAt: Math.min(now + config.sessionTtlSeconds * 1000, presented.absoluteExpiresAt),
+    // The lifetime of the client that logged in, whoever refreshes; never past the family's end.
+    expiresAt: Math.min(
+      now + (presented.sessionTtlSeconds ?? config.sessionTtlSeconds) * 1000,
+      presented.absoluteExpiresAt,
+    ),
     revokedAt: undefined,
   };
   const outcome = await store.rotateRefresh({

@@ -91,6 +91,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
           tokenHash: hashSessionToken(refreshToken),
           absoluteExpiresAt: now + config.refreshTtlSeconds * 1000,
           idleUntil: now + config.refreshIdleSeconds * 1000,
+          sessionTtlSeconds: config.sessionTtlSeconds,
         };
   const session: SessionRecord = {
     sid: refresh ? newSessionId() : undefined,
@@ -101,7 +102,8 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     purpose,
     issuedAt: now,
     authTime: now,
-    expiresAt: now + config.sessionTtlSeconds * 1000,
+    // A session never outlives the refresh family it belongs to.
+    expiresAt: Math.min(now + config.sessionTtlSeconds * 1000, refresh?.absoluteExpiresAt ?? Number.POSITIVE_INFINITY),
     origin: request.origin ?? {},
   };
   const { customer, isNew } = await store.completeLogin({

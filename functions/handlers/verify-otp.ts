@@ -41,7 +41,7 @@ export function createVerifyOtpHandler(
         otpType: result.otpType,
         sessionToken: result.sessionToken,
         expiresAt: new Date(result.expiresAt).toISOString(),
-        expiresIn: call.config.sessionTtlSeconds,
+        expiresIn: Math.round((result.expiresAt - result.verifiedAt) / 1000),
         ...(result.refresh
           ? { refreshToken: result.refresh.token, refreshExpiresAt: new Date(result.refresh.expiresAt).toISOString() }
           : {}),

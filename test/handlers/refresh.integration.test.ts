@@ -353,3 +353,25 @@ describe('a client policy on refresh', () => {
     expectInvalid(await a.check(next.sessionToken, headers));
   });
 });
+
+describe('lifetimes follow the login', () => {
+  it('the login session never outlives its refresh family', async () => {
+    const h = await harness({ ...ROOMY, OTP_REFRESH_TTL_SECONDS: '3600', SESSION_TTL_SECONDS: '86400' });
+    const { answer } = await api(h).login();
+    expect(answer.body?.expiresIn).toBe(3600);
+    expect(answer.body?.expiresAt).toBe(answer.body?.refreshExpiresAt);
+  });
+
+  it('a refreshed session keeps the lifetime of the client that logged in, whoever refreshes', async () => {
+    const h = await harness({ ...ROOMY, OTP_REQUIRE_API_KEY: 'false' });
+    const { apiKey } = await addClient({ registry: h.registry, now: h.deps.now }, 'Short sessions', {
+      sessionTtlSeconds: 300,
+    });
+    const app = api(h);
+    const { refreshToken, answer } = await app.login({ 'X-API-Key': apiKey });
+    expect(answer.body?.expiresIn).toBe(300);
+    const refreshed = await app.refresh(refreshToken);
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body?.expiresIn).toBe(300);
+  });
+});

@@ -18,13 +18,14 @@ import { sessionFrom, sessionItem } from './sessions.js';
 
 const marshalled = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true });
 
-function refreshItem(tokenHash: string, session: SessionRecord, absoluteExpiresAt: number) {
+function refreshItem(tokenHash: string, session: SessionRecord, absoluteExpiresAt: number, sessionTtlSeconds?: number) {
   const pk = stateKey.refresh(tokenHash);
   return {
     ...sessionItem(session),
     [STATE_PK]: pk,
     sessionHash: session.tokenHash,
     absoluteExpiresAt,
+    sessionTtlSeconds,
     // Kept until the family ends, used or not: a used token presented later must still be known.
     [TTL]: ttlOf(absoluteExpiresAt),
     ...dueEntry(pk, absoluteExpiresAt),
@@ -39,7 +40,7 @@ export function loginRefreshItems(dynamo: Dynamo, session: SessionRecord, refres
     {
       Put: {
         TableName: dynamo.tables.stateTable,
-        Item: marshalled(refreshItem(refresh.tokenHash, session, refresh.absoluteExpiresAt)),
+        Item: marshalled(refreshItem(refresh.tokenHash, session, refresh.absoluteExpiresAt, refresh.sessionTtlSeconds)),
       },
     },
     {
@@ -75,7 +76,13 @@ export async function findRefresh(dynamo: Dynamo, refreshHash: string): Promise<
   const item = unmarshall(result.Item);
   const session = sessionFrom(String(item.sessionHash ?? ''), item);
   if (!session.sid) return undefined;
-  return { tokenHash: refreshHash, sid: session.sid, session, absoluteExpiresAt: Number(item.absoluteExpiresAt ?? 0) };
+  return {
+    tokenHash: refreshHash,
+    sid: session.sid,
+    session,
+    absoluteExpiresAt: Number(item.absoluteExpiresAt ?? 0),
+    sessionTtlSeconds: typeof item.sessionTtlSeconds === 'number' ? item.sessionTtlSeconds : undefined,
+  };
 }
 
 export async function rotateRefresh(
@@ -119,7 +126,9 @@ export async function rotateRefresh(
       {
         Put: {
           TableName: table,
-          Item: marshalled(refreshItem(rotation.newRefreshHash, newSession, presented.absoluteExpiresAt)),
+          Item: marshalled(
+            refreshItem(rotation.newRefreshHash, newSession, presented.absoluteExpiresAt, presented.sessionTtlSeconds),
+          ),
         },
       },
     ]);
