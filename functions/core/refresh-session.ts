@@ -20,12 +20,24 @@ export type RefreshDeps = Pick<CoreDeps, 'store' | 'now' | 'log'> & {
   config: Pick<CoreDeps['config'], 'sessionTtlSeconds' | 'refreshIdleSeconds'>;
 };
 
-export async function refreshSession(deps: RefreshDeps, token: string | undefined): Promise<RefreshResult> {
+/**
+ * `clientId` is the caller's: a refresh token works only for the client that logged in (or only
+ * without a key, for a login without one), so a token leaked from one app is no use to another.
+ */
+export async function refreshSession(
+  deps: RefreshDeps,
+  token: string | undefined,
+  clientId: string | undefined,
+): Promise<RefreshResult> {
   if (!token || !isWellFormedToken(token)) throw new SessionInvalidError();
   const { config, store } = deps;
   const now = deps.now();
   const presented = await store.findRefresh(hashSessionToken(token));
   if (!presented || presented.absoluteExpiresAt <= now) throw new SessionInvalidError();
+  if (presented.session.origin.clientId !== clientId) {
+    deps.log.warn('refresh token of another client refused', { sid: presented.sid });
+    throw new SessionInvalidError();
+  }
 
   const sessionToken = newSessionToken();
   const refreshToken = newSessionToken();

@@ -23,7 +23,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps, logger = createLo
     body: refreshBody,
     handle: async ({ body, client }) => {
       const call = callDeps(deps, client, logger);
-      const result = await refreshSession(call, body.refreshToken);
+      const result = await refreshSession(call, body.refreshToken, client?.id);
       return json(200, {
         sessionToken: result.sessionToken,
         expiresAt: iso(result.session.expiresAt),

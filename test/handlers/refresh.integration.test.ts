@@ -7,6 +7,7 @@ import { createSendOtpHandler } from '../../functions/handlers/send-otp.js';
 import { createSessionHandler } from '../../functions/handlers/session.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
 import type { Answer } from '../kit.js';
+import { TransactionCanceledException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { call, expectProblem, type Harness, harness } from '../support.js';
 
 /**
@@ -362,16 +363,137 @@ describe('lifetimes follow the login', () => {
     expect(answer.body?.expiresAt).toBe(answer.body?.refreshExpiresAt);
   });
 
-  it('a refreshed session keeps the lifetime of the client that logged in, whoever refreshes', async () => {
+  it('a refreshed session keeps the lifetime the client had at the login', async () => {
     const h = await harness({ ...ROOMY, OTP_REQUIRE_API_KEY: 'false' });
-    const { apiKey } = await addClient({ registry: h.registry, now: h.deps.now }, 'Short sessions', {
-      sessionTtlSeconds: 300,
-    });
+    const manage = { registry: h.registry, now: h.deps.now };
+    const client = await addClient(manage, 'Short sessions', { sessionTtlSeconds: 300 });
     const app = api(h);
-    const { refreshToken, answer } = await app.login({ 'X-API-Key': apiKey });
+    const { refreshToken, answer } = await app.login({ 'X-API-Key': client.apiKey });
     expect(answer.body?.expiresIn).toBe(300);
-    const refreshed = await app.refresh(refreshToken);
+    // A later policy, already in this function's cache, does not change the login's sessions.
+    const other = await addClient(manage, 'Other', { sessionTtlSeconds: 900 });
+    void other;
+    const refreshed = await app.refresh(refreshToken, { 'X-API-Key': client.apiKey });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body?.expiresIn).toBe(300);
+  });
+});
+
+/**
+ * Runs `hook` once, inside the harness's DynamoDB client, right after the first command `when` picks
+ * has been sent (or refused): what another request does at that moment, between two steps of this one.
+ */
+function between(
+  h: Harness,
+  when: (command: unknown, error: unknown) => boolean,
+  hook: () => Promise<unknown>,
+): () => void {
+  const original = h.client.send.bind(h.client) as (command: unknown) => Promise<unknown>;
+  let fired = false;
+  (h.client as unknown as { send: (command: unknown) => Promise<unknown> }).send = async (command) => {
+    let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, value: await original(command) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    if (!fired && when(command, outcome.ok ? undefined : outcome.error)) {
+      fired = true;
+      await hook();
+    }
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  };
+  return () => {
+    (h.client as unknown as { send: typeof original }).send = original;
+  };
+}
+
+const keyOf = (command: unknown) =>
+  JSON.stringify((command as { input?: { Key?: unknown; TransactItems?: unknown } }).input ?? {});
+
+describe('refresh against revocation, step by step (found in review)', () => {
+  it('a reuse that races a rotation still ends the session the rotation made', async () => {
+    const h = await harness(ROOMY);
+    const app = api(h);
+    const login = await app.login();
+    const second = tokensOf(await app.refresh(login.refreshToken));
+    let third: Answer | undefined;
+    const restore = between(
+      h,
+      (command, error) => command instanceof TransactWriteItemsCommand && error instanceof TransactionCanceledException,
+      async () => {
+        third = await app.refresh(second.refreshToken);
+      },
+    );
+    expectInvalid(await app.refresh(login.refreshToken));
+    restore();
+    const latest = tokensOf(third as Answer);
+    expectInvalid(await app.check(latest.sessionToken));
+    expectInvalid(await app.refresh(latest.refreshToken));
+  });
+
+  it('a DELETE that races a refresh never answers 204 while a session of that login lives on', async () => {
+    const h = await harness(ROOMY);
+    const app = api(h);
+    const login = await app.login();
+    let refreshed: Answer | undefined;
+    const restore = between(
+      h,
+      (command) => keyOf(command).includes('session#') && !keyOf(command).includes('TransactItems'),
+      async () => {
+        refreshed = await app.refresh(login.refreshToken);
+      },
+    );
+    const revoked = await app.revoke(login.sessionToken);
+    restore();
+    expect(refreshed?.status).toBe(200);
+    const next = tokensOf(refreshed as Answer);
+    const live = (await app.check(next.sessionToken)).status === 200;
+    // Either the refresh won (the revoked token was already gone: 401) or the revoke did (all ends).
+    expect(revoked.status === 204 && live).toBe(false);
+  });
+
+  it('a DELETE that fails half-way leaves nothing half-done: retried, it ends the refresh token', async () => {
+    const h = await harness(ROOMY);
+    const app = api(h);
+    const login = await app.login();
+    const original = h.client.send.bind(h.client) as (command: unknown) => Promise<unknown>;
+    let failed = false;
+    (h.client as unknown as { send: (command: unknown) => Promise<unknown> }).send = (command) => {
+      if (!failed && command instanceof TransactWriteItemsCommand && keyOf(command).includes('family#')) {
+        failed = true;
+        return Promise.reject(new Error('socket hang up'));
+      }
+      return original(command);
+    };
+    expect((await app.revoke(login.sessionToken)).status).toBe(500);
+    (h.client as unknown as { send: typeof original }).send = original;
+    expect((await app.revoke(login.sessionToken)).status).toBe(204);
+    expectInvalid(await app.refresh(login.refreshToken));
+  });
+
+  it('logging out with an expired session token still ends its refresh token', async () => {
+    const h = await harness({ ...ROOMY, OTP_REFRESH_IDLE_SECONDS: '172800' });
+    const app = api(h);
+    const login = await app.login();
+    h.clock.now += 86_400 * SECOND + 1;
+    expectInvalid(await app.revoke(login.sessionToken));
+    expectInvalid(await app.refresh(login.refreshToken));
+  });
+
+  it('a refresh token works only for the client that logged in', async () => {
+    const h = await harness({ ...ROOMY, OTP_REQUIRE_API_KEY: 'false' });
+    const manage = { registry: h.registry, now: h.deps.now };
+    const mine = await addClient(manage, 'Mine', {});
+    const theirs = await addClient(manage, 'Theirs', {});
+    const app = api(h);
+    const login = await app.login({ 'X-API-Key': mine.apiKey });
+    expectInvalid(await app.refresh(login.refreshToken, { 'X-API-Key': theirs.apiKey }));
+    expectInvalid(await app.refresh(login.refreshToken));
+    // Refused without counting as a reuse: the login goes on.
+    expect((await app.refresh(login.refreshToken, { 'X-API-Key': mine.apiKey })).status).toBe(200);
+    const anonymous = await app.login();
+    expectInvalid(await app.refresh(anonymous.refreshToken, { 'X-API-Key': mine.apiKey }));
   });
 });

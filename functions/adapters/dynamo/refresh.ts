@@ -1,11 +1,11 @@
-import { GetItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { RefreshIssue, RefreshRecord, RefreshRotation, SessionRecord } from '../../core/ports.js';
 import type { Dynamo } from './client.js';
 import { dueEntry } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
-import { cancellationReasons, transact } from './retry.js';
-import { sessionFrom, sessionItem } from './sessions.js';
+import { cancellationReasons, retryConflicts, transact } from './retry.js';
+import { revokeFamily, sessionFrom, sessionItem } from './sessions.js';
 
 /**
  * Refresh tokens rotate (OAuth 2.0 Security BCP, 4.14): each use gives a new one, and presenting a
@@ -113,8 +113,15 @@ export async function rotateRefresh(
         },
       },
       // Deleted rather than marked: the cleanup may have removed it already, and a delete of nothing
-      // is no error, where an update would create a stray item.
-      { Delete: { TableName: table, Key: marshall({ [STATE_PK]: stateKey.session(presented.session.tokenHash) }) } },
+      // is no error, where an update would create a stray item. A revoked session's refresh token
+      // does not rotate.
+      {
+        Delete: {
+          TableName: table,
+          Key: marshall({ [STATE_PK]: stateKey.session(presented.session.tokenHash) }),
+          ConditionExpression: 'attribute_not_exists(revokedAt)',
+        },
+      },
       {
         Put: {
           TableName: table,
@@ -134,34 +141,24 @@ export async function rotateRefresh(
     ]);
     return 'rotated';
   } catch (error) {
-    const [familyReason] = cancellationReasons(error);
+    const [familyReason, oldSessionReason] = cancellationReasons(error);
+    if (oldSessionReason?.Code === 'ConditionalCheckFailed') return 'refused';
     if (familyReason?.Code !== 'ConditionalCheckFailed') throw error;
     const family = familyReason.Item ? unmarshall(familyReason.Item) : undefined;
     if (!family || family.revokedAt !== undefined || family.currentRefreshHash === presented.tokenHash)
       return 'refused';
     // A token of this family that is no longer current was presented: it was used before, by the
-    // client or by a thief. Either way nobody can tell which, so the whole session ends.
-    await transact(dynamo, [
-      {
-        Update: {
-          TableName: table,
-          Key: familyKey,
-          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': STATE_PK },
-          ExpressionAttributeValues: marshall({ ':now': now }),
-        },
-      },
-      {
-        Delete: {
-          TableName: table,
-          Key: marshall({ [STATE_PK]: stateKey.session(String(family.currentSessionHash)) }),
-        },
-      },
-    ]).catch((revokeError: unknown) => {
-      // The family was removed in between (its absolute end): nothing is left to revoke.
-      if (cancellationReasons(revokeError)[0]?.Code !== 'ConditionalCheckFailed') throw revokeError;
-    });
+    // client or by a thief. Either way nobody can tell which, so the whole session ends. The family
+    // is revoked first (single-item writes: they never conflict with one another), which fixes its
+    // current session for good; then that session goes.
+    const current = await revokeFamily(dynamo, presented.sid, now);
+    if (current !== undefined) {
+      await retryConflicts(() =>
+        dynamo.client.send(
+          new DeleteItemCommand({ TableName: table, Key: marshall({ [STATE_PK]: stateKey.session(current) }) }),
+        ),
+      );
+    }
     return 'reused';
   }
 }

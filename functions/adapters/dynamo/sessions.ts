@@ -5,7 +5,7 @@ import type { Channel, Purpose } from '../../core/purposes.js';
 import type { Dynamo } from './client.js';
 import { dueEntry } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
-import { retryConflicts } from './retry.js';
+import { cancellationReasons, retryConflicts, transact } from './retry.js';
 
 /** The session as stored; written by the login transaction (login.ts). */
 export function sessionItem(session: SessionRecord): Record<string, unknown> {
@@ -64,38 +64,67 @@ export function sessionFrom(tokenHash: string, item: Record<string, unknown>): S
 }
 
 /**
- * False when the session is unknown, expired or already revoked. The session's refresh family is
- * revoked with it, so that its refresh token stops working too.
+ * False when the session is unknown, expired or already revoked. A session with a refresh family is
+ * revoked together with the family in one transaction, so that no refresh slips in between and no
+ * failure leaves the refresh token working; logging out with an expired session token still ends
+ * the family (and answers false, as the token is no longer valid).
  */
 export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: number): Promise<boolean> {
-  let sid: unknown;
+  const key = marshall({ [STATE_PK]: stateKey.session(tokenHash) });
+  const { Item } = await dynamo.client.send(
+    new GetItemCommand({ TableName: dynamo.tables.stateTable, Key: key, ConsistentRead: true }),
+  );
+  if (!Item) return false;
+  const session = sessionFrom(tokenHash, unmarshall(Item));
+  const live = session.revokedAt === undefined && session.expiresAt > now;
+  if (!live) {
+    if (session.sid) await revokeFamily(dynamo, session.sid, now);
+    return false;
+  }
+  const revoke = {
+    TableName: dynamo.tables.stateTable,
+    Key: key,
+    UpdateExpression: 'SET revokedAt = :now',
+    ConditionExpression: 'attribute_exists(#pk) AND expiresAt > :now AND attribute_not_exists(revokedAt)',
+    ExpressionAttributeNames: { '#pk': STATE_PK },
+    ExpressionAttributeValues: marshall({ ':now': now }),
+  };
   try {
-    const result = await retryConflicts(() =>
-      dynamo.client.send(
-        new UpdateItemCommand({
+    if (!session.sid) {
+      await retryConflicts(() => dynamo.client.send(new UpdateItemCommand(revoke)));
+      return true;
+    }
+    await transact(dynamo, [
+      { Update: revoke },
+      {
+        Update: {
           TableName: dynamo.tables.stateTable,
-          Key: marshall({ [STATE_PK]: stateKey.session(tokenHash) }),
-          UpdateExpression: 'SET revokedAt = :now',
-          ConditionExpression: 'attribute_exists(#pk) AND expiresAt > :now AND attribute_not_exists(revokedAt)',
+          Key: marshall({ [STATE_PK]: stateKey.family(session.sid) }),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+          // A live session's family lives at least as long (the session is capped at its end).
+          ConditionExpression: 'attribute_exists(#pk)',
           ExpressionAttributeNames: { '#pk': STATE_PK },
           ExpressionAttributeValues: marshall({ ':now': now }),
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
-    sid = result.Attributes?.sid?.S;
+        },
+      },
+    ]);
+    return true;
   } catch (error) {
+    // A refresh or another revoke got there first: this token is no longer a live session.
     if (error instanceof ConditionalCheckFailedException) return false;
+    if (cancellationReasons(error)[0]?.Code === 'ConditionalCheckFailed') return false;
     throw error;
   }
-  if (typeof sid === 'string') await revokeFamily(dynamo, sid, now);
-  return true;
 }
 
-/** Ends a refresh family: no refresh token of it rotates again. */
-export async function revokeFamily(dynamo: Dynamo, sid: string, now: number): Promise<void> {
+/**
+ * Ends a refresh family: no refresh token of it rotates again (the rotation's condition refuses a
+ * revoked family). Returns the hash of the family's session at that moment, which can no longer
+ * change, so that the caller can end it too; undefined when the family is gone.
+ */
+export async function revokeFamily(dynamo: Dynamo, sid: string, now: number): Promise<string | undefined> {
   try {
-    await retryConflicts(() =>
+    const result = await retryConflicts(() =>
       dynamo.client.send(
         new UpdateItemCommand({
           TableName: dynamo.tables.stateTable,
@@ -104,11 +133,15 @@ export async function revokeFamily(dynamo: Dynamo, sid: string, now: number): Pr
           ConditionExpression: 'attribute_exists(#pk)',
           ExpressionAttributeNames: { '#pk': STATE_PK },
           ExpressionAttributeValues: marshall({ ':now': now }),
+          ReturnValues: 'ALL_NEW',
         }),
       ),
     );
+    const current = result.Attributes?.currentSessionHash?.S;
+    return typeof current === 'string' ? current : undefined;
   } catch (error) {
     // Already removed by the cleanup after its absolute end: nothing left to revoke.
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    return undefined;
   }
 }
