@@ -19,3 +19,6 @@ export type Channel = (typeof CHANNELS)[number];
 
 /** The purposes whose verify opens a full session with a refresh token (API.md, Purposes). */
 export const REFRESHABLE_PURPOSES: readonly Purpose[] = ['login', 'register'];
+
+/** The purposes whose verify opens a short step-up session (OTP_STEP_UP_TTL_SECONDS), no refresh token. */
+export const STEP_UP_PURPOSES: readonly Purpose[] = ['step-up', 'reset-password'];

@@ -4,7 +4,7 @@ import type { CoreDeps } from './deps.js';
 import { InvalidCodeError, InvalidTargetError, TargetLockedError, TooManyAttemptsError } from './errors.js';
 import { openOtpToken } from './otp-token.js';
 import type { CodeRef, Customer, LoginOrigin, RefreshIssue, SessionRecord } from './ports.js';
-import { type Channel, DEFAULT_PURPOSE, type Purpose, REFRESHABLE_PURPOSES } from './purposes.js';
+import { type Channel, DEFAULT_PURPOSE, type Purpose, REFRESHABLE_PURPOSES, STEP_UP_PURPOSES } from './purposes.js';
 import { hashSessionToken, newSessionId, newSessionToken } from './sessions.js';
 import { maskTarget, normaliseTarget, type Target } from './targets.js';
 import { DAY_MS, secondsUntil } from './windows.js';
@@ -103,7 +103,11 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     issuedAt: now,
     authTime: now,
     // A session never outlives the refresh family it belongs to.
-    expiresAt: Math.min(now + config.sessionTtlSeconds * 1000, refresh?.absoluteExpiresAt ?? Number.POSITIVE_INFINITY),
+    // A step-up session is short (the step-up window); a session never outlives its refresh family.
+    expiresAt: Math.min(
+      now + (STEP_UP_PURPOSES.includes(purpose) ? config.stepUpTtlSeconds : config.sessionTtlSeconds) * 1000,
+      refresh?.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
+    ),
     origin: request.origin ?? {},
   };
   const { customer, isNew } = await store.completeLogin({

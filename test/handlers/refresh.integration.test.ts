@@ -497,3 +497,32 @@ describe('refresh against revocation, step by step (found in review)', () => {
     expectInvalid(await app.refresh(anonymous.refreshToken, { 'X-API-Key': mine.apiKey }));
   });
 });
+
+describe('step-up purposes open a short session (issue 10, item 1)', () => {
+  it.each(['step-up', 'reset-password'] as const)(
+    '%s: a session of OTP_STEP_UP_TTL_SECONDS (or the client’s stepUpTtlSeconds), no refresh token',
+    async (purpose) => {
+      const h = await harness({ ...ROOMY, OTP_STEP_UP_TTL_SECONDS: '600', OTP_REQUIRE_API_KEY: 'false' });
+      const app = api(h);
+      const anonymous = await app.verify(purpose);
+      expect(anonymous.body).toMatchObject({ expiresIn: 600 });
+      expect(anonymous.body?.refreshToken).toBeUndefined();
+      const session = await app.check(anonymous.body?.sessionToken);
+      expect(Date.parse(session.body?.expiresAt) - Date.parse(session.body?.issuedAt)).toBe(600 * SECOND);
+
+      const { apiKey } = await addClient({ registry: h.registry, now: h.deps.now }, 'Bank', { stepUpTtlSeconds: 120 });
+      const keyed = await app.verify(purpose, undefined, { 'X-API-Key': apiKey });
+      expect(keyed.body).toMatchObject({ expiresIn: 120 });
+      h.clock.now += 120 * SECOND;
+      expectInvalid(await app.check(keyed.body?.sessionToken, { 'X-API-Key': apiKey }));
+    },
+  );
+
+  it('login and register keep the full session lifetime', async () => {
+    const h = await harness({ ...ROOMY, OTP_STEP_UP_TTL_SECONDS: '600' });
+    const app = api(h);
+    for (const purpose of ['login', 'register'] as const) {
+      expect((await app.verify(purpose)).body?.expiresIn).toBe(86_400);
+    }
+  });
+});
