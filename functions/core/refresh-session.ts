@@ -11,17 +11,15 @@ export interface RefreshResult {
   refreshExpiresAt: number;
 }
 
-/**
- * Trades a refresh token for a new session token and a new refresh token. Every failure answers
- * alike (401 session-invalid); a used token presented again also ends the whole session, since
- * either the app or a thief holds a copy and nobody can tell which.
- */
 export type RefreshDeps = Pick<CoreDeps, 'store' | 'now' | 'log'> & {
   config: Pick<CoreDeps['config'], 'sessionTtlSeconds' | 'refreshIdleSeconds'>;
 };
 
 /**
- * `clientId` is the caller's: a refresh token works only for the client that logged in (or only
+ * Trades a refresh token for a new session token and a new refresh token. Every failure answers
+ * alike (401 session-invalid); a used token presented again also ends the whole session, since
+ * either the app or a thief holds a copy and nobody can tell which. `clientId` is the caller's: a
+ * refresh token works only for the client that logged in (or only
  * without a key, for a login without one), so a token leaked from one app is no use to another.
  */
 export async function refreshSession(

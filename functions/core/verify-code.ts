@@ -61,7 +61,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   if (attempt.kind === 'exhausted') throw new TooManyAttemptsError();
   if (attempt.kind === 'missing') {
     deps.log.info('code rejected', {
-      purpose: purpose,
+      purpose,
       reason: 'no live code',
       target: maskTarget(target.address),
     });
@@ -75,7 +75,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
       await store.lockSends(targetKey, now, now + FAILURE_WINDOW_MS, config.resendCooldownSeconds);
     }
     deps.log.info('code rejected', {
-      purpose: purpose,
+      purpose,
       failures: failures.count + 1,
       target: maskTarget(target.address),
     });
@@ -102,7 +102,6 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     purpose,
     issuedAt: now,
     authTime: now,
-    // A session never outlives the refresh family it belongs to.
     // A step-up session is short (the step-up window); a session never outlives its refresh family.
     expiresAt: Math.min(
       now + (STEP_UP_PURPOSES.includes(purpose) ? config.stepUpTtlSeconds : config.sessionTtlSeconds) * 1000,

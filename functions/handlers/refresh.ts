@@ -5,11 +5,9 @@ import { refreshSession } from '../core/refresh-session.js';
 import { callDeps, clientIdentifier } from '../http/client-context.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
-import { json } from '../http/responses.js';
+import { isoTime, json } from '../http/responses.js';
 import { refreshBody } from '../http/schemas.js';
 import { createClientDirectory, createStore } from '../wiring.js';
-
-const iso = (epochMs: number) => new Date(epochMs).toISOString();
 
 /** POST /v1/session/refresh: a new session token and refresh token for a live refresh token. */
 /** The refresh function holds no pepper: it hashes only tokens, with SHA-256. */
@@ -26,10 +24,10 @@ export function createRefreshHandler(deps: RefreshHandlerDeps, logger = createLo
       const result = await refreshSession(call, body.refreshToken, client?.id);
       return json(200, {
         sessionToken: result.sessionToken,
-        expiresAt: iso(result.session.expiresAt),
+        expiresAt: isoTime(result.session.expiresAt),
         expiresIn: Math.round((result.session.expiresAt - result.session.issuedAt) / 1000),
         refreshToken: result.refreshToken,
-        refreshExpiresAt: iso(result.refreshExpiresAt),
+        refreshExpiresAt: isoTime(result.refreshExpiresAt),
       });
     },
   });

@@ -7,7 +7,7 @@ import { actionFrom } from '../http/action.js';
 import { clientIdentifier } from '../http/client-context.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
-import { json, noContent } from '../http/responses.js';
+import { isoTime, json, noContent } from '../http/responses.js';
 import { tokenFromHeaders } from '../http/session-token.js';
 import { createClientDirectory, createStore } from '../wiring.js';
 
@@ -45,9 +45,9 @@ export function createSessionHandler(deps: SessionDeps, logger = createLogger())
         target: session.target,
         otpType: session.channel,
         purpose: session.purpose,
-        issuedAt: new Date(session.issuedAt).toISOString(),
-        expiresAt: new Date(session.expiresAt).toISOString(),
-        authTime: new Date(session.authTime).toISOString(),
+        issuedAt: isoTime(session.issuedAt),
+        expiresAt: isoTime(session.expiresAt),
+        authTime: isoTime(session.authTime),
         clientId: session.origin.clientId ?? null,
         ...decision,
       });

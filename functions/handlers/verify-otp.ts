@@ -5,12 +5,10 @@ import { callDeps, clientIdentifier } from '../http/client-context.js';
 import { ValidationError } from '../http/errors.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
-import { json } from '../http/responses.js';
+import { isoTime, json } from '../http/responses.js';
 import { verifyBody } from '../http/schemas.js';
 import { cloudWatchMetrics, type UsageMetrics } from '../usage-metrics.js';
 import { createClientDirectory, createStore, withPepper } from '../wiring.js';
-
-const iso = (epochMs: number | undefined) => (epochMs === undefined ? null : new Date(epochMs).toISOString());
 
 export function createVerifyOtpHandler(
   deps: ApiDeps,
@@ -40,10 +38,10 @@ export function createVerifyOtpHandler(
         verifiedTarget: result.verifiedTarget,
         otpType: result.otpType,
         sessionToken: result.sessionToken,
-        expiresAt: new Date(result.expiresAt).toISOString(),
+        expiresAt: isoTime(result.expiresAt),
         expiresIn: Math.round((result.expiresAt - result.verifiedAt) / 1000),
         ...(result.refresh
-          ? { refreshToken: result.refresh.token, refreshExpiresAt: new Date(result.refresh.expiresAt).toISOString() }
+          ? { refreshToken: result.refresh.token, refreshExpiresAt: isoTime(result.refresh.expiresAt) }
           : {}),
         isNew: result.isNew,
         identity: {
@@ -52,10 +50,10 @@ export function createVerifyOtpHandler(
           phone: customer.channel === 'sms' ? customer.target : null,
           name: customer.name,
           verified: true,
-          verifiedAt: new Date(result.verifiedAt).toISOString(),
+          verifiedAt: isoTime(result.verifiedAt),
           trustLevel: 'verified',
-          createdAt: iso(customer.createdAt),
-          lastLoginAt: iso(customer.lastLoginAt),
+          createdAt: isoTime(customer.createdAt),
+          lastLoginAt: customer.lastLoginAt === undefined ? null : isoTime(customer.lastLoginAt),
           loginCount: customer.loginCount ?? null,
         },
       });

@@ -10,6 +10,11 @@ export function json(statusCode: number, body: Record<string, unknown>): APIGate
   };
 }
 
+/** A time of the API: epoch milliseconds as ISO 8601. */
+export function isoTime(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
+
 export function noContent(): APIGatewayProxyResult {
   return { statusCode: 204, headers: { ...NO_STORE }, body: '' };
 }

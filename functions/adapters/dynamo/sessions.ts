@@ -96,17 +96,8 @@ export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: numb
     }
     await transact(dynamo, [
       { Update: revoke },
-      {
-        Update: {
-          TableName: dynamo.tables.stateTable,
-          Key: marshall({ [STATE_PK]: stateKey.family(session.sid) }),
-          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-          // A live session's family lives at least as long (the session is capped at its end).
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': STATE_PK },
-          ExpressionAttributeValues: marshall({ ':now': now }),
-        },
-      },
+      // A live session's family lives at least as long (the session is capped at its end).
+      { Update: familyRevocation(dynamo, session.sid, now) },
     ]);
     return true;
   } catch (error) {
@@ -117,6 +108,18 @@ export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: numb
   }
 }
 
+/** Marks a family revoked (keeping the first time), unless the cleanup has removed it already. */
+function familyRevocation(dynamo: Dynamo, sid: string, now: number) {
+  return {
+    TableName: dynamo.tables.stateTable,
+    Key: marshall({ [STATE_PK]: stateKey.family(sid) }),
+    UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+    ConditionExpression: 'attribute_exists(#pk)',
+    ExpressionAttributeNames: { '#pk': STATE_PK },
+    ExpressionAttributeValues: marshall({ ':now': now }),
+  };
+}
+
 /**
  * Ends a refresh family: no refresh token of it rotates again (the rotation's condition refuses a
  * revoked family). Returns the hash of the family's session at that moment, which can no longer
@@ -125,17 +128,7 @@ export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: numb
 export async function revokeFamily(dynamo: Dynamo, sid: string, now: number): Promise<string | undefined> {
   try {
     const result = await retryConflicts(() =>
-      dynamo.client.send(
-        new UpdateItemCommand({
-          TableName: dynamo.tables.stateTable,
-          Key: marshall({ [STATE_PK]: stateKey.family(sid) }),
-          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': STATE_PK },
-          ExpressionAttributeValues: marshall({ ':now': now }),
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
+      dynamo.client.send(new UpdateItemCommand({ ...familyRevocation(dynamo, sid, now), ReturnValues: 'ALL_NEW' })),
     );
     const current = result.Attributes?.currentSessionHash?.S;
     return typeof current === 'string' ? current : undefined;
