@@ -127,3 +127,27 @@ export class OtpRequiredError extends OtpError {
     super(`The action "${action}" needs a verification code more recent than this session's last one.`);
   }
 }
+
+/** verify-* / update-*: the target is another customer's (API.md, Purposes). */
+export class TargetInUseError extends OtpError {
+  readonly status = 409;
+  readonly slug = 'target-in-use';
+  readonly title = 'Target in use';
+  constructor() {
+    super('This e-mail address or phone number belongs to another account.');
+  }
+}
+
+/** verify-*: the customer already has an identifier of that channel; update-* replaces it. */
+export class IdentifierExistsError extends OtpError {
+  readonly status = 409;
+  readonly slug = 'identifier-exists';
+  readonly title = 'Identifier exists';
+  constructor(channel: 'sms' | 'email') {
+    super(
+      channel === 'email'
+        ? 'This account already has an e-mail address: use update-email to replace it.'
+        : 'This account already has a phone number: use update-phone to replace it.',
+    );
+  }
+}

@@ -18,13 +18,31 @@ export interface OtpStore {
    * not use is reported missing and counts nothing.
    */
   recordAttempt(code: CodeRef, now: number, maxAttempts: number, tokenHash?: string): Promise<AttemptOutcome>;
-  findCustomer(target: string): Promise<Customer | undefined>;
+  /** The customer a target belongs to, by the target's lookup item (one read); undefined when none. */
+  findOwner(target: TargetRef): Promise<Owner | undefined>;
+  /** A customer by id (consistent read); undefined when there is none. */
+  getCustomer(customerId: string): Promise<Customer | undefined>;
   /**
-   * Consumes the code and creates the session (and the customer when `isNew`) all at once. Throws
-   * InvalidCodeError when the code is gone. Returns the customer the session belongs to, which is the
-   * stored one when another login created it first.
+   * Moves a customer stored under its target (before customers were keyed by id) to its id and a
+   * lookup item; idempotent and safe under concurrency. Returns its id, or the id of whoever holds
+   * the target's lookup item by then.
+   */
+  migrateLegacyCustomer(target: TargetRef, legacy: Customer): Promise<string>;
+  /**
+   * Consumes the code and creates the session (and the customer, when the target has no owner) all
+   * at once. Throws InvalidCodeError when the code is gone. Returns the customer the session belongs
+   * to, which is whoever owns the target when the transaction runs (another login may create it
+   * first, an update may move it away).
    */
   completeLogin(login: LoginCompletion): Promise<{ customer: Customer; isNew: boolean }>;
+  /**
+   * Consumes the code and gives the target to the session's customer, verified: as its second
+   * identifier (`replace` false: refused when the customer already has another of that channel) or
+   * in place of the one it had. All in one transaction, conditional on the session being live, the
+   * target being free or already the customer's, and the customer's identifier being what was read.
+   * Throws InvalidCodeError, SessionInvalidError, TargetInUseError or IdentifierExistsError.
+   */
+  linkTarget(link: TargetLink): Promise<Customer>;
   /** Consecutive failed verifications of a target; 0 once the window after the last one has passed. */
   failures(targetKey: string, now: number): Promise<FailureCount>;
   /** Counts a wrong code and returns the count; it lapses `windowMs` after the last failure. */
@@ -135,13 +153,15 @@ export interface StoredCode extends CodeRef {
   testTarget?: boolean;
   /** The client a test identity's code was issued to: only its calls may verify it. */
   issuedTo?: string;
+  /** verify-* / update-*: the customer whose session asked for the code; only that customer may use it. */
+  customerId?: string;
   channel: Channel;
   sentAt: number;
   expiresAt: number;
 }
 
 export type AttemptOutcome =
-  | { kind: 'counted'; codeHash: string; channel: Channel; testTarget: boolean; issuedTo?: string }
+  | { kind: 'counted'; codeHash: string; channel: Channel; testTarget: boolean; issuedTo?: string; customerId?: string }
   /** No code, or an expired one: answered exactly like a wrong code. */
   | { kind: 'missing' }
   | { kind: 'exhausted' };
@@ -156,12 +176,35 @@ export interface LoginOrigin {
   platform?: Platform;
 }
 
+/** A normalised target and its keyed hash (the only form of it in any key). */
+export interface TargetRef {
+  targetKey: string;
+  address: string;
+  channel: Channel;
+}
+
+/**
+ * Who owns a target: a customer id, or (for a customer stored under its target before customers
+ * were keyed by id) the whole legacy customer, which the use case migrates before it writes.
+ */
+export interface Owner {
+  customerId: string;
+  legacy?: Customer;
+}
+
 export interface Customer {
   id: string;
-  target: string;
-  channel: Channel;
+  /** At most one of each, every one verified by a code. */
+  email: string | null;
+  phone: string | null;
   name: string | null;
   createdAt: number;
+  /** When the customer's identity was first verified (its first login), not the latest login. */
+  verifiedAt: number;
+  /** The keyed hashes of its identifiers: the keys of their lookup items. */
+  keys: Partial<Record<Channel, string>>;
+  /** The session id of the last login: tells a read made during a login from one made after it. */
+  lastLoginSid?: string;
   /** The last login (epoch ms) and its origin; how many logins so far. */
   lastLoginAt?: number;
   loginCount?: number;
@@ -188,12 +231,26 @@ export interface LoginCompletion {
   code: CodeRef;
   codeHash: string;
   now: number;
+  target: TargetRef;
   session: SessionRecord;
-  customer: Customer;
-  /** True when `customer` was not found and is to be created. */
-  isNew: boolean;
+  /** The target's owner as read before; undefined: create `newCustomer`. */
+  owner?: Owner;
+  /** The customer to create when the target has no owner (its id is the session's customerId). */
+  newCustomer: Customer;
   /** The refresh token of a full session (login, register). */
   refresh?: RefreshIssue;
+}
+
+export interface TargetLink {
+  code: CodeRef;
+  codeHash: string;
+  now: number;
+  target: TargetRef;
+  customerId: string;
+  /** The session the request came with: it must still be live when the link is written. */
+  sessionHash: string;
+  /** update-*: replaces the customer's identifier of this channel; verify-*: adds one. */
+  replace: boolean;
 }
 
 export interface OutgoingCode {

@@ -1,11 +1,20 @@
 import { generateCode, hashCode, opaqueKey } from './codes.js';
 import { type EffectiveConfig, testCodeFor } from './client-policy.js';
 import type { SendDeps } from './deps.js';
-import { ChannelNotAllowedError, DeliveryFailedError, RateLimitedError, type RateLimitReason } from './errors.js';
+import { channelMismatch, identifierOf, LINK_PURPOSES } from './customers.js';
+import {
+  ChannelNotAllowedError,
+  DeliveryFailedError,
+  IdentifierExistsError,
+  InvalidTargetError,
+  RateLimitedError,
+  type RateLimitReason,
+} from './errors.js';
 import { ipBucket } from './network.js';
 import { issueOtpToken } from './otp-token.js';
 import type { CodeRef, SendLimit, SendRefusal } from './ports.js';
 import type { Channel, Purpose } from './purposes.js';
+import { checkSession } from './sessions.js';
 import { maskTarget, normaliseTarget, type Target } from './targets.js';
 import { secondsUntil } from './windows.js';
 
@@ -16,6 +25,8 @@ export interface SendRequest {
   sourceIp?: string;
   /** The calling client, to whom a test identity's code is bound. */
   clientId?: string;
+  /** The session token the request came with, read only by verify-* and update-* (verify-code.ts). */
+  sessionToken?: () => string | undefined;
 }
 
 export interface SendResult {
@@ -35,6 +46,8 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
   const { config, store } = deps;
   const target = normaliseTarget(request.target, request.channel);
   assertAllowed(config, target);
+  // Checked before any limit counts the send: a send refused here is no send at all.
+  const customerId = await linkingCustomer(deps, request.purpose, target, request.sessionToken);
 
   const now = deps.now();
   const targetKey = opaqueKey(config.pepper, 'target', target.address);
@@ -76,6 +89,7 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     tokenHash,
     maxAttempts: config.maxAttempts,
     requireToken: config.requireOtpToken,
+    ...(customerId === undefined ? {} : { customerId }),
     ...(testCode === undefined ? {} : { testTarget: true, issuedTo: request.clientId }),
     channel: target.channel,
     sentAt: now,
@@ -116,6 +130,30 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     testTarget: testCode !== undefined,
     ...(config.devMode ? { mockCode: code } : {}),
   };
+}
+
+/**
+ * verify-* / update-*: the customer of the session that came with the send, to whom the code is
+ * bound. Whether the target belongs to someone else is not said here (that would let any customer
+ * ask which addresses have accounts): verify says it, once the code proved control of the target.
+ */
+async function linkingCustomer(
+  deps: SendDeps,
+  purpose: Purpose,
+  target: Target,
+  sessionToken: SendRequest['sessionToken'],
+): Promise<string | undefined> {
+  const link = LINK_PURPOSES[purpose];
+  if (!link) return undefined;
+  if (target.channel !== link.channel) throw new InvalidTargetError(channelMismatch(purpose));
+  const session = await checkSession(deps, sessionToken?.());
+  if (!link.replace) {
+    // Its own account: a verify-* that could only be refused is not worth an SMS.
+    const customer = await deps.store.getCustomer(session.customerId);
+    const current = customer && identifierOf(customer, target.channel);
+    if (current && current !== target.address) throw new IdentifierExistsError(target.channel);
+  }
+  return session.customerId;
 }
 
 /** What the caller reads for each limit the store reports. */

@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { hashCode, hashesMatch, opaqueKey } from './codes.js';
 import type { CoreDeps } from './deps.js';
-import { InvalidCodeError, InvalidTargetError, TargetLockedError, TooManyAttemptsError } from './errors.js';
+import { channelMismatch, LINK_PURPOSES } from './customers.js';
+import {
+  InvalidCodeError,
+  InvalidTargetError,
+  SessionInvalidError,
+  TargetInUseError,
+  TargetLockedError,
+  TooManyAttemptsError,
+} from './errors.js';
 import { openOtpToken } from './otp-token.js';
-import type { CodeRef, Customer, LoginOrigin, RefreshIssue, SessionRecord } from './ports.js';
+import type { CodeRef, Customer, LoginOrigin, Owner, RefreshIssue, SessionRecord, TargetRef } from './ports.js';
 import { type Channel, DEFAULT_PURPOSE, type Purpose, REFRESHABLE_PURPOSES, STEP_UP_PURPOSES } from './purposes.js';
-import { hashSessionToken, newSessionId, newSessionToken } from './sessions.js';
+import { checkSession, hashSessionToken, newSessionId, newSessionToken } from './sessions.js';
 import { maskTarget, normaliseTarget, type Target } from './targets.js';
 import { DAY_MS, secondsUntil } from './windows.js';
 
@@ -22,38 +30,52 @@ export interface VerifyRequest {
   name?: string;
   /** Where the call came from, recorded on the session and the customer. */
   origin?: LoginOrigin;
+  /**
+   * The session token the request came with, read only by the purposes that need the customer's own
+   * session (verify-*, update-*: API.md, Purposes), so that a login ignores any session headers.
+   */
+  sessionToken?: () => string | undefined;
 }
 
 export interface VerifyResult {
   verifiedTarget: string;
   otpType: Channel;
-  sessionToken: string;
-  expiresAt: number;
+  purpose: Purpose;
   isNew: boolean;
+  /** The customer after this verification. */
   customer: Customer;
-  verifiedAt: number;
+  now: number;
   /** The code was a client's test identity's fixed code. */
   testTarget: boolean;
+  /** The session opened (login, register, step-up, reset-password); none for verify-* and update-*. */
+  sessionToken?: string;
+  session?: SessionRecord;
   /** For login and register: the refresh token and the end of its family's absolute lifetime. */
   refresh?: { token: string; expiresAt: number };
 }
 
 /**
- * Checks a code: the attempt is counted before the comparison, the code is consumed with the session
- * written, and wrong codes count against the target across all its codes.
+ * Checks a code: the attempt is counted before the comparison, the code is consumed together with
+ * what it grants (a session, or a target given to the session's customer), and wrong codes count
+ * against the target across all its codes.
  */
 export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promise<VerifyResult> {
   const { config, store } = deps;
-  const { target, purpose, tokenHash } = codeOf(deps, request);
-  const targetKey = opaqueKey(config.pepper, 'target', target.address);
+  const { target: address, purpose, tokenHash } = codeOf(deps, request);
+  const link = LINK_PURPOSES[purpose];
+  if (link && address.channel !== link.channel) throw new InvalidTargetError(channelMismatch(purpose));
+  // Before any attempt is counted: a request without its session spends none of the code's attempts.
+  const linkSession = link ? await checkSession(deps, request.sessionToken?.()) : undefined;
+  const targetKey = opaqueKey(config.pepper, 'target', address.address);
+  const target: TargetRef = { targetKey, address: address.address, channel: address.channel };
   const code: CodeRef = { targetKey, purpose };
   // Hash the guess before touching the store so that "never sent" and "wrong code" cost the same.
   const guessHash = hashCode(config.pepper, target.address, purpose, request.code);
   const now = deps.now();
 
-  const [attempt, existing, failures] = await Promise.all([
+  const [attempt, owner, failures] = await Promise.all([
     store.recordAttempt(code, now, config.maxAttempts, tokenHash),
-    store.findCustomer(target.address),
+    store.findOwner(target),
     store.failures(targetKey, now),
   ]);
   // Checked before any comparison; guesses already in flight can add at most a few more failures.
@@ -68,8 +90,11 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     throw new InvalidCodeError();
   }
   // A test identity's code is public to app reviewers: only the client it was issued to may use it.
-  const foreignTestCode = attempt.testTarget && attempt.issuedTo !== request.origin?.clientId;
-  if (foreignTestCode || !hashesMatch(attempt.codeHash, guessHash)) {
+  // A code that gives a target to a customer is for the customer whose session asked for it.
+  const foreignCode =
+    (attempt.testTarget && attempt.issuedTo !== request.origin?.clientId) ||
+    (linkSession !== undefined && attempt.customerId !== linkSession.customerId);
+  if (foreignCode || !hashesMatch(attempt.codeHash, guessHash)) {
     const count = await store.recordFailure(targetKey, now, FAILURE_WINDOW_MS);
     if (count >= config.maxFailuresPerTarget) {
       await store.lockSends(targetKey, now, now + FAILURE_WINDOW_MS, config.resendCooldownSeconds);
@@ -82,6 +107,75 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     throw new InvalidCodeError();
   }
 
+  const base = {
+    verifiedTarget: target.address,
+    otpType: attempt.channel,
+    purpose,
+    now,
+    testTarget: attempt.testTarget,
+  };
+  let result: VerifyResult;
+  if (link && linkSession) {
+    // Told only now, once the code proved control of the target: the send says nothing about it.
+    if (owner && owner.customerId !== linkSession.customerId) throw new TargetInUseError();
+    const own = await ownCustomerOf(deps, linkSession);
+    if (owner?.legacy) await store.migrateLegacyCustomer(target, owner.legacy);
+    const customer = await store.linkTarget({
+      code,
+      codeHash: attempt.codeHash,
+      now,
+      target,
+      customerId: own,
+      sessionHash: linkSession.tokenHash,
+      replace: link.replace,
+    });
+    result = { ...base, isNew: false, customer };
+  } else {
+    result = {
+      ...base,
+      ...(await openSession(deps, request, { code, target, owner, now, codeHash: attempt.codeHash })),
+    };
+  }
+
+  if (failures.count > 0) await store.clearFailures(targetKey);
+  deps.log[attempt.testTarget ? 'warn' : 'info'](attempt.testTarget ? 'test identity verified' : 'code verified', {
+    purpose,
+    isNew: result.isNew,
+    platform: request.origin?.platform,
+    target: maskTarget(target.address),
+  });
+  return result;
+}
+
+/**
+ * The id under which the session's customer is stored, moving a customer stored under its target
+ * (before customers were keyed by id) first: a target is given only to a customer stored by id.
+ */
+async function ownCustomerOf(deps: CoreDeps, session: SessionRecord): Promise<string> {
+  if (await deps.store.getCustomer(session.customerId)) return session.customerId;
+  const target = normaliseTarget(session.target);
+  const ref: TargetRef = {
+    targetKey: opaqueKey(deps.config.pepper, 'target', target.address),
+    address: target.address,
+    channel: target.channel,
+  };
+  const owner = await deps.store.findOwner(ref);
+  if (owner?.legacy && owner.customerId === session.customerId) {
+    return deps.store.migrateLegacyCustomer(ref, owner.legacy);
+  }
+  // The session's customer no longer exists under any key: its session cannot act for it.
+  throw new SessionInvalidError();
+}
+
+/** login, register, step-up, reset-password: finds or creates the customer and opens a session. */
+async function openSession(
+  deps: CoreDeps,
+  request: VerifyRequest,
+  found: { code: CodeRef; target: TargetRef; owner?: Owner; now: number; codeHash: string },
+): Promise<Pick<VerifyResult, 'isNew' | 'customer' | 'sessionToken' | 'session' | 'refresh'>> {
+  const { config } = deps;
+  const { now, target } = found;
+  const purpose = found.code.purpose;
   const sessionToken = newSessionToken();
   const refreshToken = REFRESHABLE_PURPOSES.includes(purpose) ? newSessionToken() : undefined;
   const refresh: RefreshIssue | undefined =
@@ -93,12 +187,21 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
           idleUntil: now + config.refreshIdleSeconds * 1000,
           sessionTtlSeconds: config.sessionTtlSeconds,
         };
+  const newCustomer: Customer = {
+    id: randomUUID(),
+    email: target.channel === 'email' ? target.address : null,
+    phone: target.channel === 'sms' ? target.address : null,
+    keys: {},
+    name: request.name?.trim() || null,
+    createdAt: now,
+    verifiedAt: now,
+  };
   const session: SessionRecord = {
     sid: refresh ? newSessionId() : undefined,
     tokenHash: hashSessionToken(sessionToken),
-    customerId: existing?.id ?? randomUUID(),
+    customerId: found.owner?.customerId ?? newCustomer.id,
     target: target.address,
-    channel: attempt.channel,
+    channel: target.channel,
     purpose,
     issuedAt: now,
     authTime: now,
@@ -109,38 +212,21 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     ),
     origin: request.origin ?? {},
   };
-  const { customer, isNew } = await store.completeLogin({
-    code,
-    codeHash: attempt.codeHash,
+  const { customer, isNew } = await deps.store.completeLogin({
+    code: found.code,
+    codeHash: found.codeHash,
     now,
+    target,
     session,
     refresh,
-    isNew: !existing,
-    customer: existing ?? {
-      id: session.customerId,
-      target: target.address,
-      channel: attempt.channel,
-      name: request.name?.trim() || null,
-      createdAt: now,
-    },
-  });
-
-  if (failures.count > 0) await store.clearFailures(targetKey);
-  deps.log[attempt.testTarget ? 'warn' : 'info'](attempt.testTarget ? 'test identity verified' : 'code verified', {
-    purpose,
-    isNew,
-    platform: request.origin?.platform,
-    target: maskTarget(target.address),
+    owner: found.owner,
+    newCustomer,
   });
   return {
-    verifiedTarget: target.address,
-    otpType: attempt.channel,
-    sessionToken,
-    expiresAt: session.expiresAt,
     isNew,
     customer,
-    verifiedAt: now,
-    testTarget: attempt.testTarget,
+    sessionToken,
+    session: { ...session, customerId: customer.id },
     ...(refresh && refreshToken !== undefined
       ? { refresh: { token: refreshToken, expiresAt: refresh.absoluteExpiresAt } }
       : {}),

@@ -7,6 +7,7 @@ import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { json } from '../http/responses.js';
 import { sendBody } from '../http/schemas.js';
+import { tokenFromHeaders } from '../http/session-token.js';
 import { cloudWatchMetrics, type UsageMetrics } from '../usage-metrics.js';
 import { createClientDirectory, createSenders, createStore, withPepper } from '../wiring.js';
 
@@ -20,13 +21,14 @@ export function createSendOtpHandler(
     methods: ['POST'],
     identify: clientIdentifier(deps, logger),
     body: sendBody,
-    handle: async ({ body, sourceIp, client }) => {
+    handle: async ({ body, sourceIp, client, headers }) => {
       const { testTarget, ...result } = await sendCode(callDeps(deps, client, logger), {
         target: body.target,
         purpose: body.purpose ?? DEFAULT_PURPOSE,
         channel: body.channel,
         sourceIp,
         clientId: client?.id,
+        sessionToken: () => tokenFromHeaders(headers),
       });
       const clientId = client?.id ?? 'anonymous';
       metrics.count(testTarget ? 'TestCodeIssued' : 'CodeSent', { clientId, channel: result.otpType });

@@ -1,5 +1,7 @@
 import { loadConfig } from '../config.js';
+import { trustLevelOf } from '../core/customers.js';
 import type { ApiDeps } from '../core/deps.js';
+import type { Customer } from '../core/ports.js';
 import { verifyCode } from '../core/verify-code.js';
 import { callDeps, clientIdentifier } from '../http/client-context.js';
 import { ValidationError } from '../http/errors.js';
@@ -7,6 +9,7 @@ import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { isoTime, json } from '../http/responses.js';
 import { verifyBody } from '../http/schemas.js';
+import { tokenFromHeaders } from '../http/session-token.js';
 import { cloudWatchMetrics, type UsageMetrics } from '../usage-metrics.js';
 import { createClientDirectory, createStore, withPepper } from '../wiring.js';
 
@@ -20,7 +23,7 @@ export function createVerifyOtpHandler(
     methods: ['POST'],
     identify: clientIdentifier(deps, logger),
     body: verifyBody,
-    handle: async ({ body, client, sourceIp }) => {
+    handle: async ({ body, client, sourceIp, headers }) => {
       const call = callDeps(deps, client, logger);
       // The length is the caller's client's, so it is checked once the client is known.
       const { codeLength } = call.config;
@@ -30,6 +33,8 @@ export function createVerifyOtpHandler(
       const result = await verifyCode(call, {
         ...body,
         origin: { clientId: client?.id, sourceIp, platform: body.platform },
+        // Read only for the purposes that need it: a login ignores whatever session headers came.
+        sessionToken: () => tokenFromHeaders(headers),
       });
       const clientId = client?.id ?? 'anonymous';
       metrics.count(result.testTarget ? 'TestCodeVerified' : 'CodeVerified', { clientId, channel: result.otpType });
@@ -37,28 +42,37 @@ export function createVerifyOtpHandler(
       return json(200, {
         verifiedTarget: result.verifiedTarget,
         otpType: result.otpType,
-        sessionToken: result.sessionToken,
-        expiresAt: isoTime(result.expiresAt),
-        expiresIn: Math.round((result.expiresAt - result.verifiedAt) / 1000),
+        ...(result.session
+          ? {
+              sessionToken: result.sessionToken,
+              expiresAt: isoTime(result.session.expiresAt),
+              expiresIn: Math.round((result.session.expiresAt - result.now) / 1000),
+            }
+          : {}),
         ...(result.refresh
           ? { refreshToken: result.refresh.token, refreshExpiresAt: isoTime(result.refresh.expiresAt) }
           : {}),
         isNew: result.isNew,
-        identity: {
-          id: customer.id,
-          email: customer.channel === 'email' ? customer.target : null,
-          phone: customer.channel === 'sms' ? customer.target : null,
-          name: customer.name,
-          verified: true,
-          verifiedAt: isoTime(result.verifiedAt),
-          trustLevel: 'verified',
-          createdAt: isoTime(customer.createdAt),
-          lastLoginAt: customer.lastLoginAt === undefined ? null : isoTime(customer.lastLoginAt),
-          loginCount: customer.loginCount ?? null,
-        },
+        identity: identityOf(customer),
       });
     },
   });
+}
+
+/** The customer as verify answers it (API.md, Identity). */
+export function identityOf(customer: Customer) {
+  return {
+    id: customer.id,
+    email: customer.email,
+    phone: customer.phone,
+    name: customer.name,
+    verified: true,
+    verifiedAt: isoTime(customer.verifiedAt),
+    trustLevel: trustLevelOf(customer),
+    createdAt: isoTime(customer.createdAt),
+    lastLoginAt: customer.lastLoginAt === undefined ? null : isoTime(customer.lastLoginAt),
+    loginCount: customer.loginCount ?? null,
+  };
 }
 
 const config = await withPepper(loadConfig(process.env));

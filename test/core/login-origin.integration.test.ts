@@ -2,6 +2,7 @@ import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { CUSTOMER_PK, customerKey, STATE_PK, stateKey } from '../../functions/adapters/dynamo/keys.js';
+import { opaqueKey } from '../../functions/core/codes.js';
 import { addClient } from '../../functions/core/manage-clients.js';
 import type { Purpose } from '../../functions/core/purposes.js';
 import { hashSessionToken } from '../../functions/core/sessions.js';
@@ -51,14 +52,18 @@ async function sessionItem(h: Harness, sessionToken: string) {
 }
 
 async function customerItem(h: Harness, target = PHONE) {
-  const result = await h.client.send(
-    new GetItemCommand({
-      TableName: h.tables.customersTable,
-      Key: marshall({ [CUSTOMER_PK]: customerKey(target) }),
-      ConsistentRead: true,
-    }),
-  );
-  return result.Item ? unmarshall(result.Item) : undefined;
+  const get = async (pk: string) => {
+    const result = await h.client.send(
+      new GetItemCommand({
+        TableName: h.tables.customersTable,
+        Key: marshall({ [CUSTOMER_PK]: pk }),
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item ? unmarshall(result.Item) : undefined;
+  };
+  const lookup = await get(customerKey.target(opaqueKey(h.deps.config.pepper, 'target', target)));
+  return lookup ? get(customerKey.customer(String(lookup.customerId))) : undefined;
 }
 
 describe('what a login records', () => {
@@ -163,7 +168,9 @@ describe('what a login records', () => {
     const customers = await s.h.client.send(
       new ScanCommand({ TableName: s.h.tables.customersTable, ConsistentRead: true }),
     );
-    expect(customers.Items).toHaveLength(1);
+    // One customer item and the lookup item of its phone number.
+    const keys = (customers.Items ?? []).map((item) => String(unmarshall(item)[CUSTOMER_PK]).split('#')[0]);
+    expect(keys.sort()).toEqual(['customer', 'target']);
   });
 
   it('four logins of one known customer at once: loginCount grows by exactly 4', async () => {

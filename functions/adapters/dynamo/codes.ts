@@ -29,6 +29,7 @@ export async function saveCode(dynamo: Dynamo, code: StoredCode): Promise<void> 
           ...(code.requireToken ? { requireToken: true } : {}),
           ...(code.testTarget ? { testTarget: true } : {}),
           ...(code.issuedTo ? { issuedTo: code.issuedTo } : {}),
+          ...(code.customerId ? { customerId: code.customerId } : {}),
           attempts: 0,
           channel: code.channel,
           sentAt: code.sentAt,
@@ -105,6 +106,7 @@ export async function recordAttempt(
       channel: item.channel as Channel,
       testTarget: item.testTarget === true,
       issuedTo: typeof item.issuedTo === 'string' ? item.issuedTo : undefined,
+      customerId: typeof item.customerId === 'string' ? item.customerId : undefined,
     };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;

@@ -38,8 +38,16 @@ export const clientsKey = {
   apiKey: (keyHash: string) => `apikey#${keyHash}`,
 } as const;
 
-/** Customers are found by their normalised target. */
-export const customerKey = (target: string) => target;
+/**
+ * The customers table: a customer under its id, and one lookup item per identifier (e-mail, phone)
+ * under the target's keyed hash, which is what makes a target belong to at most one customer.
+ * Customers stored before keys were hashed sit under their plain target (`legacy`) until moved.
+ */
+export const customerKey = {
+  customer: (customerId: string) => `customer#${customerId}`,
+  target: (targetKey: string) => `target#${targetKey}`,
+  legacy: (address: string) => address,
+} as const;
 
 export const STATE_PK = STATE_TABLE.partitionKey;
 export const CUSTOMER_PK = CUSTOMERS_TABLE.partitionKey;

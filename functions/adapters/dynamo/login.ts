@@ -1,49 +1,79 @@
-import { GetItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { InvalidCodeError } from '../../core/errors.js';
-import type { Customer, LoginCompletion, Platform, SessionRecord } from '../../core/ports.js';
-import type { Channel } from '../../core/purposes.js';
+import type { Customer, LoginCompletion, Owner, SessionRecord } from '../../core/ports.js';
 import type { Dynamo } from './client.js';
 import { codeKeyOf } from './codes.js';
-import { CUSTOMER_PK, customerKey, STATE_PK } from './keys.js';
-import { cancellationReasons, transact } from './retry.js';
+import {
+  CUSTOMER_TRIES,
+  findOwner,
+  getCustomer,
+  loginUpdate,
+  migrateLegacyCustomer,
+  newCustomerItems,
+  ownerFromRefusedLookup,
+} from './customers.js';
+import { STATE_PK } from './keys.js';
 import { loginRefreshItems } from './refresh.js';
+import { cancellationReasons, transact } from './retry.js';
 import { sessionItem } from './sessions.js';
 
-export async function findCustomer(dynamo: Dynamo, target: string): Promise<Customer | undefined> {
-  const result = await dynamo.client.send(
-    new GetItemCommand({
-      TableName: dynamo.tables.customersTable,
-      Key: marshall({ [CUSTOMER_PK]: customerKey(target) }),
-    }),
-  );
-  return result.Item ? customerFrom(unmarshall(result.Item)) : undefined;
-}
-
 /**
- * Consumes the code, writes the session and creates or updates the customer (its login metadata) in
+ * Consumes the code, writes the session and creates the customer or updates its login metadata, in
  * one transaction: either the login happened completely or the code is still there. The code's
- * condition makes it single-use; the customer's makes find-or-create safe, and a lost race hands the
- * session to the winner.
+ * condition makes it single-use; the lookup item's makes find-or-create safe (a lost race hands the
+ * session to the winner); the customer's condition that it still holds the target makes a login
+ * racing an update-* go to whoever owns the target afterwards.
  */
 export async function completeLogin(
   dynamo: Dynamo,
   login: LoginCompletion,
 ): Promise<{ customer: Customer; isNew: boolean }> {
-  let { session, customer, isNew } = login;
-  for (;;) {
-    try {
-      await transact(dynamo, loginItems(dynamo, login, session, customer, isNew));
-      return { customer: afterLogin(customer, login.now, session), isNew };
-    } catch (error) {
-      const [codeReason, , customerReason] = cancellationReasons(error);
-      if (codeReason?.Code === 'ConditionalCheckFailed') throw new InvalidCodeError();
-      if (!isNew || customerReason?.Code !== 'ConditionalCheckFailed' || !customerReason.Item) throw error;
-      // Another login created this customer first: the session belongs to that one.
-      customer = customerFrom(unmarshall(customerReason.Item));
-      session = { ...session, customerId: customer.id };
-      isNew = false;
+  let owner: Owner | undefined = login.owner;
+  for (let round = 1; ; round++) {
+    if (owner?.legacy) owner = { customerId: await migrateLegacyCustomer(dynamo, login.target, owner.legacy) };
+    const session: SessionRecord = { ...login.session, customerId: owner?.customerId ?? login.newCustomer.id };
+    const items = loginItems(dynamo, login, session);
+    if (!owner) {
+      const customer = afterLogin(login.newCustomer, login.now, session);
+      try {
+        await transact(dynamo, [
+          ...items.slice(0, 2),
+          ...newCustomerItems(dynamo, login.target, customer),
+          ...items.slice(2),
+        ]);
+        return { customer, isNew: true };
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') throw new InvalidCodeError();
+        // Another login created a customer for this target first: the session belongs to it.
+        const winner = ownerFromRefusedLookup(reasons[2]);
+        if (winner === undefined || round >= CUSTOMER_TRIES) throw error;
+        owner = { customerId: winner };
+        continue;
+      }
     }
+    const update = loginUpdate(dynamo, owner.customerId, login.target, { ...session, now: login.now });
+    // The profile is read beside the transaction, not after it: the login costs no third round trip.
+    const [written, read] = await Promise.allSettled([
+      transact(dynamo, [...items.slice(0, 2), update, ...items.slice(2)]),
+      getCustomer(dynamo, owner.customerId),
+    ]);
+    if (written.status === 'rejected') {
+      const reasons = cancellationReasons(written.reason);
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') throw new InvalidCodeError();
+      if (reasons[2]?.Code !== 'ConditionalCheckFailed' || round >= CUSTOMER_TRIES) throw written.reason;
+      // The target left this customer (an update-*) between the find and the write: find it again.
+      owner = await findOwner(dynamo, login.target);
+      continue;
+    }
+    const stored = read.status === 'fulfilled' ? read.value : await getCustomer(dynamo, owner.customerId);
+    if (!stored) throw new Error(`customer ${owner.customerId} vanished during its login`);
+    // The read may have landed before or after the transaction; the login's sid tells which.
+    return {
+      customer: stored.lastLoginSid === session.sid ? stored : afterLogin(stored, login.now, session),
+      isNew: false,
+    };
   }
 }
 
@@ -53,16 +83,17 @@ export async function completeLogin(
  * (an ADD) misses none.
  */
 function afterLogin(customer: Customer, now: number, session: SessionRecord): Customer {
-  return { ...customer, lastLoginAt: now, loginCount: (customer.loginCount ?? 0) + 1, lastLogin: session.origin };
+  return {
+    ...customer,
+    lastLoginAt: now,
+    lastLoginSid: session.sid,
+    loginCount: (customer.loginCount ?? 0) + 1,
+    lastLogin: session.origin,
+  };
 }
 
-function loginItems(
-  dynamo: Dynamo,
-  login: LoginCompletion,
-  session: SessionRecord,
-  customer: Customer,
-  isNew: boolean,
-): TransactWriteItem[] {
+/** The code, the session, then whatever the session's refresh family needs (refresh.ts). */
+function loginItems(dynamo: Dynamo, login: LoginCompletion, session: SessionRecord): TransactWriteItem[] {
   const items: TransactWriteItem[] = [
     {
       Delete: {
@@ -81,79 +112,6 @@ function loginItems(
       },
     },
   ];
-  const origin = session.origin;
-  if (isNew) {
-    items.push({
-      Put: {
-        TableName: dynamo.tables.customersTable,
-        Item: marshall(customerItem(afterLogin(customer, login.now, session)), { removeUndefinedValues: true }),
-        ConditionExpression: 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    });
-  } else {
-    // REMOVE what this login did not come with, so that the last login's origin is never mixed
-    // with an older one's.
-    const set = ['lastLoginAt = :now'];
-    const remove: string[] = [];
-    const values: Record<string, unknown> = { ':now': login.now, ':one': 1 };
-    for (const [attribute, value] of [
-      ['lastClientId', origin.clientId],
-      ['lastIp', origin.sourceIp],
-      ['lastPlatform', origin.platform],
-    ] as const) {
-      if (value === undefined) remove.push(attribute);
-      else {
-        set.push(`${attribute} = :${attribute}`);
-        values[`:${attribute}`] = value;
-      }
-    }
-    items.push({
-      Update: {
-        TableName: dynamo.tables.customersTable,
-        Key: marshall({ [CUSTOMER_PK]: customerKey(customer.target) }),
-        UpdateExpression: `SET ${set.join(', ')} ADD loginCount :one${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-        ConditionExpression: 'attribute_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
-        ExpressionAttributeValues: marshall(values),
-      },
-    });
-  }
   if (login.refresh) items.push(...loginRefreshItems(dynamo, session, login.refresh));
   return items;
-}
-
-function customerItem(customer: Customer): Record<string, unknown> {
-  return {
-    [CUSTOMER_PK]: customerKey(customer.target),
-    id: customer.id,
-    channel: customer.channel,
-    // No attribute for no name, not an empty string.
-    name: customer.name || undefined,
-    createdAt: customer.createdAt,
-    lastLoginAt: customer.lastLoginAt,
-    loginCount: customer.loginCount,
-    lastClientId: customer.lastLogin?.clientId,
-    lastIp: customer.lastLogin?.sourceIp,
-    lastPlatform: customer.lastLogin?.platform,
-  };
-}
-
-function customerFrom(item: Record<string, unknown>): Customer {
-  const text = (name: string) => (typeof item[name] === 'string' ? item[name] : '');
-  return {
-    id: text('id'),
-    target: text(CUSTOMER_PK),
-    channel: item.channel as Channel,
-    name: typeof item.name === 'string' ? item.name : null,
-    createdAt: Number(item.createdAt ?? 0),
-    lastLoginAt: typeof item.lastLoginAt === 'number' ? item.lastLoginAt : undefined,
-    loginCount: typeof item.loginCount === 'number' ? item.loginCount : undefined,
-    lastLogin: {
-      clientId: typeof item.lastClientId === 'string' ? item.lastClientId : undefined,
-      sourceIp: typeof item.lastIp === 'string' ? item.lastIp : undefined,
-      platform: typeof item.lastPlatform === 'string' ? (item.lastPlatform as Platform) : undefined,
-    },
-  };
 }

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { OtpStore } from '../../core/ports.js';
 import type { Dynamo, TableNames } from './client.js';
 import * as codes from './codes.js';
+import * as customers from './customers.js';
 import { removeExpired } from './due-index.js';
 import * as failures from './failures.js';
 import * as login from './login.js';
@@ -35,8 +36,12 @@ export class DynamoOtpStore implements OtpStore {
   discardCode: OtpStore['discardCode'] = (code, codeHash) => codes.discardCode(this.dynamo, code, codeHash);
   recordAttempt: OtpStore['recordAttempt'] = (code, now, max, tokenHash) =>
     codes.recordAttempt(this.dynamo, code, now, max, tokenHash);
-  findCustomer: OtpStore['findCustomer'] = (target) => login.findCustomer(this.dynamo, target);
+  findOwner: OtpStore['findOwner'] = (target) => customers.findOwner(this.dynamo, target);
+  getCustomer: OtpStore['getCustomer'] = (customerId) => customers.getCustomer(this.dynamo, customerId);
+  migrateLegacyCustomer: OtpStore['migrateLegacyCustomer'] = (target, legacy) =>
+    customers.migrateLegacyCustomer(this.dynamo, target, legacy);
   completeLogin: OtpStore['completeLogin'] = (completion) => login.completeLogin(this.dynamo, completion);
+  linkTarget: OtpStore['linkTarget'] = (link) => customers.linkTarget(this.dynamo, link);
   failures: OtpStore['failures'] = (targetKey, now) => failures.failures(this.dynamo, targetKey, now);
   recordFailure: OtpStore['recordFailure'] = (targetKey, now, windowMs) =>
     failures.recordFailure(this.dynamo, targetKey, now, windowMs);
