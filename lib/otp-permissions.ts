@@ -28,9 +28,14 @@ export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
       new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
     );
   allow(send, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
-  allow(verify, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
-  // The login transaction creates a new customer (Put) or records a returning one's login (Update).
-  allow(verify, props.customers, 'GetItem', 'PutItem', 'UpdateItem');
+  // verify-email / verify-phone: whether the session's customer has that identifier already.
+  allow(send, props.customers, 'GetItem');
+  // verify-* / update-* check in their transaction that the session is still live (ConditionCheck).
+  allow(verify, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem');
+  // The login transaction creates a customer and its lookup item (Put) or records a returning one's
+  // login (Update); update-* deletes the lookup item of the replaced identifier, and moving a
+  // customer stored under its target deletes that item (Delete).
+  allow(verify, props.customers, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
   // Revoking a session revokes its refresh family (an Update of the family item).
   allow(session, props.state, 'GetItem', 'UpdateItem');
   // Rotation is one transaction: the family updated, the old session deleted, the new session and

@@ -175,6 +175,7 @@ describe('OtpStack functions', () => {
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
         'dynamodb:DeleteItem',
+        'dynamodb:ConditionCheckItem',
         'secretsmanager:GetSecretValue',
         'secretsmanager:DescribeSecret',
       ]),
@@ -196,7 +197,15 @@ describe('OtpStack functions', () => {
     const { clients } = tableIds({ emailFrom: 'Acme <no-reply@acme.example>' });
     const readers = ['send-otp', 'verify-otp', 'session', 'refresh', 'policy'];
     for (const handler of [...HANDLERS, 'cleanup']) {
-      const onClients = statementsOf(t, handler).filter((s) => JSON.stringify(s.Resource).includes(`"${clients}"`));
+      // One grant per action and resource (CDK merges statements that share their actions).
+      const onClients = statementsOf(t, handler).flatMap((s) =>
+        [s.Resource]
+          .flat()
+          .filter((resource) => JSON.stringify(resource).includes(`"${clients}"`))
+          .flatMap((resource) =>
+            [s.Action].flat().map((action) => ({ Effect: s.Effect, Action: action, Resource: resource })),
+          ),
+      );
       expect(onClients, handler).toEqual(
         readers.includes(handler)
           ? [{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [clients, 'Arn'] } }]
@@ -208,21 +217,30 @@ describe('OtpStack functions', () => {
   it('grants per table exactly the item actions each function calls on it (transactions included)', () => {
     const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
     const ids = tableIds({ emailFrom: 'Acme <no-reply@acme.example>' });
+    // CDK merges statements with the same actions into one with several resources.
     const on = (handler: string, table: string) =>
       new Set(
         statementsOf(t, handler)
-          .filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [table, 'Arn'] }))
+          .filter((s) =>
+            [s.Resource]
+              .flat()
+              .some((resource) => JSON.stringify(resource) === JSON.stringify({ 'Fn::GetAtt': [table, 'Arn'] })),
+          )
           .flatMap((s) => [s.Action].flat()),
       );
     const item = (...actions: string[]) => new Set(actions.map((action) => `dynamodb:${action}`));
     expect(on('send-otp', ids.state)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
-    expect(on('verify-otp', ids.state)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
-    // A new customer is a Put, a returning one's login an Update, both inside the login transaction.
-    expect(on('verify-otp', ids.customers)).toEqual(item('GetItem', 'PutItem', 'UpdateItem'));
+    expect(on('verify-otp', ids.state)).toEqual(
+      item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'),
+    );
+    // A new customer is a Put, a returning one's login an Update, both inside the login transaction;
+    // update-* deletes the replaced identifier's lookup item.
+    expect(on('verify-otp', ids.customers)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
+    // verify-email / verify-phone sends read the customer for the identifier it has.
+    expect(on('send-otp', ids.customers)).toEqual(item('GetItem'));
     expect(on('session', ids.state)).toEqual(item('GetItem', 'UpdateItem'));
     expect(on('refresh', ids.state)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
-    for (const handler of ['send-otp', 'session', 'policy', 'health'])
-      expect(on(handler, ids.customers)).toEqual(new Set());
+    for (const handler of ['session', 'policy', 'health']) expect(on(handler, ids.customers)).toEqual(new Set());
   });
 
   it('gives the policy function no state, customers or pepper access', () => {
