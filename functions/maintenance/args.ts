@@ -5,15 +5,19 @@ export interface MigrationArgs {
   table: string;
   /** A DynamoDB Local; without it the AWS SDK's default credentials and region are used. */
   endpoint?: string;
+  /** The Secrets Manager secret holding the pepper, when OTP_PEPPER does not give it. */
+  pepperSecretArn?: string;
   dryRun: boolean;
 }
 
-export const USAGE = `Usage: npm run migrate:lowercase-emails -- --table NAME [--endpoint URL] [--dry-run]
+export const USAGE = `Usage: npm run migrate:customers -- --table NAME [--endpoint URL] [--pepper-secret-arn ARN] [--dry-run]
 
-  --table NAME     the customers table (in AWS: the stack output CustomersTableName)
-  --endpoint URL   a DynamoDB Local, e.g. the one \`npm start\` prints; without it, the AWS SDK's
-                   default credentials and region are used
-  --dry-run        report what would change and write nothing`;
+  --table NAME               the customers table (in AWS: the stack output CustomersTableName)
+  --endpoint URL             a DynamoDB Local, e.g. the one \`npm start\` prints; without it, the AWS
+                             SDK's default credentials and region are used
+  --pepper-secret-arn ARN    the stack's pepper secret in Secrets Manager; or set OTP_PEPPER to the
+                             pepper itself (one of the two, never both)
+  --dry-run                  report what would change and write nothing`;
 
 /** A refused command line; the runner prints the message and the usage. */
 export class UsageError extends Error {
@@ -22,16 +26,25 @@ export class UsageError extends Error {
 
 // DynamoDB's own rule for table names, checked here so that a typo fails before any request is sent.
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+// The rule of OTP_PEPPER_SECRET_ARN in functions/config.ts, for the same reason.
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/;
 
 /** `help` when --help was asked for; throws UsageError on anything else it cannot use. */
 export function parseMigrationArgs(argv: string[]): MigrationArgs | 'help' {
-  let values: { table?: string; endpoint?: string; 'dry-run'?: boolean; help?: boolean };
+  let values: {
+    table?: string;
+    endpoint?: string;
+    'pepper-secret-arn'?: string;
+    'dry-run'?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         table: { type: 'string' },
         endpoint: { type: 'string' },
+        'pepper-secret-arn': { type: 'string' },
         'dry-run': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -62,5 +75,15 @@ export function parseMigrationArgs(argv: string[]): MigrationArgs | 'help' {
       throw new UsageError(`--endpoint "${endpoint}" is not an http(s) URL, e.g. http://127.0.0.1:8000.`);
     }
   }
-  return { table, endpoint, dryRun: values['dry-run'] ?? false };
+
+  let pepperSecretArn: string | undefined;
+  if (values['pepper-secret-arn'] !== undefined) {
+    pepperSecretArn = values['pepper-secret-arn'].trim();
+    if (!SECRET_ARN.test(pepperSecretArn)) {
+      throw new UsageError(
+        `--pepper-secret-arn "${pepperSecretArn}" is not the ARN of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME).`,
+      );
+    }
+  }
+  return { table, endpoint, pepperSecretArn, dryRun: values['dry-run'] ?? false };
 }

@@ -1,0 +1,365 @@
+/**
+ * One-off migration: every customer still stored the way releases before customers were keyed by id
+ * stored them, under its plain target (an e-mail address or phone number as the key), moves to
+ * `customer#<id>` with a `target#<keyed hash>` lookup item (functions/adapters/dynamo/keys.ts). A
+ * login moves its own customer on its way (functions/adapters/dynamo/login.ts); this moves the
+ * customers that do not log in, so that no key holds an address any more, and the ones a login
+ * cannot find: e-mail addresses stored with upper-case letters by an even older release, which a
+ * login (looking up the lower-cased address) would give a new customer.
+ *
+ * Safe while the service is live: each move is migrateLegacyCustomer's one conditional transaction
+ * (functions/adapters/dynamo/customers.ts), the same a login makes, so a login, another run or this
+ * one finds the customer either where it was or where it went, never both or neither. A target
+ * that already has a customer of the new layout (a login since the upgrade created it) is never
+ * merged: the legacy item stays and the pair is reported for a person to resolve. Idempotent: a
+ * second run finds nothing left to move.
+ */
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  ScanCommand,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Dynamo } from '../adapters/dynamo/client.js';
+import { customerFrom, legacyCustomerFrom, migrateLegacyCustomer } from '../adapters/dynamo/customers.js';
+import { CUSTOMER_PK, customerKey } from '../adapters/dynamo/keys.js';
+import { cancellationReasons, isConflict } from '../adapters/dynamo/retry.js';
+import { opaqueKey } from '../core/codes.js';
+import { InvalidTargetError } from '../core/errors.js';
+import type { Customer, TargetRef } from '../core/ports.js';
+import { normaliseTarget } from '../core/targets.js';
+
+export interface MigrationOptions {
+  client: DynamoDBClient;
+  /** The customers table (the stack output CustomersTableName in AWS). */
+  tableName: string;
+  /** The service's pepper: lookup keys are keyed hashes of targets (opaqueKey in functions/core/codes.ts). */
+  pepper: string;
+  /** Reports what would change and writes nothing. */
+  dryRun?: boolean;
+  /** Items per Scan page (1..1000): small pages keep each read's capacity burst small on a live table. */
+  pageSize?: number;
+}
+
+/** A legacy customer left where it is because its target belongs to another customer now. */
+export interface Conflict {
+  /** The legacy item's key as stored: the address, in the case it was stored with. */
+  legacyKey: string;
+  legacyId: string;
+  /** The customer that logins of the target reach now. */
+  ownerId: string;
+  /** The target's lookup item, which gives it to `ownerId`. */
+  lookupKey: string;
+}
+
+/** A legacy item the migration cannot move as it stands; left as it is. */
+export interface Unmovable {
+  key: string;
+  id?: string;
+  reason: string;
+}
+
+export interface MigrationSummary {
+  dryRun: boolean;
+  /**
+   * Every item read, whatever its kind, except the items this run wrote and met again further on in
+   * the scan: scanned = migrated + conflicts + skipped + unfinished.
+   */
+  scanned: number;
+  /** Legacy customers this run moved (in a dry run: would move). */
+  migrated: number;
+  /** Left as they are for a person to resolve. */
+  conflicts: Conflict[];
+  /**
+   * Nothing done: items of the new layout, legacy items another writer (a login, another run) moved
+   * or removed between the scan and the write, and the items listed under `unmovable`.
+   */
+  skipped: number;
+  /** Legacy items left as they are, with the reason; counted in `skipped`. */
+  unmovable: Unmovable[];
+  /** Still contended by other transactions after the retries; a second run picks them up. */
+  unfinished: number;
+  /**
+   * The pepper gave the key the service stored for a customer of the new layout. False when the
+   * table has none yet to check it against.
+   */
+  pepperChecked: boolean;
+}
+
+/** The pepper is not the one the service hashes targets with: nothing was written. */
+export class PepperMismatchError extends Error {
+  override readonly name = 'PepperMismatchError';
+  constructor(customerId: string) {
+    super(
+      `The pepper given does not give the lookup key the service stored for customer ${customerId}: ` +
+        "it is not this stack's pepper. Nothing was written.",
+    );
+  }
+}
+
+export const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
+
+const CUSTOMER_PREFIX = customerKey.customer('');
+const TARGET_PREFIX = customerKey.target('');
+// The form every phone number was stored in; normaliseTarget's checks of the number's type and
+// country are not applied, so that a number a later rule refuses still leaves its key.
+const E164 = /^\+[1-9]\d{1,14}$/;
+
+export async function migrateCustomers(options: MigrationOptions): Promise<MigrationSummary> {
+  const { tableName, pepper } = options;
+  const dryRun = options.dryRun ?? false;
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+    throw new RangeError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE} (got ${pageSize}).`);
+  }
+  const watched = watchTransactions(options.client);
+  // The store's functions only read and write the customers table here.
+  const dynamo: Dynamo = {
+    client: watched.client,
+    tables: { stateTable: '', customersTable: tableName, clientsTable: '' },
+  };
+  const pepperChecked = await checkPepper(dynamo, pepper, pageSize);
+  const summary: MigrationSummary = {
+    dryRun,
+    scanned: 0,
+    migrated: 0,
+    conflicts: [],
+    skipped: 0,
+    unmovable: [],
+    unfinished: 0,
+    pepperChecked,
+  };
+  // The keys this run wrote, with the id there. A real run meets them again further on in its scan
+  // and leaves them out of the count; a dry run writes nothing, so two legacy items of one target
+  // would both look movable: these stand in for the writes.
+  const written = new Map<string, string>();
+
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.client.send(
+      new ScanCommand({ TableName: tableName, Limit: pageSize, ExclusiveStartKey: startKey }),
+    );
+    startKey = page.LastEvaluatedKey;
+    for (const item of page.Items ?? []) {
+      const stored: Record<string, unknown> = unmarshall(item);
+      const key = String(stored[CUSTOMER_PK]);
+      if (!dryRun && written.has(key)) continue;
+      summary.scanned++;
+      if (key.startsWith(CUSTOMER_PREFIX) || key.startsWith(TARGET_PREFIX)) {
+        summary.skipped++;
+        continue;
+      }
+      const plan = planMove(key, stored, pepper);
+      const outcome =
+        'reason' in plan
+          ? ({ kind: 'unmovable', unmovable: plan } as const)
+          : dryRun
+            ? await predict(dynamo, written, plan)
+            : await move(dynamo, watched, plan);
+      record(summary, outcome);
+      if (outcome.kind === 'migrated' && !('reason' in plan)) {
+        written.set(plan.lookupKey, plan.legacy.id);
+        written.set(customerKey.customer(plan.legacy.id), plan.legacy.id);
+      }
+    }
+  } while (startKey);
+  return summary;
+}
+
+/** A legacy item's move: where it is, the target it stands for and the customer it becomes. */
+interface Move {
+  legacyKey: string;
+  target: TargetRef;
+  lookupKey: string;
+  legacy: Customer;
+}
+
+function planMove(key: string, stored: Record<string, unknown>, pepper: string): Move | Unmovable {
+  const id = typeof stored.id === 'string' && stored.id !== '' ? stored.id : undefined;
+  if (id === undefined) return { key, reason: 'it has no id' };
+  let address: string;
+  let channel: TargetRef['channel'];
+  if (key.includes('@')) {
+    try {
+      // Lower-cased as a login normalises what it is given: the key a login of this mailbox finds.
+      ({ address, channel } = normaliseTarget(key));
+    } catch (error) {
+      if (!(error instanceof InvalidTargetError)) throw error;
+      return { key, id, reason: 'its key is not a valid e-mail address' };
+    }
+  } else if (E164.test(key)) {
+    address = key;
+    channel = 'sms';
+  } else {
+    return { key, id, reason: 'its key is neither an e-mail address nor a phone number in E.164 form' };
+  }
+  if (stored.channel !== channel) {
+    return { key, id, reason: `its channel (${String(stored.channel)}) does not fit its key (${channel})` };
+  }
+  const targetKey = opaqueKey(pepper, 'target', address);
+  return {
+    legacyKey: key,
+    target: { targetKey, address, channel },
+    lookupKey: customerKey.target(targetKey),
+    // Its address is the normalised one: a mixed-case e-mail becomes the customer's lower-case e-mail.
+    legacy: legacyCustomerFrom({ ...stored, [CUSTOMER_PK]: address }),
+  };
+}
+
+type Outcome =
+  | { kind: 'migrated' }
+  | { kind: 'conflict'; conflict: Conflict }
+  | { kind: 'unmovable'; unmovable: Unmovable }
+  | { kind: 'skipped' }
+  | { kind: 'unfinished' };
+
+function record(summary: MigrationSummary, outcome: Outcome): void {
+  if (outcome.kind === 'conflict') summary.conflicts.push(outcome.conflict);
+  else if (outcome.kind === 'unmovable') {
+    summary.unmovable.push(outcome.unmovable);
+    summary.skipped++;
+  } else summary[outcome.kind]++;
+}
+
+const conflictOf = (move: Move, ownerId: string): Outcome => ({
+  kind: 'conflict',
+  conflict: { legacyKey: move.legacyKey, legacyId: move.legacy.id, ownerId, lookupKey: move.lookupKey },
+});
+
+/** The target's lookup item already gives it to this very id, and the legacy item is still there. */
+const leftoverCopy = (move: Move): Outcome => ({
+  kind: 'unmovable',
+  unmovable: {
+    key: move.legacyKey,
+    id: move.legacy.id,
+    reason: 'its customer is already stored by id with this target: this item is a leftover copy',
+  },
+});
+
+const idTaken = (move: Move): Outcome => ({
+  kind: 'unmovable',
+  unmovable: {
+    key: move.legacyKey,
+    id: move.legacy.id,
+    reason: `${customerKey.customer(move.legacy.id)} already exists without this target`,
+  },
+});
+
+async function move(dynamo: Dynamo, watched: Watched, move: Move): Promise<Outcome> {
+  const writesBefore = watched.writes();
+  let ownerId: string;
+  try {
+    ownerId = await migrateLegacyCustomer(dynamo, move.target, move.legacy, move.legacyKey);
+  } catch (error) {
+    const reasons = cancellationReasons(error);
+    if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+      // transact() has already retried; left for the next run rather than stopping the whole scan.
+      if (isConflict(error)) return { kind: 'unfinished' };
+      throw error;
+    }
+    // Refused, and not for the lookup item (migrateLegacyCustomer answers that with its owner).
+    if (!(await stillThere(dynamo, move))) return { kind: 'skipped' };
+    if (reasons[1]?.Code === 'ConditionalCheckFailed') return idTaken(move);
+    // The legacy item changed between the write and the read above: the next run looks again.
+    return { kind: 'unfinished' };
+  }
+  // migrateLegacyCustomer answers the same id when another writer moved the customer just before:
+  // only this run's own transaction going through makes it this run's move.
+  if (watched.writes() > writesBefore) return { kind: 'migrated' };
+  if (!(await stillThere(dynamo, move))) return { kind: 'skipped' };
+  return ownerId === move.legacy.id ? leftoverCopy(move) : conflictOf(move, ownerId);
+}
+
+/**
+ * What move() would do, from consistent reads of the three items its transaction is conditional on
+ * and the keys this dry run would have written so far; writes nothing.
+ */
+async function predict(dynamo: Dynamo, written: Map<string, string>, move: Move): Promise<Outcome> {
+  const customerItemKey = customerKey.customer(move.legacy.id);
+  const [legacy, lookup, customer] = await Promise.all([
+    getItem(dynamo, move.legacyKey),
+    getItem(dynamo, move.lookupKey),
+    getItem(dynamo, customerItemKey),
+  ]);
+  if (legacy?.id !== move.legacy.id) return { kind: 'skipped' };
+  const ownerId =
+    written.get(move.lookupKey) ?? (typeof lookup?.customerId === 'string' ? lookup.customerId : undefined);
+  if (ownerId !== undefined) return ownerId === move.legacy.id ? leftoverCopy(move) : conflictOf(move, ownerId);
+  if (customer || written.has(customerItemKey)) return idTaken(move);
+  return { kind: 'migrated' };
+}
+
+/** The legacy item the scan met is still there, with the same id. */
+async function stillThere(dynamo: Dynamo, move: Move): Promise<boolean> {
+  return (await getItem(dynamo, move.legacyKey))?.id === move.legacy.id;
+}
+
+async function getItem(dynamo: Dynamo, pk: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await dynamo.client.send(
+    new GetItemCommand({
+      TableName: dynamo.tables.customersTable,
+      Key: marshall({ [CUSTOMER_PK]: pk }),
+      ConsistentRead: true,
+    }),
+  );
+  return Item ? unmarshall(Item) : undefined;
+}
+
+/**
+ * A pepper that is not the service's would not fail anything: every lookup item would be written
+ * under a key no login computes, and every customer moved would be lost to its logins. Before
+ * anything is written, the pepper is tried on the first customer of the new layout the scan finds
+ * (every login since the upgrade writes one): false when there is none to try it on.
+ */
+async function checkPepper(dynamo: Dynamo, pepper: string, pageSize: number): Promise<boolean> {
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.client.send(
+      new ScanCommand({
+        TableName: dynamo.tables.customersTable,
+        Limit: pageSize,
+        ExclusiveStartKey: startKey,
+        FilterExpression: 'begins_with(#pk, :customer)',
+        ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
+        ExpressionAttributeValues: marshall({ ':customer': CUSTOMER_PREFIX }),
+      }),
+    );
+    startKey = page.LastEvaluatedKey;
+    for (const item of page.Items ?? []) {
+      const customer = customerFrom(unmarshall(item));
+      for (const [address, key] of [
+        [customer.email, customer.keys.email],
+        [customer.phone, customer.keys.sms],
+      ] as const) {
+        if (!address || !key) continue;
+        if (opaqueKey(pepper, 'target', address) !== key) throw new PepperMismatchError(customer.id);
+        return true;
+      }
+    }
+  } while (startKey);
+  return false;
+}
+
+interface Watched {
+  client: DynamoDBClient;
+  /** Transactions sent through `client` that went through. */
+  writes: () => number;
+}
+
+/** The client, counting the transactions that go through it (see move()). */
+function watchTransactions(client: DynamoDBClient): Watched {
+  let writes = 0;
+  const send = async (command: Parameters<DynamoDBClient['send']>[0]) => {
+    const output: unknown = await client.send(command);
+    if (command instanceof TransactWriteItemsCommand) writes++;
+    return output;
+  };
+  const watchedClient = new Proxy(client, {
+    get: (target, property, receiver): unknown =>
+      property === 'send' ? send : (Reflect.get(target, property, receiver) as unknown),
+  });
+  return { client: watchedClient, writes: () => writes };
+}
