@@ -19,11 +19,10 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   ScanCommand,
-  TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Dynamo } from '../adapters/dynamo/client.js';
-import { customerFrom, legacyCustomerFrom, migrateLegacyCustomer } from '../adapters/dynamo/customers.js';
+import { customerFrom, legacyCustomerFrom, moveLegacyCustomer } from '../adapters/dynamo/customers.js';
 import { CUSTOMER_PK, customerKey } from '../adapters/dynamo/keys.js';
 import { cancellationReasons, isConflict } from '../adapters/dynamo/retry.js';
 import { opaqueKey } from '../core/codes.js';
@@ -115,10 +114,9 @@ export async function migrateCustomers(options: MigrationOptions): Promise<Migra
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
     throw new RangeError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE} (got ${pageSize}).`);
   }
-  const watched = watchTransactions(options.client);
   // The store's functions only read and write the customers table here.
   const dynamo: Dynamo = {
-    client: watched.client,
+    client: options.client,
     tables: { stateTable: '', customersTable: tableName, clientsTable: '' },
   };
   const pepperChecked = await checkPepper(dynamo, pepper, pageSize);
@@ -158,7 +156,7 @@ export async function migrateCustomers(options: MigrationOptions): Promise<Migra
           ? ({ kind: 'unmovable', unmovable: plan } as const)
           : dryRun
             ? await predict(dynamo, written, plan)
-            : await move(dynamo, watched, plan);
+            : await move(dynamo, plan);
       record(summary, outcome);
       if (outcome.kind === 'migrated' && !('reason' in plan)) {
         written.set(plan.lookupKey, plan.legacy.id);
@@ -248,11 +246,10 @@ const idTaken = (move: Move): Outcome => ({
   },
 });
 
-async function move(dynamo: Dynamo, watched: Watched, move: Move): Promise<Outcome> {
-  const writesBefore = watched.writes();
-  let ownerId: string;
+async function move(dynamo: Dynamo, move: Move): Promise<Outcome> {
+  let moved: { customerId: string; moved: boolean };
   try {
-    ownerId = await migrateLegacyCustomer(dynamo, move.target, move.legacy, move.legacyKey);
+    moved = await moveLegacyCustomer(dynamo, move.target, move.legacy, move.legacyKey);
   } catch (error) {
     const reasons = cancellationReasons(error);
     if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) {
@@ -266,11 +263,11 @@ async function move(dynamo: Dynamo, watched: Watched, move: Move): Promise<Outco
     // The legacy item changed between the write and the read above: the next run looks again.
     return { kind: 'unfinished' };
   }
-  // migrateLegacyCustomer answers the same id when another writer moved the customer just before:
-  // only this run's own transaction going through makes it this run's move.
-  if (watched.writes() > writesBefore) return { kind: 'migrated' };
+  // The same id comes back when another writer moved the customer just before: only this run's own
+  // transaction going through makes it this run's move.
+  if (moved.moved) return { kind: 'migrated' };
   if (!(await stillThere(dynamo, move))) return { kind: 'skipped' };
-  return ownerId === move.legacy.id ? leftoverCopy(move) : conflictOf(move, ownerId);
+  return moved.customerId === move.legacy.id ? leftoverCopy(move) : conflictOf(move, moved.customerId);
 }
 
 /**
@@ -341,25 +338,4 @@ async function checkPepper(dynamo: Dynamo, pepper: string, pageSize: number): Pr
     }
   } while (startKey);
   return false;
-}
-
-interface Watched {
-  client: DynamoDBClient;
-  /** Transactions sent through `client` that went through. */
-  writes: () => number;
-}
-
-/** The client, counting the transactions that go through it (see move()). */
-function watchTransactions(client: DynamoDBClient): Watched {
-  let writes = 0;
-  const send = async (command: Parameters<DynamoDBClient['send']>[0]) => {
-    const output: unknown = await client.send(command);
-    if (command instanceof TransactWriteItemsCommand) writes++;
-    return output;
-  };
-  const watchedClient = new Proxy(client, {
-    get: (target, property, receiver): unknown =>
-      property === 'send' ? send : (Reflect.get(target, property, receiver) as unknown),
-  });
-  return { client: watchedClient, writes: () => writes };
 }

@@ -82,16 +82,27 @@ export function ownerFromRefusedLookup(reason: CancellationReason | undefined): 
   return typeof customerId === 'string' ? customerId : undefined;
 }
 
-/**
- * `legacyKey` is the key the customer is stored under when it is not the normalised target (an
- * e-mail stored with upper-case letters before addresses were lower-cased).
- */
 export async function migrateLegacyCustomer(
   dynamo: Dynamo,
   target: TargetRef,
   legacy: Customer,
-  legacyKey = customerKey.legacy(target.address),
+  legacyKey?: string,
 ): Promise<string> {
+  return (await moveLegacyCustomer(dynamo, target, legacy, legacyKey)).customerId;
+}
+
+/**
+ * migrateLegacyCustomer, saying also whether this call made the move (`moved`) or found it made by
+ * another writer (a login, another run of the migration). `legacyKey` is the key the customer is
+ * stored under when it is not the normalised target (an e-mail stored with upper-case letters
+ * before addresses were lower-cased).
+ */
+export async function moveLegacyCustomer(
+  dynamo: Dynamo,
+  target: TargetRef,
+  legacy: Customer,
+  legacyKey = customerKey.legacy(target.address),
+): Promise<{ customerId: string; moved: boolean }> {
   try {
     await transact(dynamo, [
       ...newCustomerItems(dynamo, target, legacy),
@@ -104,15 +115,15 @@ export async function migrateLegacyCustomer(
         },
       },
     ]);
-    return legacy.id;
+    return { customerId: legacy.id, moved: true };
   } catch (error) {
     const reasons = cancellationReasons(error);
     // Another writer moved it first (or a login already gave the target a lookup item).
     const owner = ownerFromRefusedLookup(reasons[0]);
-    if (owner !== undefined) return owner;
+    if (owner !== undefined) return { customerId: owner, moved: false };
     if (reasons[2]?.Code === 'ConditionalCheckFailed') {
       const now = await findOwner(dynamo, target);
-      if (now && !now.legacy) return now.customerId;
+      if (now && !now.legacy) return { customerId: now.customerId, moved: false };
     }
     throw error;
   }
