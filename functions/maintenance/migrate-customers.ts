@@ -14,12 +14,7 @@
  * merged: the legacy item stays and the pair is reported for a person to resolve. Idempotent: a
  * second run finds nothing left to move.
  */
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  GetItemCommand,
-  ScanCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Dynamo } from '../adapters/dynamo/client.js';
 import { customerFrom, legacyCustomerFrom, moveLegacyCustomer } from '../adapters/dynamo/customers.js';
