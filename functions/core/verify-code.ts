@@ -94,7 +94,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
           sessionTtlSeconds: config.sessionTtlSeconds,
         };
   const session: SessionRecord = {
-    sid: refresh ? newSessionId() : undefined,
+    sid: newSessionId(),
     tokenHash: hashSessionToken(sessionToken),
     customerId: existing?.id ?? randomUUID(),
     target: target.address,

@@ -7,7 +7,7 @@ import type { Dynamo } from './client.js';
 import { codeKeyOf } from './codes.js';
 import { CUSTOMER_PK, customerKey, STATE_PK } from './keys.js';
 import { cancellationReasons, transact } from './retry.js';
-import { loginRefreshItems } from './refresh.js';
+import { loginFamilyItems } from './refresh.js';
 import { sessionItem } from './sessions.js';
 
 export async function findCustomer(dynamo: Dynamo, target: string): Promise<Customer | undefined> {
@@ -120,7 +120,7 @@ function loginItems(
       },
     });
   }
-  if (login.refresh) items.push(...loginRefreshItems(dynamo, session, login.refresh));
+  items.push(...loginFamilyItems(dynamo, session, login.refresh));
   return items;
 }
 
