@@ -19,6 +19,7 @@ export const COLD_START_ORDER = [
   'send-otp',
   'verify-otp',
   'session',
+  'sessions',
   'refresh',
   'policy',
   'cleanup',
@@ -187,6 +188,14 @@ async function prepare(name: string, deps: BenchDeps, index: number): Promise<Pr
       if (verified.status !== 200) throw new Error(`cold start: seeding a session answered ${verified.status}`);
       const headers = { ...key, Authorization: `Bearer ${String(verified.body.sessionToken)}` };
       return { event: benchEvent({ method: 'GET', path: '/v1/session', headers, sourceIp }), expected: 200 };
+    }
+    case 'sessions': {
+      const target = `cold-sessions-${index}@example.com`;
+      const sent = await invoke(send, { body: { target }, sourceIp: `192.0.2.${(index + 50) % 250}` });
+      const verified = await invoke(verify, { body: { target, code: String(sent.body.mockCode) } });
+      if (verified.status !== 200) throw new Error(`cold start: seeding a session answered ${verified.status}`);
+      const headers = { ...key, Authorization: `Bearer ${String(verified.body.sessionToken)}` };
+      return { event: benchEvent({ method: 'GET', path: '/v1/sessions', headers, sourceIp }), expected: 200 };
     }
     case 'refresh': {
       const target = `cold-refresh-${index}@example.com`;

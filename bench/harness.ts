@@ -7,6 +7,7 @@ import { createPolicyHandler } from '../functions/handlers/policy.js';
 import { createRefreshHandler } from '../functions/handlers/refresh.js';
 import { createSendOtpHandler } from '../functions/handlers/send-otp.js';
 import { createSessionHandler } from '../functions/handlers/session.js';
+import { createSessionsHandler } from '../functions/handlers/sessions.js';
 import { createVerifyOtpHandler } from '../functions/handlers/verify-otp.js';
 import type { ApiHandler } from '../functions/http/http-handler.js';
 import { apiGatewayEvent } from '../functions/local/events.js';
@@ -61,6 +62,7 @@ export function benchHandlers(deps: BenchDeps): {
   send: ApiHandler;
   verify: ApiHandler;
   session: ApiHandler;
+  sessions: ApiHandler;
   refresh: ApiHandler;
   policy: ApiHandler;
 } {
@@ -68,6 +70,7 @@ export function benchHandlers(deps: BenchDeps): {
     send: asFunction(deps, createSendOtpHandler),
     verify: asFunction(deps, createVerifyOtpHandler),
     session: asFunction(deps, createSessionHandler),
+    sessions: asFunction(deps, createSessionsHandler),
     refresh: asFunction(deps, createRefreshHandler),
     policy: asFunction(deps, createPolicyHandler),
   };

@@ -35,8 +35,16 @@ export interface LoadResult {
  */
 export async function runLoad(endpoint: string, levels: number[], secondsPerLevel: number): Promise<LoadResult[]> {
   const deps = await benchDeps(endpoint, { OTP_SEND_LIMIT_PER_IP_PER_HOUR: '0' });
-  const { send, verify, session, refresh, policy } = benchHandlers(deps);
-  const server = createLocalServer({ health, 'send-otp': send, 'verify-otp': verify, session, refresh, policy });
+  const { send, verify, session, sessions, refresh, policy } = benchHandlers(deps);
+  const server = createLocalServer({
+    health,
+    'send-otp': send,
+    'verify-otp': verify,
+    session,
+    sessions,
+    refresh,
+    policy,
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const results: LoadResult[] = [];

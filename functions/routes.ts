@@ -2,7 +2,7 @@
  * The routes of the API (README, API) and the handler module that serves each. The local server routes by this
  * table, and the CDK stack builds one function per handler from it.
  */
-export const HANDLERS = ['health', 'send-otp', 'verify-otp', 'session', 'refresh', 'policy'] as const;
+export const HANDLERS = ['health', 'send-otp', 'verify-otp', 'session', 'sessions', 'refresh', 'policy'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 export interface Route {
@@ -18,6 +18,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/session', handler: 'session' },
   { method: 'DELETE', path: '/v1/session', handler: 'session' },
   { method: 'POST', path: '/v1/session/refresh', handler: 'refresh' },
+  { method: 'GET', path: '/v1/sessions', handler: 'sessions' },
   { method: 'GET', path: '/v1/otp/policy', handler: 'policy' },
 ];
 

@@ -5,6 +5,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { HandlerName } from '../functions/routes.js';
 import { senderAddress } from '../functions/settings-rules.js';
+import { STATE_TABLE } from '../functions/tables.js';
 
 export interface HandlerPermissionsProps {
   functions: Record<HandlerName, IFunction>;
@@ -20,7 +21,7 @@ export interface HandlerPermissionsProps {
 
 /** Gives each API function only the actions its code calls, on the resources it calls them on. */
 export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
-  const { 'send-otp': send, 'verify-otp': verify, session, refresh, policy } = props.functions;
+  const { 'send-otp': send, 'verify-otp': verify, session, sessions, refresh, policy } = props.functions;
   // On the tables themselves, not their indexes (which table.grant would add). Transactions need
   // the item actions they contain; there is no separate transaction action.
   const allow = (fn: IFunction, table: TableV2, ...actions: string[]) =>
@@ -36,14 +37,22 @@ export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
   // login (Update); update-* deletes the lookup item of the replaced identifier, and moving a
   // customer stored under its target deletes that item (Delete).
   allow(verify, props.customers, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
-  // Revoking a session revokes its refresh family (an Update of the family item).
-  allow(session, props.state, 'GetItem', 'UpdateItem');
+  // Revoking a session revokes its family (an Update of the family item); revoking every session of
+  // a customer lists their families and, for each, revokes it and deletes its current session.
+  allow(session, props.state, 'GetItem', 'UpdateItem', 'DeleteItem');
+  // Checking the caller's token (GetItem) and listing their families.
+  allow(sessions, props.state, 'GetItem');
+  // Query on the sessions index only, and only by the functions that list a customer's sessions.
+  const sessionsIndex = `${props.state.tableArn}/index/${STATE_TABLE.sessionsIndex.name}`;
+  for (const fn of [session, sessions]) {
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [sessionsIndex] }));
+  }
   // Rotation is one transaction: the family updated, the old session deleted, the new session and
   // refresh token put; reuse revokes the family and deletes its live session.
   allow(refresh, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
   // Each API call finds its client by the key's hash (functions/adapters/dynamo/clients.ts,
   // findByKeyHash); clients are written only by `npm run clients` with an operator's credentials.
-  for (const fn of [send, verify, session, refresh, policy]) allow(fn, props.clients, 'GetItem');
+  for (const fn of [send, verify, session, sessions, refresh, policy]) allow(fn, props.clients, 'GetItem');
   props.pepper.grantRead(send);
   props.pepper.grantRead(verify);
 

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE, type TableDefinition } from '../functions/tables.js';
+import { CLIENTS_TABLE, CUSTOMERS_TABLE, indexesOf, STATE_TABLE, type TableDefinition } from '../functions/tables.js';
 
 export interface OtpTablesProps {
   /** Production keeps tables on stack deletion and refuses to delete them by accident. */
@@ -24,6 +24,7 @@ export class OtpTables extends Construct {
   }
 
   private table(id: string, definition: TableDefinition, production: boolean, keep: boolean): TableV2 {
+    const indexes = indexesOf(definition);
     return new TableV2(this, id, {
       partitionKey: { name: definition.partitionKey, type: AttributeType.STRING },
       billing: Billing.onDemand(),
@@ -33,15 +34,15 @@ export class OtpTables extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: keep },
       deletionProtection: production,
       removalPolicy: production || keep ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      globalSecondaryIndexes: definition.dueIndex
-        ? [
-            {
-              indexName: definition.dueIndex.name,
-              partitionKey: { name: definition.dueIndex.partitionKey, type: AttributeType.STRING },
-              sortKey: { name: definition.dueIndex.sortKey, type: AttributeType.NUMBER },
-              projectionType: ProjectionType.KEYS_ONLY,
-            },
-          ]
+      globalSecondaryIndexes: indexes.length
+        ? indexes.map((index) => ({
+            indexName: index.name,
+            partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+            sortKey: { name: index.sortKey, type: AttributeType.NUMBER },
+            ...(index.include
+              ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
+              : { projectionType: ProjectionType.KEYS_ONLY }),
+          }))
         : undefined,
     });
   }

@@ -74,6 +74,52 @@ export interface OtpStore {
    * revoked or its absolute or idle lifetime is over.
    */
   rotateRefresh(rotation: RefreshRotation): Promise<'rotated' | 'reused' | 'refused'>;
+  /**
+   * A session by its id, as its family records it (one strongly consistent read), live or not;
+   * undefined when there is none, or when it was stored before families recorded their sessions.
+   */
+  findSession(sid: string): Promise<SessionFamily | undefined>;
+  /**
+   * The customer's sessions whose absolute end is after `now`, revoked ones included (the caller
+   * decides what is live), at most `limit`, those that end last first. One eventually consistent
+   * Query: a session that began or ended a moment ago may be missing or still there.
+   */
+  listSessions(customerId: string, now: number, limit: number): Promise<SessionSummary[]>;
+  /**
+   * Ends every session of the customer that the listing finds: each family is revoked first (no
+   * refresh can follow), then its current session is deleted. Returns how many families it ended.
+   */
+  revokeCustomerSessions(customerId: string, now: number): Promise<number>;
+}
+
+/**
+ * What a session's family item says about it, as the sessions index holds it: enough to list it and
+ * to tell whether it is live. Every session (login) has one, a step-up session too.
+ */
+export interface SessionSummary {
+  sid: string;
+  origin: Pick<LoginOrigin, 'clientId' | 'platform'>;
+  /** The login (epoch ms). */
+  loginAt: number;
+  /** When the current session token was issued: the login or the last refresh. */
+  lastUsedAt: number;
+  /** When the current session token expires. */
+  sessionExpiresAt: number;
+  /** The family's absolute end: a refresh never extends it. A session without refresh token: its own end. */
+  absoluteExpiresAt: number;
+  /** A family with a refresh token: not refreshed before this, it ends with its current session. */
+  idleUntil?: number;
+  revokedAt?: number;
+}
+
+/** A session's family item in full: what an access token is checked against. */
+export interface SessionFamily extends SessionSummary {
+  customerId: string;
+  target: string;
+  channel: Channel;
+  purpose: Purpose;
+  /** The OTP verification the session stands on (epoch ms). */
+  authTime: number;
 }
 
 /** What a login with a refresh token writes besides its session. */
@@ -217,7 +263,10 @@ export interface SessionRecord {
   target: string;
   channel: Channel;
   purpose: Purpose;
-  /** The refresh family (session id) this session belongs to, when the login came with a refresh token. */
+  /**
+   * The session id: names the family item that records this login. Every login has one; sessions
+   * stored before step-up sessions had families may have none (a step-up one) and are checked alike.
+   */
   sid?: string;
   issuedAt: number;
   /** The OTP verification this session stands on (epoch ms). */
@@ -237,7 +286,7 @@ export interface LoginCompletion {
   owner?: Owner;
   /** The customer to create when the target has no owner (its id is the session's customerId). */
   newCustomer: Customer;
-  /** The refresh token of a full session (login, register). */
+  /** The refresh token of a full session (login, register). Every login writes a family; this adds the refresh token. */
   refresh?: RefreshIssue;
 }
 

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { ANONYMOUS_AUDIENCE, type AccessTokens } from './access-tokens.js';
 import type { CoreDeps } from './deps.js';
 import { SessionInvalidError } from './errors.js';
-import type { SessionRecord } from './ports.js';
+import type { SessionFamily, SessionRecord, SessionSummary } from './ports.js';
 
 const TOKEN_BYTES = 32;
 /** 32 bytes in unpadded base64url. */
@@ -11,7 +12,7 @@ export function newSessionToken(): string {
   return randomBytes(TOKEN_BYTES).toString('base64url');
 }
 
-/** A session's public id (`sid`): names its refresh family, never grants anything by itself. */
+/** A session's public id (`sid`): names its family item, never grants anything by itself. */
 export function newSessionId(): string {
   return randomBytes(16).toString('base64url');
 }
@@ -25,7 +26,38 @@ export function isWellFormedToken(token: string): boolean {
   return TOKEN_PATTERN.test(token);
 }
 
+/** Three base64url parts: a JWT in compact form, never a session token (which has no dots). */
+const JWT_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** Far above any access token this service signs; longer ones are not worth verifying. */
+const MAX_JWT_LENGTH = 4096;
+
+export function looksLikeJwt(token: string): boolean {
+  return token.length <= MAX_JWT_LENGTH && JWT_PATTERN.test(token);
+}
+
 type SessionDeps = Pick<CoreDeps, 'store' | 'now'>;
+
+/** What the session routes read about the session a token stands for, whichever kind of token it is. */
+export type SessionView = Pick<
+  SessionRecord,
+  'customerId' | 'target' | 'channel' | 'purpose' | 'sid' | 'issuedAt' | 'authTime' | 'expiresAt' | 'origin'
+>;
+
+/**
+ * When a session ends if nothing more happens: its current session token's end, or, for a family
+ * with a refresh token, the last moment that token can still be rotated (idle or absolute end,
+ * whichever comes first), whichever is later.
+ */
+export function sessionEnd(session: SessionSummary): number {
+  const tokenEnd = Math.min(session.sessionExpiresAt, session.absoluteExpiresAt);
+  if (session.idleUntil === undefined) return tokenEnd;
+  return Math.max(tokenEnd, Math.min(session.idleUntil, session.absoluteExpiresAt));
+}
+
+/** Not revoked and not past its end. */
+export function isLiveSession(session: SessionSummary, now: number): boolean {
+  return session.revokedAt === undefined && sessionEnd(session) > now;
+}
 
 /** Valid only while unexpired and unrevoked; every failure looks the same to the caller. */
 export async function checkSession(deps: SessionDeps, token: string | undefined): Promise<SessionRecord> {
@@ -41,4 +73,61 @@ export async function revokeSession(deps: SessionDeps, token: string | undefined
   if (!token || !isWellFormedToken(token)) throw new SessionInvalidError();
   const revoked = await deps.store.revokeSession(hashSessionToken(token), deps.now());
   if (!revoked) throw new SessionInvalidError();
+}
+
+export type BearerDeps = SessionDeps & {
+  /** Without it, an access token is just an invalid token. */
+  accessTokens?: AccessTokens;
+};
+
+/**
+ * Checks an access token against its session: the signature, expiry and issuer by `accessTokens`,
+ * then the family its `sid` names, with one read. The family must belong to the token's subject and
+ * audience, and be live: a revoked or ended session's access tokens fail here at once, although an
+ * offline verifier accepts them until they expire. For an access token, `issuedAt` and `expiresAt`
+ * are those of the login it belongs to (the family's start and end).
+ */
+export async function checkAccessToken(deps: BearerDeps, token: string): Promise<SessionView> {
+  const now = deps.now();
+  const claims = deps.accessTokens ? await deps.accessTokens.verify(token, now) : undefined;
+  if (!claims) throw new SessionInvalidError();
+  const family: SessionFamily | undefined = await deps.store.findSession(claims.sid);
+  if (
+    !family ||
+    family.customerId !== claims.sub ||
+    (family.origin.clientId ?? ANONYMOUS_AUDIENCE) !== claims.aud ||
+    !isLiveSession(family, now)
+  ) {
+    throw new SessionInvalidError();
+  }
+  return {
+    sid: family.sid,
+    customerId: family.customerId,
+    target: family.target,
+    channel: family.channel,
+    purpose: family.purpose,
+    issuedAt: family.loginAt,
+    authTime: family.authTime,
+    expiresAt: sessionEnd(family),
+    origin: family.origin,
+  };
+}
+
+/** A session token, or (when the deployment checks them) an access token; one 401 for every failure. */
+export function checkBearer(deps: BearerDeps, token: string | undefined): Promise<SessionView> {
+  if (token && looksLikeJwt(token)) return checkAccessToken(deps, token);
+  return checkSession(deps, token);
+}
+
+/**
+ * Ends every session of the token's customer (ASVS 7.4, "log out of all devices"): the caller's own
+ * first (so that a session stored before sessions had families ends too), then every session the
+ * customer's family listing finds. A login that completes after the listing was read is not
+ * revoked: it began after the request, like a login a moment after it.
+ */
+export async function revokeAllSessions(deps: SessionDeps, token: string | undefined): Promise<void> {
+  const session = await checkSession(deps, token);
+  const now = deps.now();
+  await deps.store.revokeSession(session.tokenHash, now);
+  await deps.store.revokeCustomerSessions(session.customerId, now);
 }

@@ -197,7 +197,7 @@ async function openSession(
     verifiedAt: now,
   };
   const session: SessionRecord = {
-    sid: refresh ? newSessionId() : undefined,
+    sid: newSessionId(),
     tokenHash: hashSessionToken(sessionToken),
     customerId: found.owner?.customerId ?? newCustomer.id,
     target: target.address,

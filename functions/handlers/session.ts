@@ -2,9 +2,11 @@ import { loadConfig } from '../config.js';
 import { otpRequired, stepUpSeconds } from '../core/client-policy.js';
 import type { ApiDeps } from '../core/deps.js';
 import { OtpRequiredError } from '../core/errors.js';
-import { checkSession, revokeSession } from '../core/sessions.js';
+import type { AccessTokens } from '../core/access-tokens.js';
+import { checkBearer, revokeAllSessions, revokeSession } from '../core/sessions.js';
 import { actionFrom } from '../http/action.js';
 import { clientIdentifier } from '../http/client-context.js';
+import { ValidationError } from '../http/errors.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { isoTime, json, noContent } from '../http/responses.js';
@@ -13,11 +15,21 @@ import { createClientDirectory, createStore } from '../wiring.js';
 
 export type SessionDeps = Omit<ApiDeps, 'config'> & {
   config: Pick<ApiDeps['config'], 'requireApiKey' | 'stepUpTtlSeconds'>;
+  /** Checks access tokens; without it, GET /v1/session takes session tokens only. */
+  accessTokens?: AccessTokens;
 };
 
+/** `?all=true` of DELETE: absent, or exactly `true`. */
+function allFrom(query: Record<string, string | undefined>): boolean {
+  if (query.all === undefined) return false;
+  if (query.all !== 'true') throw new ValidationError([{ path: 'all', message: 'Must be true when present.' }]);
+  return true;
+}
+
 /**
- * GET checks a session token and, with `?action=`, whether the calling client's policy lets it act on
- * that session without a fresher OTP; DELETE revokes it.
+ * GET checks a session token (or an access token, against its session) and, with `?action=`, whether
+ * the calling client's policy lets it act on that session without a fresher OTP; DELETE revokes it,
+ * or with `?all=true` every session of its customer.
  */
 export function createSessionHandler(deps: SessionDeps, logger = createLogger()): ApiHandler {
   return httpHandler({
@@ -27,11 +39,12 @@ export function createSessionHandler(deps: SessionDeps, logger = createLogger())
     handle: async ({ method, headers, query, client }) => {
       const token = tokenFromHeaders(headers);
       if (method === 'DELETE') {
-        await revokeSession(deps, token);
+        if (allFrom(query)) await revokeAllSessions(deps, token);
+        else await revokeSession(deps, token);
         return noContent();
       }
       const action = actionFrom(query, false);
-      const session = await checkSession(deps, token);
+      const session = await checkBearer(deps, token);
       let decision = {};
       if (action !== undefined) {
         const required = otpRequired(client?.policy, action);

@@ -11,6 +11,7 @@ import {
   GetItemCommand,
   ListTablesCommand,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { dynamoClient, type TableNames } from '../adapters/dynamo/client.js';
@@ -146,13 +147,17 @@ function definitions(names: TableNames): [TableDefinition, string][] {
   ];
 }
 
-/** Creates the tables (if missing) from the shared definitions, with TTL on the state table. */
+/**
+ * Creates the tables (if missing) from the shared definitions, with TTL on the state table; adds the
+ * indexes that a table created by an earlier release lacks.
+ */
 export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
   for (const [definition, name] of definitions(names)) {
     try {
       await client.send(new CreateTableCommand(createTableInput(definition, name)));
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
+      await addMissingIndexes(client, definition, name);
     }
     if (definition.timeToLiveAttribute) {
       await client
@@ -166,6 +171,30 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
           // Enabling TTL twice is refused; the table already has it.
           if (!(error instanceof Error && /already enabled/i.test(error.message))) throw error;
         });
+    }
+  }
+}
+
+async function addMissingIndexes(client: DynamoDBClient, definition: TableDefinition, name: string): Promise<void> {
+  const wanted = createTableInput(definition, name);
+  const indexStatus = async () => {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    return new Map((Table?.GlobalSecondaryIndexes ?? []).map((index) => [index.IndexName, index.IndexStatus]));
+  };
+  const existing = await indexStatus();
+  for (const index of wanted.GlobalSecondaryIndexes ?? []) {
+    if (existing.has(index.IndexName)) continue;
+    await client.send(
+      new UpdateTableCommand({
+        TableName: name,
+        AttributeDefinitions: wanted.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+    // One index at a time, each usable before the handlers query it.
+    for (let tries = 0; (await indexStatus()).get(index.IndexName) !== 'ACTIVE'; tries++) {
+      if (tries >= 100) throw new Error(`${name}: index ${index.IndexName} did not become ACTIVE.`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 }

@@ -56,11 +56,12 @@ function portFrom(env: NodeJS.ProcessEnv): number {
 
 async function loadHandlers(): Promise<Handlers> {
   // Imported only now: each handler module reads its configuration when it loads, as on Lambda.
-  const [health, send, verify, session, refresh, policy] = await Promise.all([
+  const [health, send, verify, session, sessions, refresh, policy] = await Promise.all([
     import('../handlers/health.js'),
     import('../handlers/send-otp.js'),
     import('../handlers/verify-otp.js'),
     import('../handlers/session.js'),
+    import('../handlers/sessions.js'),
     import('../handlers/refresh.js'),
     import('../handlers/policy.js'),
   ]);
@@ -69,6 +70,7 @@ async function loadHandlers(): Promise<Handlers> {
     'send-otp': send.handler,
     'verify-otp': verify.handler,
     session: session.handler,
+    sessions: sessions.handler,
     refresh: refresh.handler,
     policy: policy.handler,
   };

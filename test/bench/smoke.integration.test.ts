@@ -49,7 +49,17 @@ describe('npm run bench, smoke mode', () => {
     };
     expect(results.smoke).toBe(true);
     // Every function of the stack, after the floor, in the order they are built and started.
-    const functions = ['floor', 'health', 'send-otp', 'verify-otp', 'session', 'refresh', 'policy', 'cleanup'];
+    const functions = [
+      'floor',
+      'health',
+      'send-otp',
+      'verify-otp',
+      'session',
+      'sessions',
+      'refresh',
+      'policy',
+      'cleanup',
+    ];
     expect(results.bundles.map((bundle) => bundle.name)).toEqual(functions);
     // Every function's import plus first invocation, interleaved with the floor's, each answering as expected.
     const cold = new Map(results.coldStart.map((entry) => [entry.name, entry]));

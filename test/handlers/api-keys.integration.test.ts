@@ -16,6 +16,7 @@ import { handler as healthHandler } from '../../functions/handlers/health.js';
 import { createPolicyHandler } from '../../functions/handlers/policy.js';
 import { createSendOtpHandler } from '../../functions/handlers/send-otp.js';
 import { createSessionHandler } from '../../functions/handlers/session.js';
+import { createSessionsHandler } from '../../functions/handlers/sessions.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
 import * as kit from '../kit.js';
 import { call, expectProblem, type Harness, harness, PHONE, wrongCode } from '../support.js';
@@ -59,6 +60,14 @@ const ROUTES: [string, (h: Harness, headers: Headers) => Promise<kit.Answer>][] 
     (h, headers) =>
       call(createSessionHandler(h.deps), {
         method: 'DELETE',
+        headers: { Authorization: `Bearer ${'A'.repeat(43)}`, ...headers },
+      }),
+  ],
+  [
+    'GET /v1/sessions',
+    (h, headers) =>
+      call(createSessionsHandler(h.deps), {
+        method: 'GET',
         headers: { Authorization: `Bearer ${'A'.repeat(43)}`, ...headers },
       }),
   ],

@@ -106,7 +106,10 @@ describe('OtpStack tables', () => {
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
-/** The statements of the inline policies on the role of the function whose description names it. */
+/**
+ * The statements of the inline policies on the role of the function whose description names it, one
+ * per resource (CDK merges statements of the same actions into one with a list of resources).
+ */
 function statementsOf(t: Template, handler: string): Statement[] {
   const functions = t.findResources('AWS::Lambda::Function', {
     Properties: { Description: `OTP service: ${handler}` },
@@ -116,7 +119,13 @@ function statementsOf(t: Template, handler: string): Statement[] {
   const policies = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter((policy) =>
     (policy.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId),
   );
-  return policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+  return policies
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+    .flatMap((statement) =>
+      Array.isArray(statement.Resource)
+        ? statement.Resource.map((resource: unknown) => ({ ...statement, Resource: resource }))
+        : [statement],
+    );
 }
 
 /** The environment of every function of the service, the cleanup included. */
@@ -144,6 +153,7 @@ describe('OtpStack functions', () => {
       'OTP service: refresh',
       'OTP service: send-otp',
       'OTP service: session',
+      'OTP service: sessions',
       'OTP service: verify-otp',
     ]);
     for (const fn of functions) {
@@ -180,7 +190,10 @@ describe('OtpStack functions', () => {
         'secretsmanager:DescribeSecret',
       ]),
     );
-    expect(actionsOf(statementsOf(t, 'session'))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+    expect(actionsOf(statementsOf(t, 'session'))).toEqual(
+      new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']),
+    );
+    expect(actionsOf(statementsOf(t, 'sessions'))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:Query']));
     expect(actionsOf(statementsOf(t, 'refresh'))).toEqual(
       new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']),
     );
@@ -195,7 +208,7 @@ describe('OtpStack functions', () => {
   it('lets the functions that find a client by its key only GetItem on the clients table itself', () => {
     const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
     const { clients } = tableIds({ emailFrom: 'Acme <no-reply@acme.example>' });
-    const readers = ['send-otp', 'verify-otp', 'session', 'refresh', 'policy'];
+    const readers = ['send-otp', 'verify-otp', 'session', 'sessions', 'refresh', 'policy'];
     for (const handler of [...HANDLERS, 'cleanup']) {
       // One grant per action and resource (CDK merges statements that share their actions).
       const onClients = statementsOf(t, handler).flatMap((s) =>
@@ -238,9 +251,31 @@ describe('OtpStack functions', () => {
     expect(on('verify-otp', ids.customers)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
     // verify-email / verify-phone sends read the customer for the identifier it has.
     expect(on('send-otp', ids.customers)).toEqual(item('GetItem'));
-    expect(on('session', ids.state)).toEqual(item('GetItem', 'UpdateItem'));
+    expect(on('session', ids.state)).toEqual(item('GetItem', 'UpdateItem', 'DeleteItem'));
+    expect(on('sessions', ids.state)).toEqual(item('GetItem'));
     expect(on('refresh', ids.state)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
-    for (const handler of ['session', 'policy', 'health']) expect(on(handler, ids.customers)).toEqual(new Set());
+    for (const handler of ['session', 'sessions', 'policy', 'health'])
+      expect(on(handler, ids.customers)).toEqual(new Set());
+  });
+
+  it("lets only the functions that list a customer's sessions Query, and only the sessions index", () => {
+    const t = template();
+    const index = (name: string) => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [tableIds().state, 'Arn'] }, `/index/${name}`]],
+    });
+    for (const handler of [...HANDLERS, 'cleanup']) {
+      const queries = statementsOf(t, handler).filter((s) => [s.Action].flat().includes('dynamodb:Query'));
+      const expected =
+        handler === 'session' || handler === 'sessions'
+          ? [index(STATE_TABLE.sessionsIndex.name)]
+          : handler === 'cleanup'
+            ? [index(STATE_TABLE.dueIndex.name)]
+            : [];
+      expect(
+        queries.map((s) => s.Resource),
+        handler,
+      ).toEqual(expected);
+    }
   });
 
   it('gives the policy function no state, customers or pepper access', () => {
@@ -317,7 +352,7 @@ describe('OtpStack cleanup', () => {
     expect(JSON.stringify(query?.Resource)).toMatch(/\/index\/due"/);
   });
 
-  it('gives the state table the keys-only due index it queries', () => {
+  it('gives the state table the keys-only due index and the sessions index, as functions/tables.ts defines them', () => {
     template().hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       GlobalSecondaryIndexes: [
         Match.objectLike({
@@ -328,7 +363,19 @@ describe('OtpStack cleanup', () => {
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
         }),
+        Match.objectLike({
+          IndexName: 'sessions',
+          KeySchema: [
+            { AttributeName: 'sessionsOf', KeyType: 'HASH' },
+            { AttributeName: 'absoluteExpiresAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...STATE_TABLE.sessionsIndex.include] },
+        }),
       ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'sessionsOf', AttributeType: 'S' },
+        { AttributeName: 'absoluteExpiresAt', AttributeType: 'N' },
+      ]),
     });
   });
 });

@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoClient } from '../../functions/adapters/dynamo/client.js';
 import {
@@ -8,6 +8,7 @@ import {
   type RunningDynamoDb,
   startDynamoDbLocal,
 } from '../../functions/local/dynamodb-local.js';
+import { createTableInput, STATE_TABLE } from '../../functions/tables.js';
 import { listeningSockets } from './listening-sockets.js';
 
 const path = process.env.PATH;
@@ -87,6 +88,34 @@ describe('the DynamoDB Local that startDynamoDbLocal starts', () => {
     expect((missing as Error).message).toMatch(/check-clients: ResourceNotFoundException/);
     await createTables(client, names);
     await expect(checkTables(client, names)).resolves.toBeUndefined();
+    client.destroy();
+  });
+
+  it('createTables adds the sessions index to a state table an earlier release created without it', async () => {
+    const client = dynamoClient(dynamo.endpoint);
+    const names = { stateTable: 'old-state', customersTable: 'old-customers', clientsTable: 'old-clients' };
+    const current = createTableInput(STATE_TABLE, names.stateTable);
+    const withoutSessions = {
+      ...current,
+      AttributeDefinitions: current.AttributeDefinitions.filter(
+        (attribute) => !['sessionsOf', 'absoluteExpiresAt'].includes(attribute.AttributeName),
+      ),
+      GlobalSecondaryIndexes: current.GlobalSecondaryIndexes?.filter((index) => index.IndexName === 'due'),
+    };
+    await client.send(new CreateTableCommand(withoutSessions));
+    const indexes = async () =>
+      (
+        (await client.send(new DescribeTableCommand({ TableName: names.stateTable }))).Table?.GlobalSecondaryIndexes ??
+        []
+      )
+        .map((index) => `${index.IndexName}:${index.IndexStatus}`)
+        .sort();
+    expect(await indexes()).toEqual(['due:ACTIVE']);
+    await createTables(client, names);
+    expect(await indexes()).toEqual(['due:ACTIVE', 'sessions:ACTIVE']);
+    // A second start changes nothing.
+    await createTables(client, names);
+    expect(await indexes()).toEqual(['due:ACTIVE', 'sessions:ACTIVE']);
     client.destroy();
   });
 });

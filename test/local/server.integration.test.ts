@@ -6,6 +6,7 @@ import { createSendOtpHandler } from '../../functions/handlers/send-otp.js';
 import { createPolicyHandler } from '../../functions/handlers/policy.js';
 import { createRefreshHandler } from '../../functions/handlers/refresh.js';
 import { createSessionHandler } from '../../functions/handlers/session.js';
+import { createSessionsHandler } from '../../functions/handlers/sessions.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
 import { createLocalServer } from '../../functions/local/server.js';
 import { harness } from '../support.js';
@@ -20,6 +21,7 @@ beforeAll(async () => {
     'send-otp': createSendOtpHandler(h.deps),
     'verify-otp': createVerifyOtpHandler(h.deps),
     session: createSessionHandler(h.deps),
+    sessions: createSessionsHandler(h.deps),
     refresh: createRefreshHandler(h.deps),
     policy: createPolicyHandler(h.deps),
   });

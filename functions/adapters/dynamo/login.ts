@@ -14,7 +14,7 @@ import {
   ownerFromRefusedLookup,
 } from './customers.js';
 import { STATE_PK } from './keys.js';
-import { loginRefreshItems } from './refresh.js';
+import { loginFamilyItems } from './refresh.js';
 import { cancellationReasons, transact } from './retry.js';
 import { sessionItem } from './sessions.js';
 
@@ -112,6 +112,6 @@ function loginItems(dynamo: Dynamo, login: LoginCompletion, session: SessionReco
       },
     },
   ];
-  if (login.refresh) items.push(...loginRefreshItems(dynamo, session, login.refresh));
+  items.push(...loginFamilyItems(dynamo, session, login.refresh));
   return items;
 }

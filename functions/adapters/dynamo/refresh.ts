@@ -1,11 +1,12 @@
-import { DeleteItemCommand, GetItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { RefreshIssue, RefreshRecord, RefreshRotation, SessionRecord } from '../../core/ports.js';
 import type { Dynamo } from './client.js';
 import { dueEntry } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
-import { cancellationReasons, retryConflicts, transact } from './retry.js';
-import { revokeFamily, sessionFrom, sessionItem } from './sessions.js';
+import { endFamily, familyItem, SESSIONS_OF } from './families.js';
+import { cancellationReasons, transact } from './retry.js';
+import { sessionFrom, sessionItem } from './sessions.js';
 
 /**
  * Refresh tokens rotate (OAuth 2.0 Security BCP, 4.14): each use gives a new one, and presenting a
@@ -32,10 +33,20 @@ function refreshItem(tokenHash: string, session: SessionRecord, absoluteExpiresA
   };
 }
 
-/** The items a login with a refresh token adds to its transaction: the token and its new family. */
-export function loginRefreshItems(dynamo: Dynamo, session: SessionRecord, refresh: RefreshIssue): TransactWriteItem[] {
-  const sid = session.sid as string;
-  const familyPk = stateKey.family(sid);
+/**
+ * The items every login adds to its transaction: its new family and, for a login with a refresh
+ * token (login, register), that token.
+ */
+export function loginFamilyItems(dynamo: Dynamo, session: SessionRecord, refresh?: RefreshIssue): TransactWriteItem[] {
+  const family: TransactWriteItem = {
+    Put: {
+      TableName: dynamo.tables.stateTable,
+      Item: marshalled(familyItem(session, refresh)),
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': STATE_PK },
+    },
+  };
+  if (!refresh) return [family];
   return [
     {
       Put: {
@@ -43,25 +54,58 @@ export function loginRefreshItems(dynamo: Dynamo, session: SessionRecord, refres
         Item: marshalled(refreshItem(refresh.tokenHash, session, refresh.absoluteExpiresAt, refresh.sessionTtlSeconds)),
       },
     },
-    {
-      Put: {
-        TableName: dynamo.tables.stateTable,
-        Item: marshalled({
-          [STATE_PK]: familyPk,
-          currentRefreshHash: refresh.tokenHash,
-          currentSessionHash: session.tokenHash,
-          customerId: session.customerId,
-          absoluteExpiresAt: refresh.absoluteExpiresAt,
-          idleUntil: refresh.idleUntil,
-          lastUsedAt: session.issuedAt,
-          [TTL]: ttlOf(refresh.absoluteExpiresAt),
-          ...dueEntry(familyPk, refresh.absoluteExpiresAt),
-        }),
-        ConditionExpression: 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': STATE_PK },
-      },
-    },
+    family,
   ];
+}
+
+/**
+ * The family's update of a rotation: the new refresh token and session become current, and what a
+ * listing shows moves with them. A family stored before families recorded their sessions gets the
+ * rest from the presented token's copy of the session, and joins the sessions index
+ * (`loginAt` is then that session's issue time, the best this token knows of its login).
+ */
+function rotationUpdate(rotation: RefreshRotation): {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+} {
+  const { presented, newSession } = rotation;
+  const old = presented.session;
+  const set = [
+    'currentRefreshHash = :next',
+    'currentSessionHash = :session',
+    'idleUntil = :idle',
+    'lastUsedAt = :now',
+    'sessionExpiresAt = :sessionEnd',
+    '#sessionsOf = :customer',
+  ];
+  // Names, not the attributes themselves: some (such as these) may be DynamoDB reserved words.
+  const names: Record<string, string> = { '#sessionsOf': SESSIONS_OF };
+  const values: Record<string, unknown> = {
+    ':next': rotation.newRefreshHash,
+    ':session': newSession.tokenHash,
+    ':idle': rotation.idleUntil,
+    ':now': rotation.now,
+    ':sessionEnd': newSession.expiresAt,
+    ':customer': newSession.customerId,
+    ':presented': presented.tokenHash,
+  };
+  const keep: [string, unknown][] = [
+    ['target', old.target],
+    ['channel', old.channel],
+    ['purpose', old.purpose],
+    ['clientId', old.origin.clientId],
+    ['platform', old.origin.platform],
+    ['authTime', old.authTime],
+    ['loginAt', old.issuedAt],
+  ];
+  for (const [name, value] of keep) {
+    if (value === undefined || value === '') continue;
+    set.push(`#${name} = if_not_exists(#${name}, :${name})`);
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+  }
+  return { expression: `SET ${set.join(', ')}`, names, values };
 }
 
 export async function findRefresh(dynamo: Dynamo, refreshHash: string): Promise<RefreshRecord | undefined> {
@@ -92,23 +136,18 @@ export async function rotateRefresh(
   const { presented, newSession, now } = rotation;
   const table = dynamo.tables.stateTable;
   const familyKey = marshall({ [STATE_PK]: stateKey.family(presented.sid) });
+  const update = rotationUpdate(rotation);
   try {
     await transact(dynamo, [
       {
         Update: {
           TableName: table,
           Key: familyKey,
-          UpdateExpression:
-            'SET currentRefreshHash = :next, currentSessionHash = :session, idleUntil = :idle, lastUsedAt = :now',
+          UpdateExpression: update.expression,
           ConditionExpression:
             'currentRefreshHash = :presented AND attribute_not_exists(revokedAt) AND absoluteExpiresAt > :now AND idleUntil > :now',
-          ExpressionAttributeValues: marshall({
-            ':next': rotation.newRefreshHash,
-            ':session': newSession.tokenHash,
-            ':idle': rotation.idleUntil,
-            ':now': now,
-            ':presented': presented.tokenHash,
-          }),
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: marshall(update.values),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
@@ -148,17 +187,9 @@ export async function rotateRefresh(
     if (!family || family.revokedAt !== undefined || family.currentRefreshHash === presented.tokenHash)
       return 'refused';
     // A token of this family that is no longer current was presented: it was used before, by the
-    // client or by a thief. Either way nobody can tell which, so the whole session ends. The family
-    // is revoked first (single-item writes: they never conflict with one another), which fixes its
-    // current session for good; then that session goes.
-    const current = await revokeFamily(dynamo, presented.sid, now);
-    if (current !== undefined) {
-      await retryConflicts(() =>
-        dynamo.client.send(
-          new DeleteItemCommand({ TableName: table, Key: marshall({ [STATE_PK]: stateKey.session(current) }) }),
-        ),
-      );
-    }
+    // client or by a thief. Either way nobody can tell which, so the whole session ends, in the
+    // order that no rotation can outrun (families.ts, endFamily).
+    await endFamily(dynamo, presented.sid, now);
     return 'reused';
   }
 }

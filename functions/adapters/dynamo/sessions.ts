@@ -4,6 +4,7 @@ import type { Platform, SessionRecord } from '../../core/ports.js';
 import type { Channel, Purpose } from '../../core/purposes.js';
 import type { Dynamo } from './client.js';
 import { dueEntry } from './due-index.js';
+import { endFamily, familyRevocation } from './families.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { cancellationReasons, retryConflicts, transact } from './retry.js';
 
@@ -64,10 +65,10 @@ export function sessionFrom(tokenHash: string, item: Record<string, unknown>): S
 }
 
 /**
- * False when the session is unknown, expired or already revoked. A session with a refresh family is
- * revoked together with the family in one transaction, so that no refresh slips in between and no
- * failure leaves the refresh token working; logging out with an expired session token still ends
- * the family (and answers false, as the token is no longer valid).
+ * False when the session is unknown, expired or already revoked. A session with a family is revoked
+ * together with the family in one transaction, so that no refresh slips in between and no failure
+ * leaves the refresh token working; the family leaves the sessions index with it. Logging out with
+ * an expired session token still ends the family (and answers false, as the token is no longer valid).
  */
 export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: number): Promise<boolean> {
   const key = marshall({ [STATE_PK]: stateKey.session(tokenHash) });
@@ -78,7 +79,7 @@ export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: numb
   const session = sessionFrom(tokenHash, unmarshall(Item));
   const live = session.revokedAt === undefined && session.expiresAt > now;
   if (!live) {
-    if (session.sid) await revokeFamily(dynamo, session.sid, now);
+    if (session.sid) await endFamily(dynamo, session.sid, now);
     return false;
   }
   const revoke = {
@@ -97,7 +98,7 @@ export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: numb
     await transact(dynamo, [
       { Update: revoke },
       // A live session's family lives at least as long (the session is capped at its end).
-      { Update: familyRevocation(dynamo, session.sid, now) },
+      { Update: familyRevocation(dynamo, session.sid, now, true) },
     ]);
     return true;
   } catch (error) {
@@ -105,36 +106,5 @@ export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: numb
     if (error instanceof ConditionalCheckFailedException) return false;
     if (cancellationReasons(error)[0]?.Code === 'ConditionalCheckFailed') return false;
     throw error;
-  }
-}
-
-/** Marks a family revoked (keeping the first time), unless the cleanup has removed it already. */
-function familyRevocation(dynamo: Dynamo, sid: string, now: number) {
-  return {
-    TableName: dynamo.tables.stateTable,
-    Key: marshall({ [STATE_PK]: stateKey.family(sid) }),
-    UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-    ConditionExpression: 'attribute_exists(#pk)',
-    ExpressionAttributeNames: { '#pk': STATE_PK },
-    ExpressionAttributeValues: marshall({ ':now': now }),
-  };
-}
-
-/**
- * Ends a refresh family: no refresh token of it rotates again (the rotation's condition refuses a
- * revoked family). Returns the hash of the family's session at that moment, which can no longer
- * change, so that the caller can end it too; undefined when the family is gone.
- */
-export async function revokeFamily(dynamo: Dynamo, sid: string, now: number): Promise<string | undefined> {
-  try {
-    const result = await retryConflicts(() =>
-      dynamo.client.send(new UpdateItemCommand({ ...familyRevocation(dynamo, sid, now), ReturnValues: 'ALL_NEW' })),
-    );
-    const current = result.Attributes?.currentSessionHash?.S;
-    return typeof current === 'string' ? current : undefined;
-  } catch (error) {
-    // Already removed by the cleanup after its absolute end: nothing left to revoke.
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    return undefined;
   }
 }

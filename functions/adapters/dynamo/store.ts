@@ -4,6 +4,7 @@ import type { Dynamo, TableNames } from './client.js';
 import * as codes from './codes.js';
 import * as customers from './customers.js';
 import { removeExpired } from './due-index.js';
+import * as families from './families.js';
 import * as failures from './failures.js';
 import * as login from './login.js';
 import * as refresh from './refresh.js';
@@ -50,6 +51,11 @@ export class DynamoOtpStore implements OtpStore {
   revokeSession: OtpStore['revokeSession'] = (tokenHash, now) => sessions.revokeSession(this.dynamo, tokenHash, now);
   findRefresh: OtpStore['findRefresh'] = (refreshHash) => refresh.findRefresh(this.dynamo, refreshHash);
   rotateRefresh: OtpStore['rotateRefresh'] = (rotation) => refresh.rotateRefresh(this.dynamo, rotation);
+  findSession: OtpStore['findSession'] = (sid) => families.findSession(this.dynamo, sid);
+  listSessions: OtpStore['listSessions'] = (customerId, now, limit) =>
+    families.listSessions(this.dynamo, customerId, now, limit);
+  revokeCustomerSessions: OtpStore['revokeCustomerSessions'] = (customerId, now) =>
+    families.revokeCustomerSessions(this.dynamo, customerId, now);
   removeExpired: OtpStore['removeExpired'] = (now, limit, lookbackHours) =>
     removeExpired(this.dynamo, now, limit, lookbackHours);
 }

@@ -1,0 +1,42 @@
+import { loadConfig } from '../config.js';
+import { listSessions } from '../core/list-sessions.js';
+import { clientIdentifier } from '../http/client-context.js';
+import { type ApiHandler, httpHandler } from '../http/http-handler.js';
+import { createLogger } from '../http/logger.js';
+import { isoTime, json } from '../http/responses.js';
+import { tokenFromHeaders } from '../http/session-token.js';
+import { createClientDirectory, createStore } from '../wiring.js';
+import type { SessionDeps } from './session.js';
+
+export type SessionsDeps = Pick<SessionDeps, 'config' | 'store' | 'clients' | 'now' | 'accessTokens'>;
+
+/** GET /v1/sessions: the live sessions of the token's customer, with the caller's marked `current`. */
+export function createSessionsHandler(deps: SessionsDeps, logger = createLogger()): ApiHandler {
+  return httpHandler({
+    logger,
+    methods: ['GET'],
+    identify: clientIdentifier(deps, logger),
+    handle: async ({ headers }) => {
+      const sessions = await listSessions(deps, tokenFromHeaders(headers));
+      return json(200, {
+        sessions: sessions.map((session) => ({
+          id: session.id,
+          current: session.current,
+          clientId: session.clientId ?? null,
+          platform: session.platform ?? null,
+          issuedAt: isoTime(session.issuedAt),
+          lastUsedAt: isoTime(session.lastUsedAt),
+          expiresAt: isoTime(session.expiresAt),
+        })),
+      });
+    },
+  });
+}
+
+const config = loadConfig(process.env);
+export const handler = createSessionsHandler({
+  config,
+  store: createStore(config),
+  clients: createClientDirectory(config),
+  now: Date.now,
+});
