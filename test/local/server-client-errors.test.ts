@@ -7,7 +7,15 @@ import { createLocalServer, type Handlers } from '../../functions/local/server.j
 
 /** Requests that node:http's own parser refuses: the handlers never see them, so stubs serve. */
 const ok: ApiHandler = async () => ({ statusCode: 200, body: '{"success":true}' });
-const handlers: Handlers = { health: ok, 'send-otp': ok, 'verify-otp': ok, session: ok, refresh: ok, policy: ok };
+const handlers: Handlers = {
+  health: ok,
+  'send-otp': ok,
+  'verify-otp': ok,
+  session: ok,
+  refresh: ok,
+  policy: ok,
+  'well-known': ok,
+};
 
 let server: Server;
 let port: number;

@@ -7,6 +7,7 @@ import { createPolicyHandler } from '../../functions/handlers/policy.js';
 import { createRefreshHandler } from '../../functions/handlers/refresh.js';
 import { createSessionHandler } from '../../functions/handlers/session.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
+import { handler as wellKnown } from '../../functions/handlers/well-known.js';
 import { createLocalServer } from '../../functions/local/server.js';
 import { harness } from '../support.js';
 
@@ -22,6 +23,7 @@ beforeAll(async () => {
     session: createSessionHandler(h.deps),
     refresh: createRefreshHandler(h.deps),
     policy: createPolicyHandler(h.deps),
+    'well-known': wellKnown,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
