@@ -6,6 +6,7 @@ import {
   COUNTRY_CODE,
   E164_NUMBER,
   EMAIL_SENDER,
+  ISSUER_URL,
   isProductionStage,
   SMS_SENDER_ID,
   STAGE_NAME,
@@ -194,24 +195,11 @@ const APP_NAME = z
   .string()
   .check(z.regex(/^[^\r\n<>]{1,40}$/, 'must be 1-40 characters without line breaks or angle brackets'));
 const HTTP_URL = z.string().check(z.regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'));
-/**
- * An issuer is compared as a string by every verifier, and `/.well-known/...` is appended to it:
- * no query, fragment or trailing slash (OpenID Connect Discovery 1.0, section 3).
- */
-const ISSUER = z
-  .string()
-  .check(
-    z.regex(
-      /^https?:\/\/[^\s/?#]+(\/[^\s?#]*[^\s/?#])?$/,
-      'must be an http(s) URL without query, fragment or trailing slash',
-    ),
-  );
-
 /** The local server's own base URL unless OTP_ISSUER says otherwise (functions/local/main.ts sets it). */
 function issuer(env: Env): string {
   const port = raw(env, 'PORT');
   const fallback = `http://127.0.0.1:${port !== undefined && /^\d+$/.test(port) ? port : '3000'}`;
-  return text(env, 'OTP_ISSUER', fallback, ISSUER);
+  return text(env, 'OTP_ISSUER', fallback, ISSUER_URL);
 }
 
 /** OTP_SIGNING_KEYS, parsed and checked; refused in production, where keys rotate in Secrets Manager. */
