@@ -49,7 +49,17 @@ describe('npm run bench, smoke mode', () => {
     };
     expect(results.smoke).toBe(true);
     // Every function of the stack, after the floor, in the order they are built and started.
-    const functions = ['floor', 'health', 'send-otp', 'verify-otp', 'session', 'refresh', 'policy', 'cleanup'];
+    const functions = [
+      'floor',
+      'health',
+      'send-otp',
+      'verify-otp',
+      'session',
+      'refresh',
+      'policy',
+      'well-known',
+      'cleanup',
+    ];
     expect(results.bundles.map((bundle) => bundle.name)).toEqual(functions);
     // Every function's import plus first invocation, interleaved with the floor's, each answering as expected.
     const cold = new Map(results.coldStart.map((entry) => [entry.name, entry]));
@@ -68,6 +78,9 @@ describe('npm run bench, smoke mode', () => {
     expect(cold.get('send-otp')?.snsCalls).toBe(1);
     expect(cold.get('verify-otp')?.secretsManagerCalls).toBe(1);
     expect(cold.get('floor')?.secretsManagerCalls).toBe(0);
+    // The signing keys: well-known reads them at start, the cleanup on each run (to rotate when due).
+    expect(cold.get('well-known')?.secretsManagerCalls).toBe(1);
+    expect(cold.get('cleanup')?.secretsManagerCalls).toBe(1);
     const session = results.operations.find((operation) => operation.operation === 'session check');
     expect(session?.requests).toBe(1);
     const send = results.operations.find((operation) => operation.operation === 'send: first code to a target');
