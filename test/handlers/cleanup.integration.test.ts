@@ -137,12 +137,15 @@ describe('cleanup handler', () => {
       100,
     );
     const lines: string[] = [];
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    const capture = (chunk: string | Uint8Array) => {
       lines.push(String(chunk));
       return true;
-    });
+    };
+    // Powertools writes errors to stderr, the rest to stdout.
+    const writes = [vi.spyOn(process.stdout, 'write'), vi.spyOn(process.stderr, 'write')];
+    for (const write of writes) write.mockImplementation(capture);
     await expect(run({}, context as unknown as Context)).rejects.toThrow('AccessDenied');
-    write.mockRestore();
+    for (const write of writes) write.mockRestore();
     expect(lines.join('')).toContain('"message":"signing keys could not be rotated"');
     expect(await h.store.removeExpired(h.clock.now, 100, 72)).toEqual({});
   });
