@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { lambdaContext } from '../functions/local/events.js';
+import { initialKeySet, serializeKeySet } from '../functions/core/signing-keys.js';
 import { FUNCTION_DEFAULTS } from '../lib/function-defaults.js';
 import { percentile } from './bundles.js';
 import { type BenchDeps, PEPPER, benchDeps, benchEvent, benchHandlers, invoke } from './harness.js';
@@ -22,6 +23,7 @@ export const COLD_START_ORDER = [
   'sessions',
   'refresh',
   'policy',
+  'well-known',
   'cleanup',
 ] as const;
 
@@ -33,6 +35,7 @@ const CREDENTIALS = {
   sessionToken: 'bench-session-token',
 };
 const PEPPER_ARN = `arn:aws:secretsmanager:${REGION}:123456789012:secret:otp-pepper-Ab12Cd`;
+const SIGNING_KEYS_ARN = `arn:aws:secretsmanager:${REGION}:123456789012:secret:otp-signing-keys-Ef34Gh`;
 
 export interface Spread {
   medianMs: number;
@@ -103,7 +106,12 @@ export async function measureColdStarts(
   // (functions/local/dynamodb-local.ts).
   const deps = await benchDeps(dynamoEndpoint);
   const { tables } = deps;
-  const secrets = await secretsManagerStandIn(PEPPER_ARN, PEPPER);
+  // A key set as the scheduled function stores it, fresh, so that the cleanup's first run reads it
+  // and has nothing to rotate.
+  const secrets = await secretsManagerStandIn({
+    [PEPPER_ARN]: PEPPER,
+    [SIGNING_KEYS_ARN]: serializeKeySet(initialKeySet(Date.now())),
+  });
   const sns = await snsStandIn();
   const home = await mkdtemp(join(tmpdir(), 'otp-cold-home-'));
   const names = COLD_START_ORDER.filter((name) => bundles[name]);
@@ -216,6 +224,8 @@ async function prepare(name: string, deps: BenchDeps, index: number): Promise<Pr
         }),
         expected: 200,
       };
+    case 'well-known':
+      return { event: benchEvent({ method: 'GET', path: '/.well-known/jwks.json', sourceIp }), expected: 200 };
     case 'cleanup':
       return { event: scheduledEvent(), expected: 'result' };
     default:
@@ -279,6 +289,8 @@ function environment(
     OTP_DEV_MODE: 'false',
     OTP_DELIVERY: 'aws',
     OTP_PEPPER_SECRET_ARN: PEPPER_ARN,
+    OTP_SIGNING_KEYS_SECRET_ARN: SIGNING_KEYS_ARN,
+    OTP_ISSUER: 'https://abc123defg.execute-api.us-east-1.amazonaws.com/prod',
     OTP_ALLOWED_CHANNELS: 'sms',
     OTP_SMS_ALLOWED_COUNTRIES: 'US',
     POWERTOOLS_SERVICE_NAME: 'otp-service',

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { handler as health } from '../functions/handlers/health.js';
+import { handler as wellKnown } from '../functions/handlers/well-known.js';
 import { createLocalServer } from '../functions/local/server.js';
 import { benchDeps, benchHandlers } from './harness.js';
 import type { LoadClientResult } from './load-client.js';
@@ -44,6 +45,7 @@ export async function runLoad(endpoint: string, levels: number[], secondsPerLeve
     sessions,
     refresh,
     policy,
+    'well-known': wellKnown,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -40,14 +40,15 @@ async function listen(
   };
 }
 
-/** Answers GetSecretValue for `arn` with `secret` as its SecretString. */
-export function secretsManagerStandIn(arn: string, secret: string): Promise<StandIn> {
+/** Answers GetSecretValue for each ARN of `secrets` with its value as the SecretString. */
+export function secretsManagerStandIn(secrets: Record<string, string>): Promise<StandIn> {
   return listen((request, body) => {
     const action = String(request.headers['x-amz-target'] ?? 'unknown');
     const type = 'application/x-amz-json-1.1';
-    const { SecretId } = JSON.parse(body || '{}') as { SecretId?: string };
-    if (action !== 'secretsmanager.GetSecretValue' || SecretId !== arn) {
-      const error = { __type: 'ResourceNotFoundException', message: `no secret ${String(SecretId)}` };
+    const { SecretId: arn = '' } = JSON.parse(body || '{}') as { SecretId?: string };
+    const secret = secrets[arn];
+    if (action !== 'secretsmanager.GetSecretValue' || secret === undefined) {
+      const error = { __type: 'ResourceNotFoundException', message: `no secret ${arn}` };
       return { action, status: 400, type, body: JSON.stringify(error) };
     }
     const name = arn.split(':').at(-1) ?? 'secret';

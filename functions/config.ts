@@ -1,10 +1,12 @@
 import * as z from 'zod/mini';
 import { CHANNELS, type Channel } from './core/purposes.js';
+import { KeySetError, parseKeySet, type SigningKeySet } from './core/signing-keys.js';
 import {
   brokenRule,
   COUNTRY_CODE,
   E164_NUMBER,
   EMAIL_SENDER,
+  ISSUER_URL,
   isProductionStage,
   SMS_SENDER_ID,
   STAGE_NAME,
@@ -31,6 +33,16 @@ export interface OtpConfig {
   refreshTtlSeconds: number;
   /** A refresh family not refreshed for this long ends. */
   refreshIdleSeconds: number;
+  /** Access token lifetime. */
+  accessTokenTtlSeconds: number;
+  /** `iss` of access tokens, and the base of the discovery document's URLs (no trailing slash). */
+  issuer: string;
+  /** The signing keys themselves (local runs, tests; refused by a production stage), or… */
+  signingKeys?: SigningKeySet;
+  /** …the Secrets Manager secret that holds them (AWS). Read once per container by wiring.ts. */
+  signingKeysSecretArn?: string;
+  /** The scheduled function rotates the signing keys when the current one has signed this long. */
+  signingKeyRotationDays: number;
   /** Calls without X-API-Key are refused (401 invalid-api-key). */
   requireApiKey: boolean;
   /** Items the scheduled cleanup removes at most in one run. */
@@ -87,6 +99,14 @@ export function missingPepper(): ConfigError {
   return new ConfigError(
     'OTP_PEPPER',
     `must be set to a secret of at least ${MIN_PEPPER_LENGTH} characters, or OTP_PEPPER_SECRET_ARN to the secret that holds it.`,
+  );
+}
+
+/** Functions that sign or check access tokens, or publish their keys, need the signing keys. */
+export function missingSigningKeys(): ConfigError {
+  return new ConfigError(
+    'OTP_SIGNING_KEYS_SECRET_ARN',
+    'must be set to the secret that holds the signing keys (or, outside production, OTP_SIGNING_KEYS to the keys).',
   );
 }
 
@@ -175,6 +195,32 @@ const APP_NAME = z
   .string()
   .check(z.regex(/^[^\r\n<>]{1,40}$/, 'must be 1-40 characters without line breaks or angle brackets'));
 const HTTP_URL = z.string().check(z.regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'));
+/** The local server's own base URL unless OTP_ISSUER says otherwise (functions/local/main.ts sets it). */
+function issuer(env: Env): string {
+  const port = raw(env, 'PORT');
+  const fallback = `http://127.0.0.1:${port !== undefined && /^\d+$/.test(port) ? port : '3000'}`;
+  return text(env, 'OTP_ISSUER', fallback, ISSUER_URL);
+}
+
+/** OTP_SIGNING_KEYS, parsed and checked; refused in production, where keys rotate in Secrets Manager. */
+function inlineSigningKeys(env: Env, stage: string, production: boolean): SigningKeySet | undefined {
+  const value = raw(env, 'OTP_SIGNING_KEYS');
+  if (value === undefined) return undefined;
+  if (production) {
+    throw new ConfigError(
+      'OTP_SIGNING_KEYS',
+      `must not be set in the ${stage} stage: keys in the environment cannot rotate and show in the function's configuration; use OTP_SIGNING_KEYS_SECRET_ARN.`,
+    );
+  }
+  try {
+    const keys = parseKeySet(value);
+    if (keys === undefined) throw new KeySetError('holds no keys.');
+    return keys;
+  } catch (error) {
+    if (error instanceof KeySetError) throw new ConfigError('OTP_SIGNING_KEYS', error.message);
+    throw error;
+  }
+}
 
 export function loadConfig(env: Env): OtpConfig {
   const stage = text(env, 'OTP_STAGE', 'dev', STAGE_NAME);
@@ -235,6 +281,11 @@ export function loadConfig(env: Env): OtpConfig {
     stepUpTtlSeconds: integer(env, 'OTP_STEP_UP_TTL_SECONDS', 1800, 5, 86_400),
     refreshTtlSeconds: integer(env, 'OTP_REFRESH_TTL_SECONDS', 30 * 86_400, 3600, 365 * 86_400),
     refreshIdleSeconds: integer(env, 'OTP_REFRESH_IDLE_SECONDS', 7 * 86_400, 300, 365 * 86_400),
+    accessTokenTtlSeconds: integer(env, 'OTP_ACCESS_TOKEN_TTL_SECONDS', 900, 60, 3600),
+    issuer: issuer(env),
+    signingKeys: inlineSigningKeys(env, stage, production),
+    signingKeysSecretArn: optional(env, 'OTP_SIGNING_KEYS_SECRET_ARN', SECRET_ARN),
+    signingKeyRotationDays: integer(env, 'OTP_SIGNING_KEY_ROTATION_DAYS', 30, 1, 365),
     // Keys are required unless turned off: a deployment that forgets the variable is not left open.
     requireApiKey: boolean(env, 'OTP_REQUIRE_API_KEY', true),
     // NIST SP 800-63B allows at most 100; the default leaves room for guesses already in flight.

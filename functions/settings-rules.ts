@@ -67,6 +67,19 @@ export function senderDomain(sender: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
 }
 
+/**
+ * The issuer of access tokens. Every verifier compares it as a string, and `/.well-known/...` is
+ * appended to it: no query, fragment or trailing slash (OpenID Connect Discovery 1.0, section 3).
+ */
+export const ISSUER_URL = z
+  .string()
+  .check(
+    z.regex(
+      /^https?:\/\/[^\s/?#]+(\/[^\s?#]*[^\s/?#])?$/,
+      'must be an http(s) URL without query, fragment or trailing slash',
+    ),
+  );
+
 /** A whole number written in decimal digits, within bounds. */
 export function wholeNumber(min: number, max: number) {
   const rule = `must be a whole number from ${min} to ${max}`;

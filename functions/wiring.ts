@@ -7,8 +7,13 @@ import { localSenders } from './adapters/local-outbox.js';
 import { SesEmailSender } from './adapters/ses-email.js';
 import { SnsSmsSender } from './adapters/sns-sms.js';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { assertStrongPepper, ConfigError, missingPepper, type OtpConfig } from './config.js';
+import { JwtAccessTokens, type KeyRing, staticKeyRing } from './adapters/jwt-access-tokens.js';
+import { SecretsManagerKeyVault, secretsClient, vaultKeyRing } from './adapters/secret-signing-keys.js';
+import { assertStrongPepper, ConfigError, missingPepper, missingSigningKeys, type OtpConfig } from './config.js';
+import type { AccessTokens } from './core/access-tokens.js';
 import { type ClientDirectory, cachedDirectory } from './core/clients.js';
+import { KeySetError, type SigningKeyVault } from './core/signing-keys.js';
+import { createLogger } from './http/logger.js';
 import type { CodeSender, OtpStore, Senders } from './core/ports.js';
 
 /**
@@ -61,4 +66,36 @@ export function createSenders(config: OtpConfig): Senders {
 /** For a channel switched off by OTP_ALLOWED_CHANNELS: the policy check refuses it before any send. */
 function unavailable(channel: string): CodeSender {
   return { send: () => Promise.reject(new Error(`no sender configured for ${channel}`)) };
+}
+
+/**
+ * The configuration with its signing keys: OTP_SIGNING_KEYS, or the secret named by
+ * OTP_SIGNING_KEYS_SECRET_ARN read once when the function's container starts (handlers await this at
+ * module level, like withPepper). A warm container re-reads the secret after an hour, and at most
+ * once a minute when a token names a key it does not know (adapters/secret-signing-keys.ts).
+ */
+export async function withSigningKeys(config: OtpConfig): Promise<OtpConfig & { keyRing: KeyRing }> {
+  if (config.signingKeys) return { ...config, keyRing: await staticKeyRing(config.signingKeys) };
+  const vault = createSigningKeyVault(config);
+  if (!vault) throw missingSigningKeys();
+  try {
+    return { ...config, keyRing: await vaultKeyRing(vault, Date.now, createLogger()) };
+  } catch (error) {
+    if (error instanceof KeySetError) throw new ConfigError('OTP_SIGNING_KEYS_SECRET_ARN', error.message);
+    throw error;
+  }
+}
+
+/** Signs and checks access tokens with the keys of withSigningKeys. */
+export function createAccessTokens(
+  config: Pick<OtpConfig, 'issuer' | 'accessTokenTtlSeconds'> & { keyRing: KeyRing },
+): AccessTokens {
+  return new JwtAccessTokens(config.keyRing, { issuer: config.issuer, ttlSeconds: config.accessTokenTtlSeconds });
+}
+
+/** The stored key set the scheduled function rotates; undefined where keys are inline or absent. */
+export function createSigningKeyVault(config: Pick<OtpConfig, 'signingKeysSecretArn'>): SigningKeyVault | undefined {
+  return config.signingKeysSecretArn
+    ? new SecretsManagerKeyVault(secretsClient(), config.signingKeysSecretArn)
+    : undefined;
 }

@@ -10,6 +10,8 @@ export interface FunctionEnvironmentProps {
   /** Calls without X-API-Key are refused (functions/config.ts, OTP_REQUIRE_API_KEY). */
   requireApiKey: boolean;
   pepper: ISecret;
+  /** The signing keys of access tokens (lib/otp-secrets.ts signingKeysSecret). */
+  signingKeys: ISecret;
   smsCountries?: readonly string[];
   smsSenderId?: string;
   smsOriginationNumber?: string;
@@ -32,6 +34,7 @@ export function functionEnvironment(props: FunctionEnvironmentProps): Record<str
     OTP_DEV_MODE: String(props.devMode),
     OTP_DELIVERY: 'aws',
     OTP_PEPPER_SECRET_ARN: props.pepper.secretArn,
+    OTP_SIGNING_KEYS_SECRET_ARN: props.signingKeys.secretArn,
     OTP_ALLOWED_CHANNELS: channels.join(','),
     ...(props.smsCountries ? { OTP_SMS_ALLOWED_COUNTRIES: props.smsCountries.join(',') } : {}),
     ...(props.emailFrom ? { OTP_EMAIL_FROM: props.emailFrom } : {}),

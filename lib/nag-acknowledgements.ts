@@ -4,7 +4,7 @@ import type { OtpService } from './otp-service.js';
 
 /** Each cdk-nag AwsSolutions finding the service accepts, on the construct it concerns, with the reason. */
 export function acknowledgeNagFindings(service: OtpService, options: { sms: boolean; waf: boolean }): void {
-  const { api, functions, pepper } = service;
+  const { api, functions, pepper, signingKeys } = service;
   const acknowledge = (scope: Construct, id: string, reason: string) =>
     Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-${id}`, reason });
 
@@ -49,5 +49,10 @@ export function acknowledgeNagFindings(service: OtpService, options: { sms: bool
     pepper,
     'SMG4',
     'Rotating the pepper voids every live code and resets the rate-limit keys; rotate by hand in a quiet hour.',
+  );
+  acknowledge(
+    signingKeys,
+    'SMG4',
+    'The cleanup function rotates the signing keys itself (next, current, previous), so that a key is published before it signs; a Secrets Manager rotation would replace them at once.',
   );
 }

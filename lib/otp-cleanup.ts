@@ -5,30 +5,44 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Trigger } from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { STATE_TABLE } from '../functions/tables.js';
 import { BUNDLING, FUNCTION_DEFAULTS, handlerEntry } from './function-defaults.js';
 
 export interface OtpCleanupProps {
   stateTable: TableV2;
+  /** The signing keys, which the function makes on deploy and rotates (functions/core/signing-keys.ts). */
+  signingKeys: ISecret;
   environment: Record<string, string>;
   production: boolean;
+  /** What must not exist before the first key set does: the functions that read the keys at start. */
+  runBefore: Construct[];
 }
+
+/** The function's own timeout; the deploy waits as long for its run. */
+const TIMEOUT = Duration.minutes(5);
 
 /** Items removed at most per run; a run every hour keeps well ahead of what a busy day expires. */
 const MAX_ITEMS_PER_RUN = 5000;
 
-/** Every hour, removes what has expired but TTL has not deleted yet (TTL takes up to two days). */
+/**
+ * Every hour, rotates the signing keys when due and removes what has expired but TTL has not deleted
+ * yet (TTL takes up to two days). It also runs once on every deploy that changes it, before the API
+ * functions are created or updated, so that the first key set exists before anything reads it.
+ */
 export class OtpCleanup extends Construct {
   readonly fn: NodejsFunction;
   readonly schedule: Rule;
+  readonly onDeploy: Trigger;
 
   constructor(scope: Construct, id: string, props: OtpCleanupProps) {
     super(scope, id);
     const removalPolicy = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     this.fn = new NodejsFunction(this, 'cleanup', {
       ...FUNCTION_DEFAULTS,
-      timeout: Duration.minutes(5),
+      timeout: TIMEOUT,
       description: 'OTP service: cleanup',
       entry: handlerEntry('cleanup'),
       handler: 'handler',
@@ -47,6 +61,23 @@ export class OtpCleanup extends Construct {
     this.fn.addToRolePolicy(
       new PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [props.stateTable.tableArn] }),
     );
+    // Reads the stored set and writes the next one; no other action on the secret.
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+        resources: [props.signingKeys.secretArn],
+      }),
+    );
+    // A run on deploy rather than a key made at synth (which would sit in the template) or a custom
+    // resource of our own: the same code makes the first set as rotates it later, and a repeated run
+    // changes nothing until the rotation period has passed. It runs again whenever the function
+    // changes, harmlessly.
+    this.onDeploy = new Trigger(this, 'OnDeploy', {
+      handler: this.fn,
+      timeout: TIMEOUT,
+      executeAfter: [props.signingKeys],
+      executeBefore: props.runBefore,
+    });
     this.schedule = new Rule(this, 'Schedule', {
       description: 'Hourly cleanup of expired OTP items',
       schedule: Schedule.rate(Duration.hours(1)),

@@ -13,6 +13,8 @@ export interface HandlerPermissionsProps {
   customers: TableV2;
   clients: TableV2;
   pepper: ISecret;
+  /** Read by the functions that sign or check access tokens, or publish their keys. */
+  signingKeys: ISecret;
   /** SMS is sent: the send function may publish to phone numbers. */
   sms: boolean;
   /** E-mail is sent from this address (`Name <address>` allowed) through this SES identity. */
@@ -21,7 +23,15 @@ export interface HandlerPermissionsProps {
 
 /** Gives each API function only the actions its code calls, on the resources it calls them on. */
 export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
-  const { 'send-otp': send, 'verify-otp': verify, session, sessions, refresh, policy } = props.functions;
+  const {
+    'send-otp': send,
+    'verify-otp': verify,
+    session,
+    sessions,
+    refresh,
+    policy,
+    'well-known': wellKnown,
+  } = props.functions;
   // On the tables themselves, not their indexes (which table.grant would add). Transactions need
   // the item actions they contain; there is no separate transaction action.
   const allow = (fn: IFunction, table: TableV2, ...actions: string[]) =>
@@ -55,6 +65,13 @@ export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
   for (const fn of [send, verify, session, sessions, refresh, policy]) allow(fn, props.clients, 'GetItem');
   props.pepper.grantRead(send);
   props.pepper.grantRead(verify);
+  // Verify and refresh issue access tokens, session checks them, well-known publishes the keys
+  // (functions/wiring.ts withSigningKeys). GetSecretValue only: the secret's value is all they read.
+  for (const fn of [verify, refresh, session, sessions, wellKnown]) {
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.signingKeys.secretArn] }),
+    );
+  }
 
   if (props.sms) {
     // Publishing straight to a phone number has no resource ARN, so allow it and deny every topic.

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -13,7 +13,7 @@ import { OtpCleanup } from './otp-cleanup.js';
 import { handlerFunctions } from './otp-functions.js';
 import { grantHandlerPermissions } from './otp-permissions.js';
 import { otpRestApi } from './otp-rest-api.js';
-import { pepperSecret } from './otp-secrets.js';
+import { pepperSecret, signingKeysSecret } from './otp-secrets.js';
 import { OtpTables } from './otp-tables.js';
 import { OtpWaf } from './otp-waf.js';
 
@@ -75,6 +75,12 @@ export interface OtpServiceProps {
    * @default true
    */
   readonly requireApiKey?: boolean;
+  /**
+   * `iss` of access tokens and the base of `/.well-known/*` URLs: the URL callers reach the API at,
+   * without a trailing slash, e.g. `https://otp.example.com` for a custom domain mapped to the stage.
+   * @default the stage URL of the REST API, `https://{restApiId}.execute-api.{region}.{urlSuffix}/{stage}`
+   */
+  readonly issuer?: string;
 }
 
 /**
@@ -86,6 +92,9 @@ export class OtpService extends Construct {
   readonly production: boolean;
   readonly tables: OtpTables;
   readonly pepper: Secret;
+  readonly signingKeys: Secret;
+  /** `iss` of access tokens (OTP_ISSUER of every function). */
+  readonly issuer: string;
   readonly functions: Record<HandlerName, NodejsFunction>;
   readonly logGroups: Record<HandlerName, LogGroup>;
   /** What every function of the service starts with; the cleanup function gets it too. */
@@ -116,6 +125,7 @@ export class OtpService extends Construct {
     // neighbours and the API's URL in stacks already deployed.
     const service = new Construct(this, 'Service');
     this.pepper = pepperSecret(service, removalPolicy);
+    this.signingKeys = signingKeysSecret(service, removalPolicy);
     const email = props.email && {
       from: props.email.from,
       sesIdentity: props.email.sesIdentity ?? senderDomain(props.email.from),
@@ -128,6 +138,7 @@ export class OtpService extends Construct {
       clients: this.tables.clients,
       requireApiKey: props.requireApiKey ?? true,
       pepper: this.pepper,
+      signingKeys: this.signingKeys,
       smsCountries: props.sms?.allowedCountries,
       smsSenderId: props.sms?.senderId,
       smsOriginationNumber: props.sms?.originationNumber,
@@ -142,16 +153,26 @@ export class OtpService extends Construct {
       customers: this.tables.customers,
       clients: this.tables.clients,
       pepper: this.pepper,
+      signingKeys: this.signingKeys,
       sms: props.sms !== undefined,
       email,
     });
     this.api = otpRestApi(service, { stage: props.stage, functions: this.functions, retention, removalPolicy });
     addProblemResponses(this.api);
+    // Built from the API's id, not from api.url: that names the deployment stage, which depends on
+    // every method and so on every function, and a function's variable cannot depend on it.
+    this.issuer =
+      props.issuer ??
+      `https://${this.api.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${props.stage}`;
+    this.environment.OTP_ISSUER = this.issuer;
+    for (const fn of Object.values(this.functions)) fn.addEnvironment('OTP_ISSUER', this.issuer);
 
     this.cleanup = new OtpCleanup(this, 'Cleanup', {
       stateTable: this.tables.state,
+      signingKeys: this.signingKeys,
       environment: this.environment,
       production: this.production,
+      runBefore: Object.values(this.functions),
     });
     if (props.waf ?? true) this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage });
     this.alarms = new OtpAlarms(this, 'Alarms', {

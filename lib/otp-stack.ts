@@ -23,6 +23,7 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
     smsMonthlyBudgetUsd: settings.smsMonthlyBudgetUsd,
     waf: settings.waf,
     requireApiKey: settings.requireApiKey,
+    issuer: settings.issuer,
   };
 }
 
@@ -38,6 +39,10 @@ export class OtpStack extends Stack {
     this.service = new OtpService(this, 'Default', serviceProps(settings));
 
     new CfnOutput(this, 'ApiUrl', { value: this.service.api.url, description: 'Base URL of the OTP API' });
+    new CfnOutput(this, 'Issuer', {
+      value: this.service.issuer,
+      description: 'iss of access tokens; discovery at <Issuer>/.well-known/openid-configuration',
+    });
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.service.alarms.topic.topicArn,
       description: 'Subscribe to get alarms',

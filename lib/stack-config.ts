@@ -4,6 +4,7 @@ import {
   COUNTRY_CODE,
   E164_NUMBER,
   EMAIL_SENDER,
+  ISSUER_URL,
   isProductionStage,
   SES_IDENTITY,
   SMS_SENDER_ID,
@@ -38,6 +39,8 @@ export interface StackSettings {
   waf: boolean;
   /** Calls without X-API-Key get 401 invalid-api-key; on unless turned off. */
   requireApiKey: boolean;
+  /** `iss` of access tokens, for a custom domain; the REST API's stage URL without it. */
+  issuer?: string;
 }
 
 export class SettingsError extends Error {
@@ -72,6 +75,15 @@ const flag = (context: Context, name: string, fallback: boolean): boolean => {
   if (value === 'true' || value === 'false') return value === 'true';
   throw new SettingsError(name, `must be true or false (got "${value}").`);
 };
+
+/** API Gateway answers on https only, so an issuer that callers reach it at is https. */
+function httpsIssuer(context: Context): string | undefined {
+  const issuer = checked(context, 'issuer', ISSUER_URL);
+  if (issuer !== undefined && !issuer.startsWith('https://')) {
+    throw new SettingsError('issuer', `must be an https URL (got "${issuer}").`);
+  }
+  return issuer;
+}
 
 export function settingsFromContext(context: Context): StackSettings {
   const stage = checked(context, 'stage', STAGE_NAME) ?? 'dev';
@@ -124,5 +136,6 @@ export function settingsFromContext(context: Context): StackSettings {
     smsMonthlyBudgetUsd: Number(budget),
     waf: flag(context, 'waf', true),
     requireApiKey: flag(context, 'requireApiKey', true),
+    issuer: httpsIssuer(context),
   };
 }

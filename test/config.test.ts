@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { assertStrongPepper, ConfigError, loadConfig } from '../functions/config.js';
+import { EMPTY_KEY_SET, initialKeySet, serializeKeySet } from '../functions/core/signing-keys.js';
 
 const PEPPER = 'config-test-pepper-0123456789-abcdef';
 const BASE = { OTP_PEPPER: PEPPER, OTP_DELIVERY: 'local' };
@@ -81,6 +82,17 @@ describe('loadConfig', () => {
     ['OTP_SMS_SENDER_ID', '12345'],
     ['OTP_SMS_ORIGINATION_NUMBER', '555-0100'],
     ['OTP_EMAIL_FROM', 'Acme <no-reply@acme>'],
+    ['OTP_ACCESS_TOKEN_TTL_SECONDS', '59'],
+    ['OTP_ACCESS_TOKEN_TTL_SECONDS', '3601'],
+    ['OTP_SIGNING_KEY_ROTATION_DAYS', '0'],
+    ['OTP_SIGNING_KEY_ROTATION_DAYS', '366'],
+    ['OTP_ISSUER', 'otp.example.com'],
+    ['OTP_ISSUER', 'https://otp.example.com/'],
+    ['OTP_ISSUER', 'https://otp.example.com/prod?x=1'],
+    ['OTP_ISSUER', 'https://otp.example.com#a'],
+    ['OTP_SIGNING_KEYS', '{"keys":[]}'],
+    ['OTP_SIGNING_KEYS', EMPTY_KEY_SET],
+    ['OTP_SIGNING_KEYS_SECRET_ARN', 'keys'],
   ])('stops on %s=%j with a message naming it', (variable, value) => {
     expect(() => loadConfig({ ...BASE, [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ ...BASE, [variable]: value })).toThrow(
@@ -156,6 +168,58 @@ describe('loadConfig', () => {
     );
     expect(() => assertStrongPepper('short', 'OTP_PEPPER_SECRET_ARN')).toThrow(/too short/);
     expect(() => assertStrongPepper(PEPPER, 'OTP_PEPPER_SECRET_ARN')).not.toThrow();
+  });
+
+  it('has the documented token defaults', () => {
+    expect(loadConfig(BASE)).toMatchObject({
+      accessTokenTtlSeconds: 900,
+      issuer: 'http://127.0.0.1:3000',
+      signingKeyRotationDays: 30,
+      signingKeys: undefined,
+      signingKeysSecretArn: undefined,
+    });
+    expect(loadConfig({ ...BASE, PORT: '8080' }).issuer).toBe('http://127.0.0.1:8080');
+  });
+
+  it('reads the token variables', () => {
+    const keys = initialKeySet(Date.UTC(2036, 0, 1));
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:otp-signing-keys-AbCdEf';
+    const config = loadConfig({
+      ...BASE,
+      OTP_ACCESS_TOKEN_TTL_SECONDS: '60',
+      OTP_ISSUER: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
+      OTP_SIGNING_KEY_ROTATION_DAYS: '7',
+      OTP_SIGNING_KEYS: serializeKeySet(keys),
+      OTP_SIGNING_KEYS_SECRET_ARN: arn,
+    });
+    expect(config).toMatchObject({
+      accessTokenTtlSeconds: 60,
+      issuer: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
+      signingKeyRotationDays: 7,
+      signingKeys: keys,
+      signingKeysSecretArn: arn,
+    });
+  });
+
+  it.each(['prod', 'prd-eu'])('refuses inline signing keys in the %s stage', (stage) => {
+    const keys = serializeKeySet(initialKeySet(Date.now()));
+    expect(() => loadConfig({ ...AWS_SMS, OTP_STAGE: stage, OTP_SIGNING_KEYS: keys })).toThrow(
+      /^Invalid configuration: OTP_SIGNING_KEYS .*OTP_SIGNING_KEYS_SECRET_ARN/,
+    );
+    expect(loadConfig({ ...BASE, OTP_STAGE: 'staging', OTP_SIGNING_KEYS: keys }).signingKeys).toBeDefined();
+  });
+
+  it('names what is wrong with inline keys without showing them', () => {
+    const stored = JSON.parse(serializeKeySet(initialKeySet(Date.now()))) as Record<string, any>;
+    const broken = JSON.stringify({ ...stored, next: { ...stored.next, kid: 'mine' } });
+    expect(() => loadConfig({ ...BASE, OTP_SIGNING_KEYS: broken })).toThrow(
+      /^Invalid configuration: OTP_SIGNING_KEYS next\.kid/,
+    );
+    try {
+      loadConfig({ ...BASE, OTP_SIGNING_KEYS: broken });
+    } catch (error) {
+      expect((error as Error).message).not.toContain(stored.current.jwk.d);
+    }
   });
 
   it('refuses a daily limit below the hourly one', () => {

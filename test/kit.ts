@@ -133,6 +133,8 @@ export async function storedCode(h: Harness, target = PHONE, purpose: Purpose = 
 
 export interface CallOptions {
   method?: string;
+  /** The route (API Gateway's path and resource); a handler of one route ignores it. */
+  path?: string;
   body?: unknown;
   rawBody?: string;
   headers?: Record<string, string>;
@@ -158,7 +160,7 @@ export interface Answer {
 export async function call(handler: ApiHandler, options: CallOptions = {}): Promise<Answer> {
   const event = apiGatewayEvent({
     method: options.method ?? 'POST',
-    path: '/',
+    path: options.path ?? '/',
     headers: { 'Content-Type': 'application/json', ...options.headers },
     body: options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body)),
     query: options.query,

@@ -1,8 +1,11 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { decodeProtectedHeader } from 'jose';
 import { ConfigError, loadConfig } from '../functions/config.js';
-import { withPepper } from '../functions/wiring.js';
+import { ANONYMOUS_AUDIENCE } from '../functions/core/access-tokens.js';
+import { EMPTY_KEY_SET, initialKeySet, serializeKeySet } from '../functions/core/signing-keys.js';
+import { createAccessTokens, createSigningKeyVault, withPepper, withSigningKeys } from '../functions/wiring.js';
 
 // Secrets Manager has no local stand-in: the SDK boundary is mocked.
 const secrets = mockClient(SecretsManagerClient);
@@ -44,6 +47,66 @@ describe('withPepper', () => {
     await expect(withPepper(loadConfig({ OTP_DELIVERY: 'local' }))).rejects.toThrow(ConfigError);
     await expect(withPepper(loadConfig({ OTP_DELIVERY: 'local' }))).rejects.toThrow(
       /^Invalid configuration: OTP_PEPPER /,
+    );
+  });
+});
+
+describe('withSigningKeys and createAccessTokens', () => {
+  const KEYS_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:otp-signing-keys-AbCdEf';
+  const subject = {
+    customerId: 'c-1',
+    sid: 'fam-1',
+    authTime: Date.now(),
+    channel: 'email' as const,
+    purpose: 'login' as const,
+    trustLevel: 'verified' as const,
+  };
+
+  it('signs with OTP_SIGNING_KEYS, without calling Secrets Manager', async () => {
+    const keys = initialKeySet(Date.now());
+    const config = await withSigningKeys(
+      loadConfig({
+        OTP_DELIVERY: 'local',
+        OTP_SIGNING_KEYS: serializeKeySet(keys),
+        OTP_ACCESS_TOKEN_TTL_SECONDS: '120',
+      }),
+    );
+    const tokens = createAccessTokens(config);
+    const { token, expiresIn } = await tokens.issue(subject, Date.now());
+    expect(expiresIn).toBe(120);
+    expect(decodeProtectedHeader(token).kid).toBe(keys.current.kid);
+    expect(await tokens.verify(token, Date.now())).toMatchObject({ aud: ANONYMOUS_AUDIENCE, iss: config.issuer });
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 0);
+    expect(createSigningKeyVault(config)).toBeUndefined();
+  });
+
+  it('reads the keys from the secret named by OTP_SIGNING_KEYS_SECRET_ARN', async () => {
+    const keys = initialKeySet(Date.now());
+    secrets.on(GetSecretValueCommand, { SecretId: KEYS_ARN }).resolves({
+      SecretString: serializeKeySet(keys),
+      VersionId: 'v1',
+    });
+    const config = await withSigningKeys(loadConfig({ OTP_DELIVERY: 'local', OTP_SIGNING_KEYS_SECRET_ARN: KEYS_ARN }));
+    const { token } = await createAccessTokens(config).issue(subject, Date.now());
+    expect(decodeProtectedHeader(token).kid).toBe(keys.current.kid);
+    expect(createSigningKeyVault(config)).toBeDefined();
+  });
+
+  it('stops start-up naming the variable when the secret holds no keys yet, or broken ones', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: EMPTY_KEY_SET, VersionId: 'v0' });
+    await expect(
+      withSigningKeys(loadConfig({ OTP_DELIVERY: 'local', OTP_SIGNING_KEYS_SECRET_ARN: KEYS_ARN })),
+    ).rejects.toThrow(/^Invalid configuration: OTP_SIGNING_KEYS_SECRET_ARN holds no signing keys yet/);
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'hunter2', VersionId: 'v0' });
+    await expect(
+      withSigningKeys(loadConfig({ OTP_DELIVERY: 'local', OTP_SIGNING_KEYS_SECRET_ARN: KEYS_ARN })),
+    ).rejects.toThrow(/^Invalid configuration: OTP_SIGNING_KEYS_SECRET_ARN must be JSON/);
+  });
+
+  it('stops start-up naming the secret variable when neither is set', async () => {
+    await expect(withSigningKeys(loadConfig({ OTP_DELIVERY: 'local' }))).rejects.toThrow(ConfigError);
+    await expect(withSigningKeys(loadConfig({ OTP_DELIVERY: 'local' }))).rejects.toThrow(
+      /^Invalid configuration: OTP_SIGNING_KEYS_SECRET_ARN /,
     );
   });
 });

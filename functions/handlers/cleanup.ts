@@ -5,19 +5,42 @@ import middy from '@middy/core';
 import { loadConfig } from '../config.js';
 import { type CleanupResult, removeExpiredItems } from '../core/cleanup.js';
 import type { OtpStore } from '../core/ports.js';
+import { type KeyRotation, rotateSigningKeys } from '../core/signing-keys.js';
+import { DAY_MS } from '../core/windows.js';
 import { createLogger } from '../http/logger.js';
 import { METRICS_NAMESPACE } from '../metrics.js';
-import { createStore } from '../wiring.js';
+import { createSigningKeyVault, createStore } from '../wiring.js';
 
 const logger = createLogger();
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'otp-service' });
 
-/** The scheduled cleanup: one bounded run, logged, and counted as a metric per kind of item. */
-export function createCleanupHandler(
-  deps: { store: Pick<OtpStore, 'removeExpired'>; now: () => number },
-  limit: number,
-) {
-  return middy(async (): Promise<CleanupResult> => {
+export interface CleanupDeps {
+  store: Pick<OtpStore, 'removeExpired'>;
+  now: () => number;
+  /** Makes or rotates the stored signing keys; absent where keys are not stored (inline keys). */
+  rotateKeys?: () => Promise<KeyRotation>;
+}
+
+/**
+ * The scheduled function: rotates the signing keys when due, then one bounded cleanup run, logged,
+ * and counted as a metric per kind of item. A failed rotation does not stop the cleanup; the run
+ * fails afterwards, so that it is retried and alarmed on.
+ */
+export function createCleanupHandler(deps: CleanupDeps, limit: number) {
+  return middy(async (): Promise<CleanupResult & { signingKeys?: KeyRotation }> => {
+    let signingKeys: KeyRotation | undefined;
+    let rotationError: Error | undefined;
+    if (deps.rotateKeys) {
+      try {
+        signingKeys = await deps.rotateKeys();
+        // The kid is public (it is in every token's header and in the JWKS).
+        logger.info('signing keys checked', { ...signingKeys });
+      } catch (error) {
+        rotationError = error instanceof Error ? error : new Error(String(error));
+        const { name, message } = rotationError;
+        logger.error('signing keys could not be rotated', { error: { name, message } });
+      }
+    }
     const result = await removeExpiredItems(deps, limit);
     logger.info('expired items removed', { removed: result.removed, total: result.total, limit });
     metrics.addMetric('ExpiredItemsRemoved', MetricUnit.Count, result.total);
@@ -26,11 +49,22 @@ export function createCleanupHandler(
       single.addDimension('kind', kind);
       single.addMetric('ExpiredItemsRemoved', MetricUnit.Count, count);
     }
-    return result;
+    if (rotationError !== undefined) throw rotationError;
+    return signingKeys ? { ...result, signingKeys } : result;
   })
     .use(injectLambdaContext(logger, { logEvent: false }))
     .use(logMetrics(metrics));
 }
 
 const config = loadConfig(process.env);
-export const handler = createCleanupHandler({ store: createStore(config), now: Date.now }, config.cleanupMaxItems);
+const vault = createSigningKeyVault(config);
+const periodMs = config.signingKeyRotationDays * DAY_MS;
+export const handler = createCleanupHandler(
+  {
+    store: createStore(config),
+    now: Date.now,
+    // Read fresh on every run, never cached: the rotation must start from the stored set.
+    rotateKeys: vault && (() => rotateSigningKeys(vault, Date.now(), periodMs)),
+  },
+  config.cleanupMaxItems,
+);

@@ -13,6 +13,8 @@ import { internalError, problem } from './responses.js';
 
 export interface HttpRequest<Body> {
   method: string;
+  /** The route template (API Gateway's `resource`), for a handler that serves several routes. */
+  resource: string;
   body: Body;
   /** Lower-cased header names. */
   headers: Record<string, string | undefined>;
@@ -64,6 +66,7 @@ export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
     }
     return options.handle({
       method: event.httpMethod,
+      resource: event.resource,
       body,
       headers,
       query: event.queryStringParameters ?? {},

@@ -2,10 +2,15 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { OtpError } from '../core/errors.js';
 import { INTERNAL_ERROR, NO_STORE, problemResponse } from './problem.js';
 
-export function json(statusCode: number, body: Record<string, unknown>): APIGatewayProxyResult {
+/** `headers` may replace the Cache-Control of answers that hold nothing secret (the public keys). */
+export function json(
+  statusCode: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
   return {
     statusCode,
-    headers: { ...NO_STORE, 'Content-Type': 'application/json; charset=utf-8' },
+    headers: { ...NO_STORE, ...headers, 'Content-Type': 'application/json; charset=utf-8' },
     body: JSON.stringify({ success: true, ...body }),
   };
 }

@@ -9,6 +9,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoClient, LOCAL_KEY, LOCAL_REGION } from '../adapters/dynamo/client.js';
 import { DynamoClientRegistry } from '../adapters/dynamo/clients.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { initialKeySet, serializeKeySet } from '../core/signing-keys.js';
 import { addClient, listClients } from '../core/manage-clients.js';
 import {
   checkTables,
@@ -32,7 +33,7 @@ async function fail(text: string): Promise<never> {
 }
 
 /** Local defaults: dev mode and the console outbox, unless the caller set them. */
-function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean } {
+function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean; generatedKeys: boolean } {
   env.OTP_DEV_MODE ??= 'true';
   env.OTP_DELIVERY ??= 'local';
   // The README's walk-through calls the API without a key; a key that comes is still checked.
@@ -43,7 +44,19 @@ function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean 
   const generatedPepper = !env.OTP_PEPPER;
   // Codes from a previous run are gone with the in-memory database anyway.
   if (generatedPepper) env.OTP_PEPPER = randomBytes(32).toString('base64url');
-  return { generatedPepper };
+  // Access tokens of a previous run name sessions that the in-memory database has lost anyway.
+  const generatedKeys = !env.OTP_SIGNING_KEYS && !env.OTP_SIGNING_KEYS_SECRET_ARN;
+  if (generatedKeys) env.OTP_SIGNING_KEYS = serializeKeySet(initialKeySet(Date.now()));
+  return { generatedPepper, generatedKeys };
+}
+
+/**
+ * The URL this server answers on, as tokens name it in `iss` and the discovery document points at
+ * it; a server listening on every interface is named by the loopback address.
+ */
+function localIssuer(host: string, port: number): string {
+  const named = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${named.includes(':') ? `[${named}]` : named}:${port}`;
 }
 
 function portFrom(env: NodeJS.ProcessEnv): number {
@@ -56,7 +69,7 @@ function portFrom(env: NodeJS.ProcessEnv): number {
 
 async function loadHandlers(): Promise<Handlers> {
   // Imported only now: each handler module reads its configuration when it loads, as on Lambda.
-  const [health, send, verify, session, sessions, refresh, policy] = await Promise.all([
+  const [health, send, verify, session, sessions, refresh, policy, wellKnown] = await Promise.all([
     import('../handlers/health.js'),
     import('../handlers/send-otp.js'),
     import('../handlers/verify-otp.js'),
@@ -64,6 +77,7 @@ async function loadHandlers(): Promise<Handlers> {
     import('../handlers/sessions.js'),
     import('../handlers/refresh.js'),
     import('../handlers/policy.js'),
+    import('../handlers/well-known.js'),
   ]);
   return {
     health: health.handler,
@@ -73,6 +87,7 @@ async function loadHandlers(): Promise<Handlers> {
     sessions: sessions.handler,
     refresh: refresh.handler,
     policy: policy.handler,
+    'well-known': wellKnown.handler,
   };
 }
 
@@ -94,17 +109,18 @@ async function localClientLines(client: DynamoDBClient, clientsTable: string, re
 }
 
 async function main(): Promise<void> {
-  const { generatedPepper } = applyLocalDefaults(process.env);
+  const { generatedPepper, generatedKeys } = applyLocalDefaults(process.env);
   let port: number;
   let config: ReturnType<typeof loadConfig>;
+  const host = process.env.HOST?.trim() || '127.0.0.1';
   try {
     port = portFrom(process.env);
+    process.env.OTP_ISSUER ??= localIssuer(host, port);
     config = loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) return fail(error.message);
     throw error;
   }
-  const host = process.env.HOST?.trim() || '127.0.0.1';
 
   if (!config.dynamoEndpoint) {
     try {
@@ -203,6 +219,8 @@ async function main(): Promise<void> {
         `  delivery:  ${config.delivery === 'local' ? 'local outbox (codes are printed below, nothing is sent)' : 'AWS SNS and SES'}`,
         `  dev mode:  ${config.devMode ? 'on (responses include mockCode)' : 'off'}`,
         ...(generatedPepper ? ['  pepper:    generated for this run (set OTP_PEPPER to keep one)'] : []),
+        `  tokens:    issuer ${config.issuer}, keys at ${config.issuer}/.well-known/jwks.json` +
+          (generatedKeys ? ' (generated for this run; set OTP_SIGNING_KEYS to keep them)' : ''),
         `  try:       curl -s http://${host}:${actual}/v1/health`,
         'Ready. Ctrl+C stops it.',
         '',

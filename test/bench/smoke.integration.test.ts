@@ -58,6 +58,7 @@ describe('npm run bench, smoke mode', () => {
       'sessions',
       'refresh',
       'policy',
+      'well-known',
       'cleanup',
     ];
     expect(results.bundles.map((bundle) => bundle.name)).toEqual(functions);
@@ -78,6 +79,9 @@ describe('npm run bench, smoke mode', () => {
     expect(cold.get('send-otp')?.snsCalls).toBe(1);
     expect(cold.get('verify-otp')?.secretsManagerCalls).toBe(1);
     expect(cold.get('floor')?.secretsManagerCalls).toBe(0);
+    // The signing keys: well-known reads them at start, the cleanup on each run (to rotate when due).
+    expect(cold.get('well-known')?.secretsManagerCalls).toBe(1);
+    expect(cold.get('cleanup')?.secretsManagerCalls).toBe(1);
     const session = results.operations.find((operation) => operation.operation === 'session check');
     expect(session?.requests).toBe(1);
     const send = results.operations.find((operation) => operation.operation === 'send: first code to a target');

@@ -11,7 +11,7 @@ export interface NpmStart {
 }
 
 /** What the test run set up for itself must not leak into the server under test. */
-const TEST_ONLY = ['DYNAMODB_ENDPOINT', 'OTP_PEPPER', 'OTP_DELIVERY', 'OTP_DEV_MODE'];
+const TEST_ONLY = ['DYNAMODB_ENDPOINT', 'OTP_PEPPER', 'OTP_DELIVERY', 'OTP_DEV_MODE', 'OTP_SIGNING_KEYS'];
 
 export function startNpm(extraEnv: Record<string, string> = {}): NpmStart {
   let output = '';

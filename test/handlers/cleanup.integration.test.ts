@@ -4,6 +4,12 @@ import { describe, expect, it, vi } from 'vitest';
 import { opaqueKey } from '../../functions/core/codes.js';
 import { kindOf, stateKey } from '../../functions/adapters/dynamo/keys.js';
 import { sendCode } from '../../functions/core/send-code.js';
+import {
+  initialKeySet,
+  rotateSigningKeys,
+  type SigningKeySet,
+  type SigningKeyVault,
+} from '../../functions/core/signing-keys.js';
 import { verifyCode } from '../../functions/core/verify-code.js';
 import { DAY_MS, HOUR_MS } from '../../functions/core/windows.js';
 import { createCleanupHandler } from '../../functions/handlers/cleanup.js';
@@ -105,4 +111,56 @@ describe('cleanup handler', () => {
     expect(emf.find((metric) => metric.ExpiredItemsRemoved === 6 && metric.kind === undefined)).toBeDefined();
     expect(emf.find((metric) => metric.kind === 'send' && metric.ExpiredItemsRemoved === 2)).toBeDefined();
   });
+
+  it('rotates the signing keys when due, with the stored set as it is now, then cleans', async () => {
+    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' });
+    await history(h);
+    const { vault, versions } = memoryVault(initialKeySet(h.clock.now - 31 * DAY_MS));
+    const context = { functionName: 'cleanup', awsRequestId: 'r-2', getRemainingTimeInMillis: () => 60_000 };
+    const run = createCleanupHandler(
+      { store: h.store, now: () => h.clock.now, rotateKeys: () => rotateSigningKeys(vault, h.clock.now, 30 * DAY_MS) },
+      100,
+    );
+    const first = await run({}, context as unknown as Context);
+    expect(first).toMatchObject({ total: 6, signingKeys: { action: 'rotated' } });
+    expect(versions).toHaveLength(2);
+    expect(await run({}, context as unknown as Context)).toMatchObject({ total: 0, signingKeys: { action: 'kept' } });
+    expect(versions).toHaveLength(2);
+  });
+
+  it('still cleans when the rotation fails, and then fails the run so that it is retried', async () => {
+    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' });
+    await history(h);
+    const context = { functionName: 'cleanup', awsRequestId: 'r-3', getRemainingTimeInMillis: () => 60_000 };
+    const run = createCleanupHandler(
+      { store: h.store, now: () => h.clock.now, rotateKeys: () => Promise.reject(new Error('AccessDenied')) },
+      100,
+    );
+    const lines: string[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    };
+    // Powertools writes errors to stderr, the rest to stdout.
+    const writes = [vi.spyOn(process.stdout, 'write'), vi.spyOn(process.stderr, 'write')];
+    for (const write of writes) write.mockImplementation(capture);
+    await expect(run({}, context as unknown as Context)).rejects.toThrow('AccessDenied');
+    for (const write of writes) write.mockRestore();
+    expect(lines.join('')).toContain('"message":"signing keys could not be rotated"');
+    expect(await h.store.removeExpired(h.clock.now, 100, 72)).toEqual({});
+  });
 });
+
+/** A key set store in memory with Secrets Manager's rule: one replacement per version read. */
+function memoryVault(initial: SigningKeySet) {
+  const versions: { keys: SigningKeySet | undefined; version: string }[] = [{ keys: initial, version: 'v0' }];
+  const vault: SigningKeyVault = {
+    read: () => Promise.resolve(versions.at(-1) as { keys: SigningKeySet | undefined; version: string }),
+    replace: (keys, version) => {
+      if (versions.at(-1)?.version !== version) return Promise.resolve(false);
+      versions.push({ keys, version: `v${versions.length}` });
+      return Promise.resolve(true);
+    },
+  };
+  return { vault, versions };
+}

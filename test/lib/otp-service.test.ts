@@ -85,10 +85,10 @@ describe('OtpService props', () => {
     expect([byName, asked, overruled, staging].map((service) => service.production)).toEqual([true, true, true, false]);
   });
 
-  it('keeps the pepper and logs of a production stack when it is deleted', () => {
+  it('keeps the pepper, the signing keys and logs of a production stack when it is deleted', () => {
     const t = template({ ...SMS_ONLY, stage: 'live', production: true });
     const secrets = Object.values(t.findResources('AWS::SecretsManager::Secret') as Record<string, Resource>);
-    expect(secrets.map((secret) => secret.DeletionPolicy)).toEqual(['Retain']);
+    expect(secrets.map((secret) => secret.DeletionPolicy)).toEqual(['Retain', 'Retain']);
     const logs = Object.values(t.findResources('AWS::Logs::LogGroup') as Record<string, Resource>);
     for (const log of logs) {
       expect(log.DeletionPolicy).toBe('Retain');
@@ -114,6 +114,24 @@ describe('OtpService props', () => {
     const clientsId = Stack.of(service).getLogicalId(service.tables.clients.node.defaultChild as CfnElement);
     const t = Template.fromStack(Stack.of(service));
     for (const variables of allVariablesOf(t)) expect(variables.OTP_CLIENTS_TABLE).toEqual({ Ref: clientsId });
+  });
+
+  it('names the REST API stage URL as issuer to every function, or the issuer it is given', () => {
+    const service = new OtpService(stack(), 'Otp', SMS_ONLY);
+    const apiId = Stack.of(service).getLogicalId(service.api.node.defaultChild as CfnElement);
+    const t = Template.fromStack(Stack.of(service));
+    const stageUrl = {
+      'Fn::Join': [
+        '',
+        ['https://', { Ref: apiId }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/dev'],
+      ],
+    };
+    const functions = allVariablesOf(t);
+    expect(functions).toHaveLength(8);
+    for (const variables of functions) expect(variables.OTP_ISSUER).toEqual(stageUrl);
+    for (const variables of allVariablesOf(template({ ...SMS_ONLY, issuer: 'https://otp.acme.example' }))) {
+      expect(variables.OTP_ISSUER).toBe('https://otp.acme.example');
+    }
   });
 
   it('refuses dev mode in production', () => {

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { CLIENTS_TABLE_OUTPUT } from '../../functions/clients/connection.js';
+import { EMPTY_KEY_SET, parseKeySet } from '../../functions/core/signing-keys.js';
 import { HANDLERS, ROUTES } from '../../functions/routes.js';
 import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { isProductionStage } from '../../functions/settings-rules.js';
@@ -155,6 +156,7 @@ describe('OtpStack functions', () => {
       'OTP service: session',
       'OTP service: sessions',
       'OTP service: verify-otp',
+      'OTP service: well-known',
     ]);
     for (const fn of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
@@ -191,15 +193,37 @@ describe('OtpStack functions', () => {
       ]),
     );
     expect(actionsOf(statementsOf(t, 'session'))).toEqual(
-      new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']),
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+        'secretsmanager:GetSecretValue',
+      ]),
     );
-    expect(actionsOf(statementsOf(t, 'sessions'))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:Query']));
+    expect(actionsOf(statementsOf(t, 'sessions'))).toEqual(
+      new Set(['dynamodb:GetItem', 'dynamodb:Query', 'secretsmanager:GetSecretValue']),
+    );
     expect(actionsOf(statementsOf(t, 'refresh'))).toEqual(
-      new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']),
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'secretsmanager:GetSecretValue',
+      ]),
     );
     expect(actionsOf(statementsOf(t, 'policy'))).toEqual(new Set(['dynamodb:GetItem']));
     expect(statementsOf(t, 'health')).toEqual([]);
-    expect(actionsOf(statementsOf(t, 'cleanup'))).toEqual(new Set(['dynamodb:Query', 'dynamodb:DeleteItem']));
+    expect(actionsOf(statementsOf(t, 'well-known'))).toEqual(new Set(['secretsmanager:GetSecretValue']));
+    expect(actionsOf(statementsOf(t, 'cleanup'))).toEqual(
+      new Set([
+        'dynamodb:Query',
+        'dynamodb:DeleteItem',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ]),
+    );
     for (const handler of [...HANDLERS, 'cleanup']) {
       for (const action of actionsOf(statementsOf(t, handler))) expect(action).not.toContain('*');
     }
@@ -275,6 +299,105 @@ describe('OtpStack functions', () => {
         queries.map((s) => s.Resource),
         handler,
       ).toEqual(expected);
+    }
+  });
+
+  it('lets only the token functions read the signing keys, and only the cleanup write them', () => {
+    const { stack, template: t } = synth();
+    const keysId = stack.getLogicalId(stack.service.signingKeys.node.defaultChild as CfnElement);
+    const onKeys = (handler: string) =>
+      statementsOf(t, handler).filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ Ref: keysId }));
+    for (const handler of ['verify-otp', 'refresh', 'session', 'sessions', 'well-known']) {
+      expect(onKeys(handler), handler).toEqual([
+        { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: keysId } },
+      ]);
+    }
+    expect(onKeys('cleanup')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+        Resource: { Ref: keysId },
+      },
+    ]);
+    for (const handler of ['health', 'send-otp', 'policy']) expect(onKeys(handler), handler).toEqual([]);
+    // The pepper is another secret: the readers of the keys that do not hash codes get none of it.
+    const pepperId = stack.getLogicalId(stack.service.pepper.node.defaultChild as CfnElement);
+    for (const handler of ['refresh', 'session', 'sessions', 'well-known', 'cleanup']) {
+      expect(JSON.stringify(statementsOf(t, handler)), handler).not.toContain(`"${pepperId}"`);
+    }
+    for (const variables of variablesOfEvery(t)) {
+      expect(variables.OTP_SIGNING_KEYS_SECRET_ARN).toEqual({ Ref: keysId });
+      expect(variables.OTP_SIGNING_KEYS).toBeUndefined();
+    }
+  });
+
+  it('stores no key in the template: the signing key secret starts as the empty placeholder', () => {
+    const { stack, template: t } = synth({ stage: 'prod' });
+    const keysId = stack.getLogicalId(stack.service.signingKeys.node.defaultChild as CfnElement);
+    const secret = (t.findResources('AWS::SecretsManager::Secret') as Record<string, Resource>)[keysId];
+    expect(secret?.Properties.SecretString).toBe(EMPTY_KEY_SET);
+    expect(parseKeySet(String(secret?.Properties.SecretString))).toBeUndefined();
+    expect(secret?.DeletionPolicy).toBe('Retain');
+  });
+
+  it('runs the cleanup on deploy after the key secret exists and before any API function', () => {
+    const { stack, template: t } = synth();
+    const triggers = Object.entries(
+      t.findResources('Custom::Trigger') as Record<string, Resource & { DependsOn?: string[] }>,
+    );
+    expect(triggers).toHaveLength(1);
+    const [triggerId, trigger] = triggers[0] as [string, Resource & { DependsOn?: string[] }];
+    const keysId = stack.getLogicalId(stack.service.signingKeys.node.defaultChild as CfnElement);
+    expect(trigger.DependsOn).toContain(keysId);
+    // It invokes the cleanup function's current version, so a changed function runs again.
+    const versionId = (trigger.Properties.HandlerArn as { Ref: string }).Ref;
+    expect(t.toJSON().Resources[versionId]).toMatchObject({
+      Type: 'AWS::Lambda::Version',
+      Properties: {
+        FunctionName: { Ref: stack.getLogicalId(stack.service.cleanup.fn.node.defaultChild as CfnElement) },
+      },
+    });
+    // As long as the function may take: a bounded cleanup run may come with the keys.
+    expect(trigger.Properties.Timeout).toBe(String(5 * 60 * 1000));
+    const functions = t.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('^OTP service: ') },
+    }) as Record<string, Resource & { DependsOn?: string[] }>;
+    for (const [id, fn] of Object.entries(functions)) {
+      if (fn.Properties.Description === 'OTP service: cleanup') continue;
+      expect(fn.DependsOn, id).toContain(triggerId);
+    }
+  });
+
+  it('has no dependency cycle, the issuer and the trigger included', () => {
+    const contexts: Record<string, string>[] = [{}, { stage: 'prod' }, { issuer: 'https://otp.acme.example' }];
+    for (const context of contexts) {
+      const resources = template(context).toJSON().Resources as Record<string, Record<string, unknown>>;
+      const ids = new Set(Object.keys(resources));
+      const dependencies = (resource: Record<string, unknown>) => {
+        const found = new Set<string>([resource.DependsOn ?? []].flat() as string[]);
+        const walk = (value: unknown): void => {
+          if (Array.isArray(value)) value.forEach(walk);
+          else if (value && typeof value === 'object') {
+            for (const [key, inner] of Object.entries(value)) {
+              if (key === 'Ref' && typeof inner === 'string' && ids.has(inner)) found.add(inner);
+              else if (key === 'Fn::GetAtt' && Array.isArray(inner)) found.add(String(inner[0]));
+              else walk(inner);
+            }
+          }
+        };
+        walk(resource.Properties);
+        return found;
+      };
+      const graph = new Map([...ids].map((id) => [id, dependencies(resources[id] ?? {})]));
+      const state = new Map<string, 'open' | 'done'>();
+      const visit = (id: string, path: string[]): void => {
+        if (state.get(id) === 'done') return;
+        if (state.get(id) === 'open') throw new Error(`cycle: ${[...path, id].join(' -> ')}`);
+        state.set(id, 'open');
+        for (const next of graph.get(id) ?? []) visit(next, [...path, id]);
+        state.set(id, 'done');
+      };
+      for (const id of ids) expect(() => visit(id, []), JSON.stringify(context)).not.toThrow();
     }
   });
 
@@ -551,6 +674,22 @@ describe('OtpStack alarms', () => {
 
 describe('stack settings', () => {
   const settings = (context: Record<string, string>) => () => settingsFromContext((name) => context[name]);
+
+  it('takes an https issuer for a custom domain, and names the context value when it is bad', () => {
+    expect(
+      settingsFromContext((name) => ({ smsCountries: 'US', issuer: 'https://otp.acme.example' })[name]).issuer,
+    ).toBe('https://otp.acme.example');
+    expect(settingsFromContext((name) => ({ smsCountries: 'US' })[name]).issuer).toBeUndefined();
+    for (const issuer of ['http://otp.acme.example', 'https://otp.acme.example/', 'otp.acme.example']) {
+      expect(settings({ smsCountries: 'US', issuer })).toThrow('Invalid context "issuer"');
+    }
+  });
+
+  it('tells every function the issuer of the context, and outputs it', () => {
+    const t = template({ issuer: 'https://otp.acme.example' });
+    for (const variables of variablesOfEvery(t)) expect(variables.OTP_ISSUER).toBe('https://otp.acme.example');
+    t.hasOutput('Issuer', { Value: 'https://otp.acme.example' });
+  });
 
   it('refuses dev mode in prod', () => {
     expect(settings({ stage: 'prod', devMode: 'true', smsCountries: 'US' })).toThrow(

@@ -15,6 +15,7 @@ const handlers: Handlers = {
   sessions: ok,
   refresh: ok,
   policy: ok,
+  'well-known': ok,
 };
 
 let server: Server;

@@ -8,6 +8,7 @@ import { createRefreshHandler } from '../../functions/handlers/refresh.js';
 import { createSessionHandler } from '../../functions/handlers/session.js';
 import { createSessionsHandler } from '../../functions/handlers/sessions.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
+import { handler as wellKnown } from '../../functions/handlers/well-known.js';
 import { createLocalServer } from '../../functions/local/server.js';
 import { harness } from '../support.js';
 
@@ -24,6 +25,7 @@ beforeAll(async () => {
     sessions: createSessionsHandler(h.deps),
     refresh: createRefreshHandler(h.deps),
     policy: createPolicyHandler(h.deps),
+    'well-known': wellKnown,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
