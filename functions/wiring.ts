@@ -74,7 +74,7 @@ function unavailable(channel: string): CodeSender {
  * module level, like withPepper). A warm container re-reads the secret after an hour, and at most
  * once a minute when a token names a key it does not know (adapters/secret-signing-keys.ts).
  */
-export async function withSigningKeys(config: OtpConfig): Promise<OtpConfig & { keyRing: KeyRing }> {
+export async function withSigningKeys<C extends OtpConfig>(config: C): Promise<C & { keyRing: KeyRing }> {
   if (config.signingKeys) return { ...config, keyRing: await staticKeyRing(config.signingKeys) };
   const vault = createSigningKeyVault(config);
   if (!vault) throw missingSigningKeys();

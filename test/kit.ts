@@ -20,6 +20,10 @@ import type { Purpose } from '../functions/core/purposes.js';
 import { sendCode } from '../functions/core/send-code.js';
 import type { ApiHandler } from '../functions/http/http-handler.js';
 import { createTables } from '../functions/local/dynamodb-local.js';
+import { staticKeyRing } from '../functions/adapters/jwt-access-tokens.js';
+import type { AccessTokens } from '../functions/core/access-tokens.js';
+import { initialKeySet } from '../functions/core/signing-keys.js';
+import { createAccessTokens } from '../functions/wiring.js';
 import { apiGatewayEvent, lambdaContext } from '../functions/local/events.js';
 
 export const PEPPER = 'test-pepper-test-pepper-test-pepper-0123';
@@ -69,7 +73,7 @@ export class RecordingSender {
 export const silentLog = { info: () => {}, warn: () => {} };
 
 /** What the use cases and the handlers are given, on the harness's tables and clock. */
-export type HarnessDeps = SendDeps & { clients: ClientDirectory };
+export type HarnessDeps = SendDeps & { clients: ClientDirectory; accessTokens: AccessTokens };
 
 export interface Harness {
   deps: HarnessDeps;
@@ -100,8 +104,18 @@ export async function harness(
   const sender = new RecordingSender();
   const clock = { now: Date.now() };
   const now = () => clock.now;
+  // Signing keys of its own, as npm start makes them per run; the issuer of the test configuration.
+  const accessTokens = createAccessTokens({ ...config, keyRing: await staticKeyRing(initialKeySet(clock.now)) });
   return {
-    deps: { config, store, senders: sender.asSenders(), now, log: silentLog, clients: cachedDirectory(registry, now) },
+    deps: {
+      config,
+      store,
+      senders: sender.asSenders(),
+      now,
+      log: silentLog,
+      clients: cachedDirectory(registry, now),
+      accessTokens,
+    },
     registry,
     sender,
     store,

@@ -101,7 +101,11 @@ export class JwtAccessTokens implements AccessTokens {
   async issue(subject: AccessTokenSubject, now: number): Promise<{ token: string; expiresIn: number }> {
     const { signing } = await this.keys.current(now);
     const iat = seconds(now);
-    const { ttlSeconds } = this.settings;
+    // Never past the session's end: an offline verifier cannot ask whether the session still lives.
+    const ttlSeconds =
+      subject.sessionExpiresAt === undefined
+        ? this.settings.ttlSeconds
+        : Math.max(0, Math.min(this.settings.ttlSeconds, Math.floor(subject.sessionExpiresAt / 1000) - iat));
     const token = await new SignJWT({
       iss: this.settings.issuer,
       sub: subject.customerId,

@@ -1,3 +1,5 @@
+import { trustLevelOf } from './customers.js';
+import type { Customer, SessionRecord } from './ports.js';
 import type { Channel, Purpose } from './purposes.js';
 
 /** How well the customer's identity is established: one channel verified, or e-mail and phone both. */
@@ -16,6 +18,8 @@ export interface AccessTokenSubject {
   channel: Channel;
   purpose: Purpose;
   trustLevel: TrustLevel;
+  /** When the session ends (epoch ms): a token never outlives it. */
+  sessionExpiresAt?: number;
 }
 
 /** The claims of a verified access token, as the JWT carries them (times in epoch seconds). */
@@ -47,4 +51,27 @@ export interface AccessTokens {
    * with this deployment's issuer; undefined for anything else (never throws for a bad token).
    */
   verify(token: string, now: number): Promise<AccessTokenClaims | undefined>;
+}
+
+/**
+ * What the access token of a session says. `customer` is the customer as just read or written;
+ * undefined for one stored under its target by a release before customers were keyed by id, which
+ * has one identifier.
+ */
+export function subjectOf(
+  session: SessionRecord,
+  customer: Pick<Customer, 'email' | 'phone'> | undefined,
+): AccessTokenSubject {
+  // Every session verify or refresh opens has an id (its family): the token is checked against it.
+  if (!session.sid) throw new Error('an access token needs the session id of its family');
+  return {
+    customerId: session.customerId,
+    sid: session.sid,
+    clientId: session.origin.clientId,
+    authTime: session.authTime,
+    channel: session.channel,
+    purpose: session.purpose,
+    trustLevel: customer ? trustLevelOf(customer) : 'verified',
+    sessionExpiresAt: session.expiresAt,
+  };
 }

@@ -1,4 +1,5 @@
 import type { OtpConfig } from '../config.js';
+import type { AccessTokens } from './access-tokens.js';
 import type { EffectiveConfig } from './client-policy.js';
 import type { ClientDirectory } from './clients.js';
 import type { OtpStore, Senders } from './ports.js';
@@ -54,3 +55,6 @@ export interface ApiDeps {
 }
 
 export type SendApiDeps = ApiDeps & { senders: Senders };
+
+/** What the handlers that open sessions (verify, refresh) are given besides: a signer of access tokens. */
+export type TokenIssuingDeps = { accessTokens: AccessTokens };

@@ -1,6 +1,6 @@
 import type { CoreDeps } from './deps.js';
 import { SessionInvalidError } from './errors.js';
-import type { SessionRecord } from './ports.js';
+import type { Customer, SessionRecord } from './ports.js';
 import { hashSessionToken, isWellFormedToken, newSessionToken } from './sessions.js';
 
 export interface RefreshResult {
@@ -9,6 +9,8 @@ export interface RefreshResult {
   session: SessionRecord;
   /** The family's absolute end: a refresh never extends it. */
   refreshExpiresAt: number;
+  /** The session's customer as it is now (its trust level may have grown since the login). */
+  customer?: Customer;
 }
 
 export type RefreshDeps = Pick<CoreDeps, 'store' | 'now' | 'log'> & {
@@ -50,14 +52,18 @@ export async function refreshSession(
     ),
     revokedAt: undefined,
   };
-  const outcome = await store.rotateRefresh({
-    presented,
-    newRefreshHash: hashSessionToken(refreshToken),
-    newSession: session,
-    now,
-    idleUntil: now + config.refreshIdleSeconds * 1000,
-  });
+  // The customer is read beside the rotation: a refresh stays two round trips.
+  const [outcome, customer] = await Promise.all([
+    store.rotateRefresh({
+      presented,
+      newRefreshHash: hashSessionToken(refreshToken),
+      newSession: session,
+      now,
+      idleUntil: now + config.refreshIdleSeconds * 1000,
+    }),
+    store.getCustomer(session.customerId),
+  ]);
   if (outcome === 'reused') deps.log.warn('refresh token used twice: session revoked', { sid: presented.sid });
   if (outcome !== 'rotated') throw new SessionInvalidError();
-  return { sessionToken, refreshToken, session, refreshExpiresAt: presented.absoluteExpiresAt };
+  return { sessionToken, refreshToken, session, refreshExpiresAt: presented.absoluteExpiresAt, customer };
 }

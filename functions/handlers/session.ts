@@ -11,7 +11,7 @@ import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { isoTime, json, noContent } from '../http/responses.js';
 import { tokenFromHeaders } from '../http/session-token.js';
-import { createClientDirectory, createStore } from '../wiring.js';
+import { createAccessTokens, createClientDirectory, createStore, withSigningKeys } from '../wiring.js';
 
 export type SessionDeps = Omit<ApiDeps, 'config'> & {
   config: Pick<ApiDeps['config'], 'requireApiKey' | 'stepUpTtlSeconds'>;
@@ -68,9 +68,10 @@ export function createSessionHandler(deps: SessionDeps, logger = createLogger())
   });
 }
 
-const config = loadConfig(process.env);
+const config = await withSigningKeys(loadConfig(process.env));
 export const handler = createSessionHandler({
   config,
+  accessTokens: createAccessTokens(config),
   store: createStore(config),
   clients: createClientDirectory(config),
   now: Date.now,

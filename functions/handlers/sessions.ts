@@ -5,7 +5,7 @@ import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { isoTime, json } from '../http/responses.js';
 import { tokenFromHeaders } from '../http/session-token.js';
-import { createClientDirectory, createStore } from '../wiring.js';
+import { createAccessTokens, createClientDirectory, createStore, withSigningKeys } from '../wiring.js';
 import type { SessionDeps } from './session.js';
 
 export type SessionsDeps = Pick<SessionDeps, 'config' | 'store' | 'clients' | 'now' | 'accessTokens'>;
@@ -33,9 +33,10 @@ export function createSessionsHandler(deps: SessionsDeps, logger = createLogger(
   });
 }
 
-const config = loadConfig(process.env);
+const config = await withSigningKeys(loadConfig(process.env));
 export const handler = createSessionsHandler({
   config,
+  accessTokens: createAccessTokens(config),
   store: createStore(config),
   clients: createClientDirectory(config),
   now: Date.now,

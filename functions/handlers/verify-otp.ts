@@ -1,20 +1,21 @@
 import { loadConfig } from '../config.js';
 import { trustLevelOf } from '../core/customers.js';
-import type { ApiDeps } from '../core/deps.js';
+import { subjectOf } from '../core/access-tokens.js';
+import type { ApiDeps, TokenIssuingDeps } from '../core/deps.js';
 import type { Customer } from '../core/ports.js';
 import { verifyCode } from '../core/verify-code.js';
 import { callDeps, clientIdentifier } from '../http/client-context.js';
 import { ValidationError } from '../http/errors.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
-import { isoTime, json } from '../http/responses.js';
+import { accessTokenFields, isoTime, json } from '../http/responses.js';
 import { verifyBody } from '../http/schemas.js';
 import { tokenFromHeaders } from '../http/session-token.js';
 import { cloudWatchMetrics, type UsageMetrics } from '../usage-metrics.js';
-import { createClientDirectory, createStore, withPepper } from '../wiring.js';
+import { createAccessTokens, createClientDirectory, createStore, withPepper, withSigningKeys } from '../wiring.js';
 
 export function createVerifyOtpHandler(
-  deps: ApiDeps,
+  deps: ApiDeps & TokenIssuingDeps,
   logger = createLogger(),
   metrics: UsageMetrics = cloudWatchMetrics(),
 ): ApiHandler {
@@ -39,6 +40,9 @@ export function createVerifyOtpHandler(
       const clientId = client?.id ?? 'anonymous';
       metrics.count(result.testTarget ? 'TestCodeVerified' : 'CodeVerified', { clientId, channel: result.otpType });
       const { customer } = result;
+      const access = result.session
+        ? await deps.accessTokens.issue(subjectOf(result.session, customer), result.now)
+        : undefined;
       return json(200, {
         verifiedTarget: result.verifiedTarget,
         otpType: result.otpType,
@@ -49,6 +53,7 @@ export function createVerifyOtpHandler(
               expiresIn: Math.round((result.session.expiresAt - result.now) / 1000),
             }
           : {}),
+        ...(access ? accessTokenFields(access) : {}),
         ...(result.refresh
           ? { refreshToken: result.refresh.token, refreshExpiresAt: isoTime(result.refresh.expiresAt) }
           : {}),
@@ -75,9 +80,10 @@ export function identityOf(customer: Customer) {
   };
 }
 
-const config = await withPepper(loadConfig(process.env));
+const config = await withSigningKeys(await withPepper(loadConfig(process.env)));
 export const handler = createVerifyOtpHandler({
   config,
+  accessTokens: createAccessTokens(config),
   store: createStore(config),
   clients: createClientDirectory(config),
   now: Date.now,

@@ -36,3 +36,8 @@ export function problem(error: OtpError): APIGatewayProxyResult {
 export function internalError(): APIGatewayProxyResult {
   return problemResponse(INTERNAL_ERROR);
 }
+
+/** The access token members of verify's and refresh's answers (API.md, verify). */
+export function accessTokenFields(issued: { token: string; expiresIn: number }) {
+  return { accessToken: issued.token, accessExpiresIn: issued.expiresIn, tokenType: 'Bearer' };
+}

@@ -28,6 +28,9 @@ describe('POST /v1/otp/verify', () => {
       expiresIn: 86_400,
       refreshToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       refreshExpiresAt: expect.any(String),
+      accessToken: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+      accessExpiresIn: 900,
+      tokenType: 'Bearer',
       isNew: true,
       identity: {
         id: expect.any(String),

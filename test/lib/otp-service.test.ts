@@ -1,4 +1,5 @@
 import { type CfnElement, Stack } from 'aws-cdk-lib';
+import { HANDLERS } from '../../functions/routes.js';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { problemBody } from '../../functions/http/problem.js';
@@ -127,7 +128,7 @@ describe('OtpService props', () => {
       ],
     };
     const functions = allVariablesOf(t);
-    expect(functions).toHaveLength(8);
+    expect(functions).toHaveLength(HANDLERS.length + 1);
     for (const variables of functions) expect(variables.OTP_ISSUER).toEqual(stageUrl);
     for (const variables of allVariablesOf(template({ ...SMS_ONLY, issuer: 'https://otp.acme.example' }))) {
       expect(variables.OTP_ISSUER).toBe('https://otp.acme.example');
