@@ -31,8 +31,9 @@ export type AuthorizerHandler = (
  * a session token or an access token, checked as GET /v1/session checks it (one read of the state
  * table), answers an Allow policy with the customer as principal. Every invalid, expired or revoked
  * token, and two headers that disagree, throw `Unauthorized` (API Gateway answers 401). Anything
- * else (the database unreachable, a malformed event) throws a fixed error: API Gateway answers 500
- * and caches nothing, whereas a Deny policy would be cached for the whole TTL. Never an Allow.
+ * else (the database unreachable, a malformed event) throws a fixed error: API Gateway answers 500.
+ * Never an Allow, and not a Deny either: a policy is what API Gateway caches, and a passing outage
+ * must not lock a customer out for the whole cache time.
  */
 export function createAuthorizerHandler(deps: AuthorizerDeps, logger: Logger = createLogger()): AuthorizerHandler {
   const authorize = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
