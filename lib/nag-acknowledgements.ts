@@ -1,12 +1,14 @@
 import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { OtpAuthorizer } from './otp-authorizer.js';
 import type { OtpService } from './otp-service.js';
+
+const acknowledge = (scope: Construct, id: string, reason: string) =>
+  Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-${id}`, reason });
 
 /** Each cdk-nag AwsSolutions finding the service accepts, on the construct it concerns, with the reason. */
 export function acknowledgeNagFindings(service: OtpService, options: { sms: boolean; waf: boolean }): void {
   const { api, functions, pepper, signingKeys } = service;
-  const acknowledge = (scope: Construct, id: string, reason: string) =>
-    Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-${id}`, reason });
 
   acknowledge(
     api,
@@ -54,5 +56,17 @@ export function acknowledgeNagFindings(service: OtpService, options: { sms: bool
     signingKeys,
     'SMG4',
     'The cleanup function rotates the signing keys itself (next, current, previous), so that a key is published before it signs; a Secrets Manager rotation would replace them at once.',
+  );
+}
+
+/**
+ * What the authorizer's own function accepts (lib/otp-authorizer.ts acknowledges it itself, in the
+ * team's stack). The team's REST API and its findings are the team's.
+ */
+export function acknowledgeAuthorizerNagFindings(authorizer: OtpAuthorizer): void {
+  acknowledge(
+    authorizer.fn,
+    'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    'Only lets the function write its own CloudWatch logs.',
   );
 }

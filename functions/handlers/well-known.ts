@@ -23,8 +23,9 @@ export interface WellKnownDeps {
 
 /**
  * GET /.well-known/jwks.json and /.well-known/openid-configuration: what a backend, or an API Gateway
- * HTTP API JWT authorizer, needs to check access tokens offline. No API key: these are public, and
- * the function never reads the clients table.
+ * REST API JWT authorizer (an HTTP API one takes RSA keys only: README, Protect your own API), needs
+ * to check access tokens offline. No API key: these are public, and the function never reads the
+ * clients table.
  *
  * Both bodies carry `success: true`, as every success of this API does (API.md, Conventions): RFC
  * 7517 (section 5) and OpenID Connect Discovery (section 3) tell readers to ignore members they do

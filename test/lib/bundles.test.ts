@@ -48,8 +48,11 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** Every function the stack builds: the API's handlers, the cleanup and the authorizer (lib/otp-authorizer.ts). */
+const BUNDLED = [...HANDLERS, 'cleanup', 'authorizer'];
+
 describe('Lambda bundles, built as the stack builds them', () => {
-  it.each([...HANDLERS, 'cleanup'])('%s loads in a fresh Node process and exports handler', async (name) => {
+  it.each(BUNDLED)('%s loads in a fresh Node process and exports handler', async (name) => {
     dir ??= await mkdtemp(join(tmpdir(), 'otp-bundles-'));
     const outfile = join(dir, `${name}.mjs`);
     const entry = fileURLToPath(new URL(`../../functions/handlers/${name}.ts`, import.meta.url));
