@@ -12,9 +12,9 @@ import { type NpmStart, startNpm, waitFor, waitUntilReady } from './npm-start-ha
 
 /**
  * `npm start` serves the discovery document and the JWKS of its signing keys, and a standard
- * verifier, finding both over HTTP, accepts a token signed with those keys and no other. The server
- * is given its keys (OTP_SIGNING_KEYS), so that this test can sign with them: verify does not issue
- * access tokens yet.
+ * verifier, finding both over HTTP, accepts the access token its verify route returns, and a token
+ * signed with those keys, and no other. The server is given its keys (OTP_SIGNING_KEYS), so that
+ * this test can sign with them too.
  */
 const started: NpmStart[] = [];
 const dirs: string[] = [];
@@ -91,6 +91,32 @@ describe('npm start and access tokens', () => {
     });
     const forged = await stranger.issue(SUBJECT, Date.now());
     await expect(jwtVerify(forged.token, jwks, { issuer: discovery.issuer })).rejects.toThrow(errors.JWKSNoMatchingKey);
+
+    // The access token of a real login, checked the way a team's backend would.
+    const post = async (path: string, body: unknown) => {
+      const answer = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return (await answer.json()) as Record<string, any>;
+    };
+    const sent = await post('/v1/otp/send', { target: 'ada@example.com' });
+    const verified = await post('/v1/otp/verify', { target: 'ada@example.com', code: sent.mockCode });
+    expect(verified).toMatchObject({ success: true, tokenType: 'Bearer', accessExpiresIn: 900 });
+    const login = await jwtVerify(verified.accessToken, jwks, {
+      issuer: discovery.issuer,
+      audience: 'otp-service',
+      algorithms: ['ES256'],
+      typ: 'at+jwt',
+    });
+    expect(login.payload).toMatchObject({
+      sub: verified.identity.id,
+      amr: ['otp', 'email'],
+      purpose: 'login',
+      trust: 'verified',
+    });
+    expect((login.payload.exp ?? 0) - (login.payload.iat ?? 0)).toBe(900);
     await stop(npm);
   }, 180_000);
 
