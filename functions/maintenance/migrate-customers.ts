@@ -11,10 +11,20 @@
  * (functions/adapters/dynamo/customers.ts), the same a login makes, so a login, another run or this
  * one finds the customer either where it was or where it went, never both or neither. A target
  * that already has a customer of the new layout (a login since the upgrade created it) is never
- * merged: the legacy item stays and the pair is reported for a person to resolve. Idempotent: a
- * second run finds nothing left to move.
+ * merged: the legacy item stays and the pair is reported for a person to resolve. Neither is a
+ * mixed-case e-mail key whose lower-cased form is a legacy key too: that release's logins reached the
+ * lower-case customer, never this one, so this one is an orphan and is reported, not moved, and the
+ * lower-case one moves (this run or its next login). The orphan's move is conditional on the
+ * lower-case key not existing, in the same transaction, so whichever the scan meets first, the
+ * orphan never takes the address. Idempotent: a second run finds nothing left to move.
  */
-import { type AttributeValue, type DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  ScanCommand,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Dynamo } from '../adapters/dynamo/client.js';
 import { customerFrom, legacyCustomerFrom, moveLegacyCustomer } from '../adapters/dynamo/customers.js';
@@ -37,14 +47,18 @@ export interface MigrationOptions {
   pageSize?: number;
 }
 
-/** A legacy customer left where it is because its target belongs to another customer now. */
+/**
+ * A legacy customer left where it is because its target belongs to another customer now: one a login
+ * created or moved, or (for a mixed-case e-mail key) the legacy customer under the lower-cased key,
+ * which logins reached all along.
+ */
 export interface Conflict {
   /** The legacy item's key as stored: the address, in the case it was stored with. */
   legacyKey: string;
   legacyId: string;
   /** The customer that logins of the target reach now. */
   ownerId: string;
-  /** The target's lookup item, which gives it to `ownerId`. */
+  /** The target's lookup item, which gives it to `ownerId` (once moved, when `ownerId` is still legacy). */
   lookupKey: string;
 }
 
@@ -165,6 +179,11 @@ export async function migrateCustomers(options: MigrationOptions): Promise<Migra
 /** A legacy item's move: where it is, the target it stands for and the customer it becomes. */
 interface Move {
   legacyKey: string;
+  /**
+   * The key a login of the target looks up for a legacy customer, when it is not `legacyKey` (an
+   * e-mail stored with upper-case letters): an item there is the customer those logins reached.
+   */
+  loginKey?: string;
   target: TargetRef;
   lookupKey: string;
   legacy: Customer;
@@ -193,8 +212,10 @@ function planMove(key: string, stored: Record<string, unknown>, pepper: string):
     return { key, id, reason: `its channel (${String(stored.channel)}) does not fit its key (${channel})` };
   }
   const targetKey = opaqueKey(pepper, 'target', address);
+  const loginKey = customerKey.legacy(address);
   return {
     legacyKey: key,
+    ...(loginKey === key ? {} : { loginKey }),
     target: { targetKey, address, channel },
     lookupKey: customerKey.target(targetKey),
     // Its address is the normalised one: a mixed-case e-mail becomes the customer's lower-case e-mail.
@@ -241,10 +262,29 @@ const idTaken = (move: Move): Outcome => ({
   },
 });
 
+/** The customer under `loginKey`, which logins of the target reached: the one that keeps the target. */
+const loginsReach = (move: Move, live: Record<string, unknown>): Outcome =>
+  live.id === move.legacy.id ? leftoverCopy(move) : conflictOf(move, typeof live.id === 'string' ? live.id : '');
+
+/** Refuses the move while a legacy customer is stored under the key logins of the target look up. */
+function noLoginKey(dynamo: Dynamo, move: Move): TransactWriteItem[] {
+  if (move.loginKey === undefined) return [];
+  return [
+    {
+      ConditionCheck: {
+        TableName: dynamo.tables.customersTable,
+        Key: marshall({ [CUSTOMER_PK]: move.loginKey }),
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
+      },
+    },
+  ];
+}
+
 async function move(dynamo: Dynamo, move: Move): Promise<Outcome> {
   let moved: { customerId: string; moved: boolean };
   try {
-    moved = await moveLegacyCustomer(dynamo, move.target, move.legacy, move.legacyKey);
+    moved = await moveLegacyCustomer(dynamo, move.target, move.legacy, move.legacyKey, noLoginKey(dynamo, move));
   } catch (error) {
     const reasons = cancellationReasons(error);
     if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) {
@@ -254,6 +294,11 @@ async function move(dynamo: Dynamo, move: Move): Promise<Outcome> {
     }
     // Refused, and not for the lookup item (migrateLegacyCustomer answers that with its owner).
     if (!(await stillThere(dynamo, move))) return { kind: 'skipped' };
+    if (reasons[3]?.Code === 'ConditionalCheckFailed' && move.loginKey !== undefined) {
+      const live = await getItem(dynamo, move.loginKey);
+      // Gone since (moved by a login or a run): the next run meets its lookup item instead.
+      return live ? loginsReach(move, live) : { kind: 'unfinished' };
+    }
     if (reasons[1]?.Code === 'ConditionalCheckFailed') return idTaken(move);
     // The legacy item changed between the write and the read above: the next run looks again.
     return { kind: 'unfinished' };
@@ -266,20 +311,24 @@ async function move(dynamo: Dynamo, move: Move): Promise<Outcome> {
 }
 
 /**
- * What move() would do, from consistent reads of the three items its transaction is conditional on
- * and the keys this dry run would have written so far; writes nothing.
+ * What move() would do, from consistent reads of the items its transaction is conditional on and the
+ * keys this dry run would have written so far; writes nothing.
  */
 async function predict(dynamo: Dynamo, written: Map<string, string>, move: Move): Promise<Outcome> {
   const customerItemKey = customerKey.customer(move.legacy.id);
-  const [legacy, lookup, customer] = await Promise.all([
+  const [legacy, lookup, customer, live] = await Promise.all([
     getItem(dynamo, move.legacyKey),
     getItem(dynamo, move.lookupKey),
     getItem(dynamo, customerItemKey),
+    move.loginKey === undefined ? undefined : getItem(dynamo, move.loginKey),
   ]);
   if (legacy?.id !== move.legacy.id) return { kind: 'skipped' };
   const ownerId =
     written.get(move.lookupKey) ?? (typeof lookup?.customerId === 'string' ? lookup.customerId : undefined);
   if (ownerId !== undefined) return ownerId === move.legacy.id ? leftoverCopy(move) : conflictOf(move, ownerId);
+  // A dry run leaves the lower-case item in place even where it would move it, but then its move
+  // is in `written` and answered above.
+  if (live) return loginsReach(move, live);
   if (customer || written.has(customerItemKey)) return idTaken(move);
   return { kind: 'migrated' };
 }

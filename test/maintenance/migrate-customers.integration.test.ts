@@ -63,6 +63,18 @@ async function dump(client: DynamoDBClient, table: string) {
   return items.sort((a, b) => String(a.pk).localeCompare(String(b.pk)));
 }
 
+/** Every key of the table, in the order a Scan meets them. */
+async function scanKeys(client: DynamoDBClient, table: string) {
+  const keys: string[] = [];
+  let startKey: Record<string, any> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey }));
+    keys.push(...(page.Items ?? []).map((item) => String(unmarshall(item).pk)));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return keys;
+}
+
 /** The key of a target's lookup item, as the service computes it with the harness's pepper. */
 const lookupKeyOf = (address: string) => customerKey.target(opaqueKey(PEPPER, 'target', address));
 
@@ -232,6 +244,102 @@ describe('migrateCustomers on DynamoDB Local', () => {
     expect(await get(h.client, table, customerKey.customer(moved?.id ?? ''))).toMatchObject({
       email: 'bob@example.com',
     });
+  });
+
+  it('two spellings of one mailbox: the lower-case one (which logins reach) moves, the orphan is reported, in either scan order', async () => {
+    const h = await harness();
+    const table = h.tables.customersTable;
+    // Before lower-casing, `userN@example.com` was the account every login reached; `UserN@Example.com`
+    // an orphan no login could find.
+    const pairs = [];
+    for (let i = 0; i < 8; i++) {
+      pairs.push({
+        address: `user${i}@example.com`,
+        live: await putLegacy(h.client, table, { pk: `user${i}@example.com` }),
+        orphan: await putLegacy(h.client, table, { pk: `User${i}@Example.com` }),
+      });
+    }
+    // One of them logs in before the migration: its login moves the live one.
+    expect((await login(h, 'user0@example.com')).customer.id).toBe(pairs[0]?.live.id);
+    // The scan meets the orphan first for some pairs and the live one first for others.
+    const scanOrder = await scanKeys(h.client, table);
+    const orphanFirst = pairs
+      .slice(1)
+      .filter((pair) => scanOrder.indexOf(pair.orphan.pk) < scanOrder.indexOf(pair.live.pk));
+    expect(orphanFirst.length).toBeGreaterThan(0);
+    expect(orphanFirst.length).toBeLessThan(pairs.length - 1);
+
+    const dry = await migrate(h.client, table, { dryRun: true, pageSize: 3 });
+    const real = await migrate(h.client, table, { pageSize: 3 });
+
+    // Every mailbox's login still reaches the customer it reached before (user0's after its cooldown).
+    h.clock.now += 10 * 60_000;
+    const switched = [];
+    for (const { address, live } of pairs) {
+      const again = await login(h, address);
+      expect(again.isNew, address).toBe(false);
+      if (again.customer.id !== live.id) switched.push(address);
+    }
+    expect(switched).toEqual([]);
+    expectAccounted(real);
+    expect(real).toMatchObject({ migrated: 7, unmovable: [], unfinished: 0 });
+    expect(real.conflicts).toHaveLength(8);
+    for (const { address, live, orphan } of pairs) {
+      // Each orphan is reported with the id logins reach, and left as it was.
+      expect(real.conflicts).toContainEqual({
+        legacyKey: orphan.pk,
+        legacyId: orphan.id,
+        ownerId: live.id,
+        lookupKey: lookupKeyOf(address),
+      });
+      expect(await get(h.client, table, orphan.pk)).toEqual(orphan);
+      expect(await get(h.client, table, live.pk)).toBeUndefined();
+      expect(await get(h.client, table, customerKey.customer(orphan.id))).toBeUndefined();
+      expect(await get(h.client, table, customerKey.customer(live.id))).toMatchObject({ email: address });
+    }
+    // The dry run predicted it, in both scan orders.
+    expect(real).toEqual({ ...dry, dryRun: false });
+
+    // A second run moves nothing and reports the orphans again.
+    const second = await migrate(h.client, table);
+    expect(second.migrated).toBe(0);
+    expect(second.conflicts.map((conflict) => conflict.legacyKey).sort()).toEqual(
+      pairs.map((pair) => pair.orphan.pk).sort(),
+    );
+  });
+
+  it('two spellings of one mailbox, two runs and logins at once: the orphan never takes the address', async () => {
+    const h = await harness();
+    const table = h.tables.customersTable;
+    const pairs = [];
+    for (let i = 0; i < 6; i++) {
+      pairs.push({
+        address: `user${i}@example.com`,
+        live: await putLegacy(h.client, table, { pk: `user${i}@example.com` }),
+        orphan: await putLegacy(h.client, table, { pk: `User${i}@Example.com` }),
+      });
+    }
+
+    const [runA, runB, ...logins] = await Promise.all([
+      migrate(h.client, table, { pageSize: 1 }),
+      migrate(h.client, table, { pageSize: 2 }),
+      ...pairs.map((pair) => login(h, pair.address.toUpperCase())),
+    ]);
+
+    expectAccounted(runA);
+    expectAccounted(runB);
+    const conflicts = [...runA.conflicts, ...runB.conflicts];
+    for (const [i, { address, live, orphan }] of pairs.entries()) {
+      expect(logins[i]?.customer.id, address).toBe(live.id);
+      expect(await get(h.client, table, lookupKeyOf(address)), address).toMatchObject({ customerId: live.id });
+      expect(await get(h.client, table, orphan.pk), address).toEqual(orphan);
+      expect(conflicts, address).toContainEqual({
+        legacyKey: orphan.pk,
+        legacyId: orphan.id,
+        ownerId: live.id,
+        lookupKey: lookupKeyOf(address),
+      });
+    }
   });
 
   it('leaves items it cannot move as they are, each with its reason', async () => {

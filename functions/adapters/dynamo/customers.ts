@@ -95,13 +95,16 @@ export async function migrateLegacyCustomer(
  * migrateLegacyCustomer, saying also whether this call made the move (`moved`) or found it made by
  * another writer (a login, another run of the migration). `legacyKey` is the key the customer is
  * stored under when it is not the normalised target (an e-mail stored with upper-case letters
- * before addresses were lower-cased).
+ * before addresses were lower-cased). `conditions` (ConditionChecks on other items) join the move's
+ * transaction after its three items, so their cancellation reasons start at index 3; a move refused
+ * by one of them alone is thrown, for the caller to read.
  */
 export async function moveLegacyCustomer(
   dynamo: Dynamo,
   target: TargetRef,
   legacy: Customer,
   legacyKey = customerKey.legacy(target.address),
+  conditions: TransactWriteItem[] = [],
 ): Promise<{ customerId: string; moved: boolean }> {
   try {
     await transact(dynamo, [
@@ -114,6 +117,7 @@ export async function moveLegacyCustomer(
           ExpressionAttributeValues: marshall({ ':id': legacy.id }),
         },
       },
+      ...conditions,
     ]);
     return { customerId: legacy.id, moved: true };
   } catch (error) {
