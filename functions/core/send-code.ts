@@ -149,7 +149,20 @@ async function linkingCustomer(
   const session = await checkSession(deps, sessionToken?.());
   if (!link.replace) {
     // Its own account: a verify-* that could only be refused is not worth an SMS.
-    const customer = await deps.store.getCustomer(session.customerId);
+    let customer = await deps.store.getCustomer(session.customerId);
+    if (!customer) {
+      // Stored under its target before customers were keyed by id (verify moves it, not the send), or
+      // moved by a login since the read above.
+      const login = normaliseTarget(session.target);
+      const owner = await deps.store.findOwner({
+        targetKey: opaqueKey(deps.config.pepper, 'target', login.address),
+        address: login.address,
+        channel: login.channel,
+      });
+      if (owner?.customerId === session.customerId) {
+        customer = owner.legacy ?? (await deps.store.getCustomer(owner.customerId));
+      }
+    }
     const current = customer && identifierOf(customer, target.channel);
     if (current && current !== target.address) throw new IdentifierExistsError(target.channel);
   }

@@ -160,8 +160,9 @@ async function ownCustomerOf(deps: CoreDeps, session: SessionRecord): Promise<st
     channel: target.channel,
   };
   const owner = await deps.store.findOwner(ref);
-  if (owner?.legacy && owner.customerId === session.customerId) {
-    return deps.store.migrateLegacyCustomer(ref, owner.legacy);
+  // Legacy, or moved by a login of its target since the read above: either way it is this session's.
+  if (owner?.customerId === session.customerId) {
+    return owner.legacy ? deps.store.migrateLegacyCustomer(ref, owner.legacy) : owner.customerId;
   }
   // The session's customer no longer exists under any key: its session cannot act for it.
   throw new SessionInvalidError();
