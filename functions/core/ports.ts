@@ -61,15 +61,20 @@ export interface OtpStore {
    */
   removeExpired(now: number, limit: number, lookbackHours: number): Promise<Record<string, number>>;
   /**
-   * False when the session is unknown, expired or already revoked. Revoking a session revokes its
-   * refresh family too, so that its refresh token stops working with it.
+   * Revokes a session named by its session token's hash, or (`{ sid }`, as an access token names it)
+   * by its id. Revoking a session revokes its refresh family too, so that its refresh token and its
+   * access tokens stop working with it. By token: false when the session is unknown, expired or
+   * already revoked; a token that no longer validates but is still stored (expired, or rotated away
+   * by a refresh) ends its family and the family's current session all the same. By id: false when
+   * the family is gone or was revoked already.
    */
-  revokeSession(tokenHash: string, now: number): Promise<boolean>;
+  revokeSession(session: string | { sid: string }, now: number): Promise<boolean>;
   /** The refresh token stored under this hash, live or used; undefined when there is none. */
   findRefresh(refreshHash: string): Promise<RefreshRecord | undefined>;
   /**
    * Rotates a refresh token in one transaction: the family moves to the new refresh token and
-   * session, the presented token's session is deleted. `reused` when the presented token had already
+   * session, the presented token's session is kept as a revoked tombstone (until its own expiry) that
+   * still names its family. `reused` when the presented token had already
    * been rotated (the family and its live session are then revoked), `refused` when the family is
    * revoked or its absolute or idle lifetime is over.
    */

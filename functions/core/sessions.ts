@@ -69,12 +69,6 @@ export async function checkSession(deps: SessionDeps, token: string | undefined)
   return session;
 }
 
-export async function revokeSession(deps: SessionDeps, token: string | undefined): Promise<void> {
-  if (!token || !isWellFormedToken(token)) throw new SessionInvalidError();
-  const revoked = await deps.store.revokeSession(hashSessionToken(token), deps.now());
-  if (!revoked) throw new SessionInvalidError();
-}
-
 export type BearerDeps = SessionDeps & {
   /** Without it, an access token is just an invalid token. */
   accessTokens?: AccessTokens;
@@ -87,7 +81,7 @@ export type BearerDeps = SessionDeps & {
  * offline verifier accepts them until they expire. For an access token, `issuedAt` and `expiresAt`
  * are those of the login it belongs to (the family's start and end).
  */
-export async function checkAccessToken(deps: BearerDeps, token: string): Promise<SessionView> {
+export async function checkAccessToken(deps: BearerDeps, token: string): Promise<SessionView & { sid: string }> {
   const now = deps.now();
   const claims = deps.accessTokens ? await deps.accessTokens.verify(token, now) : undefined;
   if (!claims) throw new SessionInvalidError();
@@ -120,14 +114,47 @@ export function checkBearer(deps: BearerDeps, token: string | undefined): Promis
 }
 
 /**
+ * Logs out (DELETE /v1/session) with either kind of token, as GET takes them. A session token ends
+ * its session with its family: its refresh token and its access tokens. One that no longer validates
+ * but is still stored (expired, or rotated away by a refresh, which keeps it as a tombstone) ends its
+ * family and the family's current session all the same, and answers 401 as the token is no longer
+ * valid. An access token, checked as GET checks it, ends the session its `sid` names: the family
+ * first, then its current session token; 401 when that session had ended already.
+ */
+export async function revokeSession(deps: BearerDeps, token: string | undefined): Promise<void> {
+  if (token && looksLikeJwt(token)) {
+    const session = await checkAccessToken(deps, token);
+    if (!(await deps.store.revokeSession({ sid: session.sid }, deps.now()))) throw new SessionInvalidError();
+    return;
+  }
+  if (!token || !isWellFormedToken(token)) throw new SessionInvalidError();
+  const revoked = await deps.store.revokeSession(hashSessionToken(token), deps.now());
+  if (!revoked) throw new SessionInvalidError();
+}
+
+/**
  * Ends every session of the token's customer (ASVS 7.4, "log out of all devices"): the caller's own
  * first (so that a session stored before sessions had families ends too), then every session the
  * customer's family listing finds. A login that completes after the listing was read is not
- * revoked: it began after the request, like a login a moment after it.
+ * revoked: it began after the request, like a login a moment after it. The token may be an access
+ * token, checked as GET checks it. A session token that no longer validates speaks for no other
+ * session, but its own still ends, as with a single logout (revokeSession).
  */
-export async function revokeAllSessions(deps: SessionDeps, token: string | undefined): Promise<void> {
-  const session = await checkSession(deps, token);
+export async function revokeAllSessions(deps: BearerDeps, token: string | undefined): Promise<void> {
   const now = deps.now();
-  await deps.store.revokeSession(session.tokenHash, now);
+  if (token && looksLikeJwt(token)) {
+    const session = await checkAccessToken(deps, token);
+    await deps.store.revokeSession({ sid: session.sid }, now);
+    await deps.store.revokeCustomerSessions(session.customerId, now);
+    return;
+  }
+  if (!token || !isWellFormedToken(token)) throw new SessionInvalidError();
+  const tokenHash = hashSessionToken(token);
+  const session = await deps.store.getSession(tokenHash);
+  if (!session || session.revokedAt !== undefined || session.expiresAt <= now) {
+    if (session?.sid) await deps.store.revokeSession({ sid: session.sid }, now);
+    throw new SessionInvalidError();
+  }
+  await deps.store.revokeSession(tokenHash, now);
   await deps.store.revokeCustomerSessions(session.customerId, now);
 }

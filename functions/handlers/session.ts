@@ -15,7 +15,7 @@ import { createAccessTokens, createClientDirectory, createStore, withSigningKeys
 
 export type SessionDeps = Omit<ApiDeps, 'config'> & {
   config: Pick<ApiDeps['config'], 'requireApiKey' | 'stepUpTtlSeconds'>;
-  /** Checks access tokens; without it, GET /v1/session takes session tokens only. */
+  /** Checks access tokens; without it, GET and DELETE /v1/session take session tokens only. */
   accessTokens?: AccessTokens;
 };
 
@@ -28,8 +28,8 @@ function allFrom(query: Record<string, string | undefined>): boolean {
 
 /**
  * GET checks a session token (or an access token, against its session) and, with `?action=`, whether
- * the calling client's policy lets it act on that session without a fresher OTP; DELETE revokes it,
- * or with `?all=true` every session of its customer.
+ * the calling client's policy lets it act on that session without a fresher OTP; DELETE, with either
+ * kind of token, ends that session, or with `?all=true` every session of its customer.
  */
 export function createSessionHandler(deps: SessionDeps, logger = createLogger()): ApiHandler {
   return httpHandler({

@@ -169,7 +169,7 @@ export async function revokeCustomerSessions(dynamo: Dynamo, customerId: string,
     });
     for (let i = 0; i < sids.length; i += PARALLEL_ENDS) {
       const done = await Promise.all(sids.slice(i, i + PARALLEL_ENDS).map((sid) => endFamily(dynamo, sid, now)));
-      ended += done.filter(Boolean).length;
+      ended += done.filter((revocation) => revocation !== undefined).length;
     }
     start = page.LastEvaluatedKey;
   } while (start);
@@ -192,20 +192,33 @@ export function familyRevocation(dynamo: Dynamo, sid: string, now: number, unlis
   };
 }
 
+/** What revoking a family found: its session at that moment, and whether it was revoked already. */
+export interface FamilyRevocation {
+  /** The family's current session token hash; undefined for a family that never recorded one. */
+  current?: string;
+  /** Revoked before this call (by a logout, a reuse, a revoke-all): this call ended nothing new. */
+  revokedBefore: boolean;
+}
+
 /**
  * Ends a family: no token of it rotates again (the rotation's condition refuses a revoked family).
  * Returns the hash of the family's session at that moment, which can no longer change, so that the
  * caller can end it too; undefined when the family is gone.
  */
-export async function revokeFamily(dynamo: Dynamo, sid: string, now: number): Promise<string | undefined> {
+export async function revokeFamily(dynamo: Dynamo, sid: string, now: number): Promise<FamilyRevocation | undefined> {
   try {
     const result = await retryConflicts(() =>
       dynamo.client.send(
-        new UpdateItemCommand({ ...familyRevocation(dynamo, sid, now, false), ReturnValues: 'ALL_NEW' }),
+        // The item before this update: the revocation changes neither the current session nor an
+        // earlier revokedAt, and tells whether it was revoked already.
+        new UpdateItemCommand({ ...familyRevocation(dynamo, sid, now, false), ReturnValues: 'ALL_OLD' }),
       ),
     );
     const current = result.Attributes?.currentSessionHash?.S;
-    return typeof current === 'string' ? current : undefined;
+    return {
+      current: typeof current === 'string' ? current : undefined,
+      revokedBefore: result.Attributes?.revokedAt !== undefined,
+    };
   } catch (error) {
     // Already removed by the cleanup after its end: nothing left to revoke.
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -216,17 +229,21 @@ export async function revokeFamily(dynamo: Dynamo, sid: string, now: number): Pr
 /**
  * Ends a whole session, in the order that no refresh can outrun: the family is revoked first, which
  * fixes its current session for good; then that session is deleted; then the family leaves the
- * sessions index. Single-item writes, each safe to repeat. False when the family is gone.
+ * sessions index. Single-item writes, each safe to repeat (a family revoked before is ended again, in
+ * case that earlier end stopped half-way). Undefined when the family is gone.
  */
-export async function endFamily(dynamo: Dynamo, sid: string, now: number): Promise<boolean> {
+export async function endFamily(dynamo: Dynamo, sid: string, now: number): Promise<FamilyRevocation | undefined> {
   const table = dynamo.tables.stateTable;
-  const current = await revokeFamily(dynamo, sid, now);
-  if (current === undefined) return false;
-  await retryConflicts(() =>
-    dynamo.client.send(
-      new DeleteItemCommand({ TableName: table, Key: marshall({ [STATE_PK]: stateKey.session(current) }) }),
-    ),
-  );
+  const revocation = await revokeFamily(dynamo, sid, now);
+  if (revocation === undefined) return undefined;
+  const { current } = revocation;
+  if (current !== undefined) {
+    await retryConflicts(() =>
+      dynamo.client.send(
+        new DeleteItemCommand({ TableName: table, Key: marshall({ [STATE_PK]: stateKey.session(current) }) }),
+      ),
+    );
+  }
   try {
     await retryConflicts(() =>
       dynamo.client.send(
@@ -242,5 +259,5 @@ export async function endFamily(dynamo: Dynamo, sid: string, now: number): Promi
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
-  return true;
+  return revocation;
 }

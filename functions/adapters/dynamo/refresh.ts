@@ -108,6 +108,39 @@ function rotationUpdate(rotation: RefreshRotation): {
   return { expression: `SET ${set.join(', ')}`, names, values };
 }
 
+/**
+ * The rotation's write of the presented token's session: marked revoked, with what a logout needs to
+ * end its family (`sid`) and what lets it expire (its expiry, TTL and due entry). Those are set only
+ * where missing, so that on the stored item (the usual case) they stay as they are and the due index
+ * is not written; where the cleanup has already removed the expired item, the update writes it again
+ * whole, as a tombstone that expires at once rather than a stray item.
+ */
+function tombstone(table: string, session: SessionRecord, now: number) {
+  const pk = stateKey.session(session.tokenHash);
+  const kept: Record<string, unknown> = {
+    sid: session.sid,
+    expiresAt: session.expiresAt,
+    [TTL]: ttlOf(session.expiresAt),
+    ...dueEntry(pk, session.expiresAt),
+  };
+  const names: Record<string, string> = { '#revokedAt': 'revokedAt' };
+  const values: Record<string, unknown> = { ':now': now };
+  const set = ['#revokedAt = :now'];
+  Object.entries(kept).forEach(([name, value], index) => {
+    names[`#k${index}`] = name;
+    values[`:k${index}`] = value;
+    set.push(`#k${index} = if_not_exists(#k${index}, :k${index})`);
+  });
+  return {
+    TableName: table,
+    Key: marshall({ [STATE_PK]: pk }),
+    UpdateExpression: `SET ${set.join(', ')}`,
+    ConditionExpression: 'attribute_not_exists(#revokedAt)',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: marshalled(values),
+  };
+}
+
 export async function findRefresh(dynamo: Dynamo, refreshHash: string): Promise<RefreshRecord | undefined> {
   const result = await dynamo.client.send(
     new GetItemCommand({
@@ -151,16 +184,11 @@ export async function rotateRefresh(
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
-      // Deleted rather than marked: the cleanup may have removed it already, and a delete of nothing
-      // is no error, where an update would create a stray item. A revoked session's refresh token
-      // does not rotate.
-      {
-        Delete: {
-          TableName: table,
-          Key: marshall({ [STATE_PK]: stateKey.session(presented.session.tokenHash) }),
-          ConditionExpression: 'attribute_not_exists(revokedAt)',
-        },
-      },
+      // The presented token's session is kept as a revoked tombstone rather than deleted: GET refuses
+      // it like any revoked token, and a logout with it still finds its family and ends the session
+      // this rotation makes (sessions.ts, revokeSession). It goes with its own expiry, by TTL or the
+      // cleanup. A revoked session's refresh token does not rotate.
+      { Update: tombstone(table, presented.session, now) },
       {
         Put: {
           TableName: table,
@@ -181,8 +209,11 @@ export async function rotateRefresh(
     return 'rotated';
   } catch (error) {
     const [familyReason, oldSessionReason] = cancellationReasons(error);
-    if (oldSessionReason?.Code === 'ConditionalCheckFailed') return 'refused';
-    if (familyReason?.Code !== 'ConditionalCheckFailed') throw error;
+    // The family first: a used token's session is a tombstone, so its condition fails too on a reuse.
+    if (familyReason?.Code !== 'ConditionalCheckFailed') {
+      if (oldSessionReason?.Code === 'ConditionalCheckFailed') return 'refused';
+      throw error;
+    }
     const family = familyReason.Item ? unmarshall(familyReason.Item) : undefined;
     if (!family || family.revokedAt !== undefined || family.currentRefreshHash === presented.tokenHash)
       return 'refused';

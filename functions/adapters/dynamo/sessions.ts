@@ -65,12 +65,25 @@ export function sessionFrom(tokenHash: string, item: Record<string, unknown>): S
 }
 
 /**
- * False when the session is unknown, expired or already revoked. A session with a family is revoked
- * together with the family in one transaction, so that no refresh slips in between and no failure
- * leaves the refresh token working; the family leaves the sessions index with it. Logging out with
- * an expired session token still ends the family (and answers false, as the token is no longer valid).
+ * A session named by its token's hash, or (`{ sid }`, for an access token) by its id.
+ *
+ * By its token: false when the session is unknown, expired or already revoked. A session with a
+ * family is revoked together with the family in one transaction, so that no refresh slips in between
+ * and no failure leaves the refresh token working; the family leaves the sessions index with it. A
+ * token that no longer validates but names its family still ends that family and its current session
+ * (and answers false, as the token is no longer valid): an expired one, and one that a refresh has
+ * rotated away, which the rotation keeps as a revoked tombstone (refresh.ts), also when the refresh
+ * lands between this read and the transaction below.
+ *
+ * By its id: ends the family and its current session (endFamily); false when the family is gone or
+ * was revoked already.
  */
-export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: number): Promise<boolean> {
+export async function revokeSession(dynamo: Dynamo, which: string | { sid: string }, now: number): Promise<boolean> {
+  if (typeof which !== 'string') {
+    const ended = await endFamily(dynamo, which.sid, now);
+    return ended !== undefined && !ended.revokedBefore;
+  }
+  const tokenHash = which;
   const key = marshall({ [STATE_PK]: stateKey.session(tokenHash) });
   const { Item } = await dynamo.client.send(
     new GetItemCommand({ TableName: dynamo.tables.stateTable, Key: key, ConsistentRead: true }),
@@ -102,9 +115,13 @@ export async function revokeSession(dynamo: Dynamo, tokenHash: string, now: numb
     ]);
     return true;
   } catch (error) {
-    // A refresh or another revoke got there first: this token is no longer a live session.
-    if (error instanceof ConditionalCheckFailedException) return false;
-    if (cancellationReasons(error)[0]?.Code === 'ConditionalCheckFailed') return false;
-    throw error;
+    const refused =
+      error instanceof ConditionalCheckFailedException ||
+      cancellationReasons(error)[0]?.Code === 'ConditionalCheckFailed';
+    if (!refused) throw error;
+    // A refresh rotated this token away, or another revoke ended it, after the read: this token is no
+    // longer a live session, but its login must still end, whatever session the refresh made.
+    if (session.sid) await endFamily(dynamo, session.sid, now);
+    return false;
   }
 }
