@@ -2,6 +2,7 @@ import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
   PutItemCommand,
+  type TransactWriteItem,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -13,6 +14,21 @@ import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { retryConflicts } from './retry.js';
 
 export const codeKeyOf = (code: CodeRef) => stateKey.code(code.targetKey, code.purpose);
+
+/**
+ * The transaction item that consumes a code with what it grants (a session, a target given to a
+ * customer): only the code that was checked, only while it lives, so a code yields one grant.
+ */
+export function consumeCode(dynamo: Dynamo, code: CodeRef, codeHash: string, now: number): TransactWriteItem {
+  return {
+    Delete: {
+      TableName: dynamo.tables.stateTable,
+      Key: marshall({ [STATE_PK]: codeKeyOf(code) }),
+      ConditionExpression: 'codeHash = :hash AND expiresAt > :now',
+      ExpressionAttributeValues: marshall({ ':hash': codeHash, ':now': now }),
+    },
+  };
+}
 
 /** Stores a code, replacing any earlier code for the same target and purpose. */
 export async function saveCode(dynamo: Dynamo, code: StoredCode): Promise<void> {

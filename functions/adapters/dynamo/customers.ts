@@ -5,7 +5,7 @@ import { IdentifierExistsError, InvalidCodeError, SessionInvalidError, TargetInU
 import type { Customer, Owner, Platform, TargetLink, TargetRef } from '../../core/ports.js';
 import type { Channel } from '../../core/purposes.js';
 import type { Dynamo } from './client.js';
-import { codeKeyOf } from './codes.js';
+import { consumeCode } from './codes.js';
 import { CUSTOMER_PK, customerKey, STATE_PK, stateKey } from './keys.js';
 import { cancellationReasons, transact } from './retry.js';
 
@@ -187,14 +187,7 @@ export async function linkTarget(dynamo: Dynamo, link: TargetLink): Promise<Cust
     }
     const currentKey = current === null ? undefined : customer.keys[target.channel];
     const items: TransactWriteItem[] = [
-      {
-        Delete: {
-          TableName: dynamo.tables.stateTable,
-          Key: marshall({ [STATE_PK]: codeKeyOf(link.code) }),
-          ConditionExpression: 'codeHash = :hash AND expiresAt > :now',
-          ExpressionAttributeValues: marshall({ ':hash': link.codeHash, ':now': link.now }),
-        },
-      },
+      consumeCode(dynamo, link.code, link.codeHash, link.now),
       {
         ConditionCheck: {
           TableName: dynamo.tables.stateTable,

@@ -3,7 +3,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { InvalidCodeError } from '../../core/errors.js';
 import type { Customer, LoginCompletion, Owner, SessionRecord } from '../../core/ports.js';
 import type { Dynamo } from './client.js';
-import { codeKeyOf } from './codes.js';
+import { consumeCode } from './codes.js';
 import {
   CUSTOMER_TRIES,
   findOwner,
@@ -95,14 +95,7 @@ function afterLogin(customer: Customer, now: number, session: SessionRecord): Cu
 /** The code, the session, then whatever the session's refresh family needs (refresh.ts). */
 function loginItems(dynamo: Dynamo, login: LoginCompletion, session: SessionRecord): TransactWriteItem[] {
   const items: TransactWriteItem[] = [
-    {
-      Delete: {
-        TableName: dynamo.tables.stateTable,
-        Key: marshall({ [STATE_PK]: codeKeyOf(login.code) }),
-        ConditionExpression: 'codeHash = :hash AND expiresAt > :now',
-        ExpressionAttributeValues: marshall({ ':hash': login.codeHash, ':now': login.now }),
-      },
-    },
+    consumeCode(dynamo, login.code, login.codeHash, login.now),
     {
       Put: {
         TableName: dynamo.tables.stateTable,
