@@ -103,6 +103,8 @@ function touchedItems(command: string, input: Record<string, unknown>): Touched[
 export class DynamoMeter {
   private usage = emptyUsage();
   private inFlight = 0;
+  /** Requests the application has sent and not yet had answered (round trips). */
+  private issued = 0;
   private busySince = 0;
 
   constructor(private readonly reader?: DynamoDBClient) {}
@@ -117,12 +119,16 @@ export class DynamoMeter {
           ConsistentRead?: boolean;
         };
         input.ReturnConsumedCapacity = 'INDEXES';
+        // A round trip is counted when the application sends, before the billing reads below: they
+        // delay a write, and a read sent beside it must not look like one sent after it.
+        if (this.issued === 0) this.usage.roundTrips++;
+        this.issued++;
         const touched = this.reader ? touchedItems(command, input) : [];
-        const before = await Promise.all(touched.map((item) => this.read(item)));
-        if (this.inFlight === 0) {
-          this.usage.roundTrips++;
-          this.busySince = performance.now();
-        }
+        const before = await Promise.all(touched.map((item) => this.read(item))).catch((error: unknown) => {
+          this.issued--;
+          throw error;
+        });
+        if (this.inFlight === 0) this.busySince = performance.now();
         this.inFlight++;
         this.usage.requests++;
         const started = performance.now();
@@ -150,6 +156,7 @@ export class DynamoMeter {
         } finally {
           this.usage.requestMs += performance.now() - started;
           this.inFlight--;
+          this.issued--;
           if (this.inFlight === 0) this.usage.busyMs += performance.now() - this.busySince;
           if (touched.length > 0 && outcome !== 'failed') await this.bill(touched, before, outcome === 'refused');
         }
