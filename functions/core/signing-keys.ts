@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type JsonWebKey,
+  sign,
+  verify,
+} from 'node:crypto';
 
 /**
  * The keys that sign access tokens (ES256 with EC P-256 keys, the contract of API.md; or, opted into
@@ -58,8 +66,7 @@ export type PrivateSigningJwk = EcPrivateJwk | RsaPrivateJwk;
 
 /** The public part of a key as the JWKS publishes it. */
 export type PublicSigningJwk = (
-  | { kty: 'EC'; crv: 'P-256'; x: string; y: string; alg: 'ES256' }
-  | { kty: 'RSA'; n: string; e: string; alg: 'RS256' }
+  { kty: 'EC'; crv: 'P-256'; x: string; y: string; alg: 'ES256' } | { kty: 'RSA'; n: string; e: string; alg: 'RS256' }
 ) & { kid: string; use: 'sig' };
 
 export interface SigningKey<J extends PrivateSigningJwk = PrivateSigningJwk> {
@@ -242,20 +249,28 @@ function signingKey(value: unknown, slot: string): SigningKey {
     if (jwk.kty !== 'RSA') throw new KeySetError(`${slot}.jwk must be an RSA private key (JWK), as RS256 needs.`);
     key = { kty: 'RSA', ...base64urlMembers(jwk, RSA_PRIVATE_MEMBERS, slot), alg };
   }
-  // The public key is derived from the private one and compared: a JWKS that published another key
-  // than the one that signs would make every token fail elsewhere.
-  let derived: Record<string, unknown>;
+  // The public key is checked against the private one: a JWKS that published another key than the
+  // one that signs would make every token fail elsewhere. An EC public key is derived from d and
+  // compared; an RSA private JWK carries n itself, so there a probe signed with the private members
+  // must verify under n and e alone.
+  let matches: boolean;
   let modulusLength: number | undefined;
   try {
     const privateKey = createPrivateKey({ key: { ...key } as JsonWebKey, format: 'jwk' });
     modulusLength = privateKey.asymmetricKeyDetails?.modulusLength;
-    derived = createPublicKey(privateKey).export({ format: 'jwk' }) as Record<string, unknown>;
+    if (key.kty === 'EC') {
+      const derived = createPublicKey(privateKey).export({ format: 'jwk' });
+      matches = derived.x === key.x && derived.y === key.y;
+    } else {
+      const publicKey = createPublicKey({ key: { kty: 'RSA', n: key.n, e: key.e }, format: 'jwk' });
+      const probe = Buffer.from(`otp-signing-keys:${slot}`);
+      matches = verify('sha256', probe, publicKey, sign('sha256', probe, privateKey));
+    }
   } catch {
     throw new KeySetError(`${slot}.jwk is not a valid ${key.kty === 'EC' ? 'P-256' : 'RSA'} private key.`);
   }
-  const publicMembers = key.kty === 'EC' ? (['x', 'y'] as const) : (['n', 'e'] as const);
-  if (publicMembers.some((member) => derived[member] !== (key as unknown as Record<string, unknown>)[member])) {
-    throw new KeySetError(`${slot}.jwk: ${publicMembers.join(' and ')} are not the public part of d.`);
+  if (!matches) {
+    throw new KeySetError(`${slot}.jwk: ${key.kty === 'EC' ? 'x and y are' : 'n and e are'} not the public part of d.`);
   }
   // A weaker RSA key would sign tokens that anyone able to factor it could forge.
   if (key.kty === 'RSA' && (modulusLength ?? 0) < RSA_MODULUS_BITS) {
@@ -293,7 +308,8 @@ export function parseKeySet(text: string): SigningKeySet | undefined {
   const kids = publishedKeys(set).map((key) => key.kid);
   if (new Set(kids).size !== kids.length) throw new KeySetError('every key must be a different one.');
   // Every rotation makes `next` with the set's algorithm; another one means the set was edited.
-  if (set.next.jwk.alg !== algorithm) throw new KeySetError(`next must be a key of the set's algorithm (${algorithm}).`);
+  if (set.next.jwk.alg !== algorithm)
+    throw new KeySetError(`next must be a key of the set's algorithm (${algorithm}).`);
   return set;
 }
 
