@@ -1,7 +1,14 @@
 import * as z from 'zod/mini';
 import { CHANNELS, type Channel } from './core/purposes.js';
-import { KeySetError, parseKeySet, type SigningKeySet } from './core/signing-keys.js';
 import {
+  DEFAULT_SIGNING_ALGORITHM,
+  KeySetError,
+  parseKeySet,
+  type SigningAlgorithm,
+  type SigningKeySet,
+} from './core/signing-keys.js';
+import {
+  ACCESS_TOKEN_ALGORITHM,
   brokenRule,
   COUNTRY_CODE,
   E164_NUMBER,
@@ -41,6 +48,12 @@ export interface OtpConfig {
   signingKeys?: SigningKeySet;
   /** …the Secrets Manager secret that holds them (AWS). Read once per container by wiring.ts. */
   signingKeysSecretArn?: string;
+  /**
+   * The algorithm of new signing keys, hence of access tokens once a key of it signs: ES256 (API.md)
+   * or RS256 (API Gateway HTTP API JWT authorizers). A stored set of another algorithm moves to it
+   * through its rotations (core/signing-keys.ts).
+   */
+  accessTokenAlgorithm: SigningAlgorithm;
   /** The scheduled function rotates the signing keys when the current one has signed this long. */
   signingKeyRotationDays: number;
   /** Calls without X-API-Key are refused (401 invalid-api-key). */
@@ -202,8 +215,18 @@ function issuer(env: Env): string {
   return text(env, 'OTP_ISSUER', fallback, ISSUER_URL);
 }
 
+/** OTP_ACCESS_TOKEN_ALGORITHM; npm start reads it before loadConfig, to make its keys. */
+export function accessTokenAlgorithm(env: Env): SigningAlgorithm {
+  return text(env, 'OTP_ACCESS_TOKEN_ALGORITHM', DEFAULT_SIGNING_ALGORITHM, ACCESS_TOKEN_ALGORITHM) as SigningAlgorithm;
+}
+
 /** OTP_SIGNING_KEYS, parsed and checked; refused in production, where keys rotate in Secrets Manager. */
-function inlineSigningKeys(env: Env, stage: string, production: boolean): SigningKeySet | undefined {
+function inlineSigningKeys(
+  env: Env,
+  stage: string,
+  production: boolean,
+  algorithm: SigningAlgorithm,
+): SigningKeySet | undefined {
   const value = raw(env, 'OTP_SIGNING_KEYS');
   if (value === undefined) return undefined;
   if (production) {
@@ -215,6 +238,13 @@ function inlineSigningKeys(env: Env, stage: string, production: boolean): Signin
   try {
     const keys = parseKeySet(value);
     if (keys === undefined) throw new KeySetError('holds no keys.');
+    // Inline keys never rotate, so they would never move to the configured algorithm: refused
+    // rather than signing with another algorithm than the one asked for.
+    if (keys.algorithm !== algorithm) {
+      throw new KeySetError(
+        `holds ${keys.algorithm} keys, but OTP_ACCESS_TOKEN_ALGORITHM is ${algorithm}: inline keys do not rotate to another algorithm.`,
+      );
+    }
     return keys;
   } catch (error) {
     if (error instanceof KeySetError) throw new ConfigError('OTP_SIGNING_KEYS', error.message);
@@ -263,6 +293,8 @@ export function loadConfig(env: Env): OtpConfig {
     return country.toUpperCase();
   });
 
+  const algorithm = accessTokenAlgorithm(env);
+
   const emailFrom = optional(env, 'OTP_EMAIL_FROM', EMAIL_SENDER);
   if (delivery === 'aws' && allowedChannels.includes('email') && !emailFrom) {
     throw new ConfigError('OTP_EMAIL_FROM', 'must be set to a verified SES identity when e-mail is sent through AWS.');
@@ -283,7 +315,8 @@ export function loadConfig(env: Env): OtpConfig {
     refreshIdleSeconds: integer(env, 'OTP_REFRESH_IDLE_SECONDS', 7 * 86_400, 300, 365 * 86_400),
     accessTokenTtlSeconds: integer(env, 'OTP_ACCESS_TOKEN_TTL_SECONDS', 900, 60, 3600),
     issuer: issuer(env),
-    signingKeys: inlineSigningKeys(env, stage, production),
+    accessTokenAlgorithm: algorithm,
+    signingKeys: inlineSigningKeys(env, stage, production, algorithm),
     signingKeysSecretArn: optional(env, 'OTP_SIGNING_KEYS_SECRET_ARN', SECRET_ARN),
     signingKeyRotationDays: integer(env, 'OTP_SIGNING_KEY_ROTATION_DAYS', 30, 1, 365),
     // Keys are required unless turned off: a deployment that forgets the variable is not left open.

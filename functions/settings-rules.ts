@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { SIGNING_ALGORITHMS } from './core/signing-keys.js';
 
 /**
  * The rules that the functions' environment (functions/config.ts) and the stack's CDK context
@@ -71,6 +72,12 @@ export function senderDomain(sender: string): string {
  * The issuer of access tokens. Every verifier compares it as a string, and `/.well-known/...` is
  * appended to it: no query, fragment or trailing slash (OpenID Connect Discovery 1.0, section 3).
  */
+/** The algorithm of access tokens: ES256 (API.md's contract, the default) or RS256 (opt-in). */
+export const ACCESS_TOKEN_ALGORITHM = z.enum(
+  SIGNING_ALGORITHMS,
+  `must be ${SIGNING_ALGORITHMS.join(' or ')} (RS256 for an API Gateway HTTP API JWT authorizer)`,
+);
+
 export const ISSUER_URL = z
   .string()
   .check(

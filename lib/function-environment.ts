@@ -1,5 +1,6 @@
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 
 export interface FunctionEnvironmentProps {
   stage: string;
@@ -12,6 +13,8 @@ export interface FunctionEnvironmentProps {
   pepper: ISecret;
   /** The signing keys of access tokens (lib/otp-secrets.ts signingKeysSecret). */
   signingKeys: ISecret;
+  /** The algorithm of new signing keys (functions/config.ts, OTP_ACCESS_TOKEN_ALGORITHM). */
+  accessTokenAlgorithm: SigningAlgorithm;
   smsCountries?: readonly string[];
   smsSenderId?: string;
   smsOriginationNumber?: string;
@@ -35,6 +38,8 @@ export function functionEnvironment(props: FunctionEnvironmentProps): Record<str
     OTP_DELIVERY: 'aws',
     OTP_PEPPER_SECRET_ARN: props.pepper.secretArn,
     OTP_SIGNING_KEYS_SECRET_ARN: props.signingKeys.secretArn,
+    // Always written, like OTP_REQUIRE_API_KEY: every function reads the same value.
+    OTP_ACCESS_TOKEN_ALGORITHM: props.accessTokenAlgorithm,
     OTP_ALLOWED_CHANNELS: channels.join(','),
     ...(props.smsCountries ? { OTP_SMS_ALLOWED_COUNTRIES: props.smsCountries.join(',') } : {}),
     ...(props.emailFrom ? { OTP_EMAIL_FROM: props.emailFrom } : {}),

@@ -4,6 +4,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 import type { HandlerName } from '../functions/routes.js';
 import { isProductionStage, senderDomain } from '../functions/settings-rules.js';
 import { functionEnvironment } from './function-environment.js';
@@ -81,6 +82,13 @@ export interface OtpServiceProps {
    * @default the stage URL of the REST API, `https://{restApiId}.execute-api.{region}.{urlSuffix}/{stage}`
    */
   readonly issuer?: string;
+  /**
+   * The algorithm of access tokens. ES256 is API.md's contract; RS256 is an opt-in for an API
+   * Gateway HTTP API JWT authorizer, which takes RSA keys only. A change takes effect through the
+   * key rotations: new tokens carry it one to two rotation periods later (README, Access tokens).
+   * @default 'ES256'
+   */
+  readonly accessTokenAlgorithm?: SigningAlgorithm;
 }
 
 /**
@@ -139,6 +147,7 @@ export class OtpService extends Construct {
       requireApiKey: props.requireApiKey ?? true,
       pepper: this.pepper,
       signingKeys: this.signingKeys,
+      accessTokenAlgorithm: props.accessTokenAlgorithm ?? 'ES256',
       smsCountries: props.sms?.allowedCountries,
       smsSenderId: props.sms?.senderId,
       smsOriginationNumber: props.sms?.originationNumber,

@@ -24,6 +24,7 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
     waf: settings.waf,
     requireApiKey: settings.requireApiKey,
     issuer: settings.issuer,
+    accessTokenAlgorithm: settings.accessTokenAlgorithm,
   };
 }
 

@@ -1,5 +1,7 @@
 import type * as z from 'zod/mini';
+import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 import {
+  ACCESS_TOKEN_ALGORITHM,
   brokenRule,
   COUNTRY_CODE,
   E164_NUMBER,
@@ -41,6 +43,8 @@ export interface StackSettings {
   requireApiKey: boolean;
   /** `iss` of access tokens, for a custom domain; the REST API's stage URL without it. */
   issuer?: string;
+  /** ES256 (API.md's contract) unless RS256 is asked for, which an HTTP API JWT authorizer needs. */
+  accessTokenAlgorithm: SigningAlgorithm;
 }
 
 export class SettingsError extends Error {
@@ -137,5 +141,7 @@ export function settingsFromContext(context: Context): StackSettings {
     waf: flag(context, 'waf', true),
     requireApiKey: flag(context, 'requireApiKey', true),
     issuer: httpsIssuer(context),
+    accessTokenAlgorithm: (checked(context, 'accessTokenAlgorithm', ACCESS_TOKEN_ALGORITHM) ??
+      'ES256') as SigningAlgorithm,
   };
 }

@@ -93,6 +93,9 @@ describe('loadConfig', () => {
     ['OTP_SIGNING_KEYS', '{"keys":[]}'],
     ['OTP_SIGNING_KEYS', EMPTY_KEY_SET],
     ['OTP_SIGNING_KEYS_SECRET_ARN', 'keys'],
+    ['OTP_ACCESS_TOKEN_ALGORITHM', 'HS256'],
+    ['OTP_ACCESS_TOKEN_ALGORITHM', 'none'],
+    ['OTP_ACCESS_TOKEN_ALGORITHM', 'rs256'],
   ])('stops on %s=%j with a message naming it', (variable, value) => {
     expect(() => loadConfig({ ...BASE, [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ ...BASE, [variable]: value })).toThrow(
@@ -179,6 +182,25 @@ describe('loadConfig', () => {
       signingKeysSecretArn: undefined,
     });
     expect(loadConfig({ ...BASE, PORT: '8080' }).issuer).toBe('http://127.0.0.1:8080');
+  });
+
+  it('signs ES256 unless OTP_ACCESS_TOKEN_ALGORITHM asks for RS256', () => {
+    expect(loadConfig(BASE).accessTokenAlgorithm).toBe('ES256');
+    expect(loadConfig({ ...BASE, OTP_ACCESS_TOKEN_ALGORITHM: 'ES256' }).accessTokenAlgorithm).toBe('ES256');
+    expect(loadConfig({ ...BASE, OTP_ACCESS_TOKEN_ALGORITHM: 'RS256' }).accessTokenAlgorithm).toBe('RS256');
+    expect(() => loadConfig({ ...BASE, OTP_ACCESS_TOKEN_ALGORITHM: 'PS256' })).toThrow(
+      'Invalid configuration: OTP_ACCESS_TOKEN_ALGORITHM must be ES256 or RS256',
+    );
+  });
+
+  it('refuses inline keys of another algorithm than the configured one, as they never rotate to it', () => {
+    const es = serializeKeySet(initialKeySet(Date.UTC(2036, 0, 1)));
+    const rs = initialKeySet(Date.UTC(2036, 0, 1), 'RS256');
+    expect(() => loadConfig({ ...BASE, OTP_SIGNING_KEYS: es, OTP_ACCESS_TOKEN_ALGORITHM: 'RS256' })).toThrow(
+      /^Invalid configuration: OTP_SIGNING_KEYS holds ES256 keys, but OTP_ACCESS_TOKEN_ALGORITHM is RS256/,
+    );
+    const config = loadConfig({ ...BASE, OTP_SIGNING_KEYS: serializeKeySet(rs), OTP_ACCESS_TOKEN_ALGORITHM: 'RS256' });
+    expect(config.signingKeys).toEqual(rs);
   });
 
   it('reads the token variables', () => {

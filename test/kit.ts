@@ -105,7 +105,10 @@ export async function harness(
   const clock = { now: Date.now() };
   const now = () => clock.now;
   // Signing keys of its own, as npm start makes them per run; the issuer of the test configuration.
-  const accessTokens = createAccessTokens({ ...config, keyRing: await staticKeyRing(initialKeySet(clock.now)) });
+  const accessTokens = createAccessTokens({
+    ...config,
+    keyRing: await staticKeyRing(initialKeySet(clock.now, config.accessTokenAlgorithm)),
+  });
   return {
     deps: {
       config,

@@ -8,13 +8,26 @@ import {
   type TrustLevel,
 } from '../core/access-tokens.js';
 import { CHANNELS, PURPOSES, type Purpose } from '../core/purposes.js';
-import { type PublicSigningJwk, publicJwk, publishedKeys, type SigningKeySet } from '../core/signing-keys.js';
+import {
+  type PublicSigningJwk,
+  publicJwk,
+  publishedKeys,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+  type SigningKeySet,
+} from '../core/signing-keys.js';
+
+/** A key imported for the one algorithm it is for (its JWK's `alg`). */
+export interface AlgorithmKey {
+  alg: SigningAlgorithm;
+  key: CryptoKey;
+}
 
 /** A key set ready to use: the signing key and every published key imported once. */
 export interface LoadedKeys {
   set: SigningKeySet;
-  signing: { kid: string; key: CryptoKey };
-  verifying: ReadonlyMap<string, CryptoKey>;
+  signing: { kid: string } & AlgorithmKey;
+  verifying: ReadonlyMap<string, AlgorithmKey>;
   /** The JWKS's keys: public parts only. */
   jwks: PublicSigningJwk[];
 }
@@ -33,25 +46,25 @@ export interface KeyRing {
   reloadForUnknownKey(now: number): Promise<LoadedKeys>;
 }
 
-export const ALGORITHM = 'ES256';
 /** RFC 9068: the type of a JWT access token. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
-async function importKey(jwk: JWK): Promise<CryptoKey> {
-  const key = await importJWK(jwk, ALGORITHM);
-  // Only a symmetric JWK imports as bytes; the key set holds EC keys only.
-  if (key instanceof Uint8Array) throw new Error('not an EC key');
-  return key;
+/** Imported for the JWK's own `alg` only: the CryptoKey cannot then be used with another one. */
+async function importKey(jwk: JWK & { alg: SigningAlgorithm }): Promise<AlgorithmKey> {
+  const key = await importJWK(jwk, jwk.alg);
+  // Only a symmetric JWK imports as bytes; the key set holds EC and RSA keys only.
+  if (key instanceof Uint8Array) throw new Error('not an asymmetric key');
+  return { alg: jwk.alg, key };
 }
 
 export async function loadKeys(set: SigningKeySet): Promise<LoadedKeys> {
   const keys = publishedKeys(set);
-  const verifying = new Map<string, CryptoKey>();
+  const verifying = new Map<string, AlgorithmKey>();
   for (const key of keys) {
     verifying.set(key.kid, await importKey(publicJwk(key)));
   }
-  const signing = await importKey({ ...set.current.jwk, alg: ALGORITHM });
-  return { set, signing: { kid: set.current.kid, key: signing }, verifying, jwks: keys.map(publicJwk) };
+  const signing = await importKey({ ...set.current.jwk });
+  return { set, signing: { kid: set.current.kid, ...signing }, verifying, jwks: keys.map(publicJwk) };
 }
 
 /** Keys that never change while the process lives (OTP_SIGNING_KEYS). */
@@ -91,7 +104,10 @@ function claimsOf(payload: JWTPayload): AccessTokenClaims | undefined {
   };
 }
 
-/** ES256 JWT access tokens (API.md, "Access token claims"), signed with the ring's current key. */
+/**
+ * JWT access tokens (API.md, "Access token claims"), signed with the ring's current key in its
+ * algorithm: ES256, or RS256 where the deployment opted into it (core/signing-keys.ts).
+ */
 export class JwtAccessTokens implements AccessTokens {
   constructor(
     private readonly keys: KeyRing,
@@ -118,7 +134,7 @@ export class JwtAccessTokens implements AccessTokens {
       purpose: subject.purpose,
       trust: subject.trustLevel,
     })
-      .setProtectedHeader({ alg: ALGORITHM, kid: signing.kid, typ: ACCESS_TOKEN_TYPE })
+      .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: ACCESS_TOKEN_TYPE })
       .sign(signing.key);
     return { token, expiresIn: ttlSeconds };
   }
@@ -128,17 +144,20 @@ export class JwtAccessTokens implements AccessTokens {
     try {
       const { payload } = await jwtVerify(
         token,
-        async ({ kid }) => {
+        async ({ kid, alg }) => {
           if (typeof kid !== 'string') throw new Error('no kid');
-          const known = (await this.keys.current(now)).verifying.get(kid);
-          if (known) return known;
-          const reloaded = (await this.keys.reloadForUnknownKey(now)).verifying.get(kid);
-          if (!reloaded) throw new Error('unknown kid');
-          return reloaded;
+          const found =
+            (await this.keys.current(now)).verifying.get(kid) ??
+            (await this.keys.reloadForUnknownKey(now)).verifying.get(kid);
+          if (!found) throw new Error('unknown kid');
+          // Exactly the algorithm of the key the kid names: a token may not pick another algorithm
+          // for a key (an RSA key under ES256, or under PS256, which the same key could verify).
+          if (alg !== found.alg) throw new Error('algorithm of another key');
+          return found.key;
         },
         {
-          // Only ES256: `none`, and HS256 keyed with the public key, never reach a key.
-          algorithms: [ALGORITHM],
+          // `none`, and HS256 keyed with a public key, are refused before any key is looked up.
+          algorithms: [...SIGNING_ALGORITHMS],
           typ: ACCESS_TOKEN_TYPE,
           issuer: this.settings.issuer,
           currentDate: new Date(now),

@@ -64,7 +64,8 @@ export const handler = createCleanupHandler(
     store: createStore(config),
     now: Date.now,
     // Read fresh on every run, never cached: the rotation must start from the stored set.
-    rotateKeys: vault && (() => rotateSigningKeys(vault, Date.now(), periodMs)),
+    // New keys have the configured algorithm: a switch goes through the rotations (core/signing-keys.ts).
+    rotateKeys: vault && (() => rotateSigningKeys(vault, Date.now(), periodMs, config.accessTokenAlgorithm)),
   },
   config.cleanupMaxItems,
 );

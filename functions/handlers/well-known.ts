@@ -1,6 +1,6 @@
 import { loadConfig, type OtpConfig } from '../config.js';
 import type { KeyRing } from '../adapters/jwt-access-tokens.js';
-import { ALGORITHM } from '../adapters/jwt-access-tokens.js';
+import { publishedAlgorithms } from '../core/signing-keys.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { json } from '../http/responses.js';
@@ -13,7 +13,10 @@ import { withSigningKeys } from '../wiring.js';
  * long a key removed by hand (a leaked key) stays trusted by caches.
  */
 export const JWKS_CACHE_CONTROL = 'public, max-age=600';
-/** The discovery document changes only with a deploy. */
+/**
+ * The discovery document changes with a deploy, and its algorithms when a switch of algorithm
+ * rotates in a key of another one; that key is published a whole rotation period before it signs.
+ */
 export const DISCOVERY_CACHE_CONTROL = 'public, max-age=3600';
 
 export interface WellKnownDeps {
@@ -23,7 +26,8 @@ export interface WellKnownDeps {
 
 /**
  * GET /.well-known/jwks.json and /.well-known/openid-configuration: what a backend, or an API Gateway
- * REST API JWT authorizer (an HTTP API one takes RSA keys only: README, Protect your own API), needs
+ * REST API JWT authorizer (an HTTP API one takes RSA keys only: README, Protect your own API, and
+ * OTP_ACCESS_TOKEN_ALGORITHM=RS256), needs
  * to check access tokens offline. No API key: these are public, and the function never reads the
  * clients table.
  *
@@ -43,13 +47,15 @@ export function createWellKnownHandler(deps: WellKnownDeps, logger = createLogge
       }
       if (resource !== DISCOVERY_PATH) throw new Error(`well-known has no route ${resource}`);
       // No authorization or token endpoint: tokens come from POST /v1/otp/verify. The members are
-      // those a verifier reads (issuer, jwks_uri, the algorithm) and what the tokens carry.
+      // those a verifier reads (issuer, jwks_uri, the algorithms) and what the tokens carry. The
+      // algorithms are those of the published keys: two of them while a switch is under way.
+      const { set } = await deps.config.keyRing.current(deps.now());
       return json(
         200,
         {
           issuer,
           jwks_uri: `${issuer}${JWKS_PATH}`,
-          id_token_signing_alg_values_supported: [ALGORITHM],
+          id_token_signing_alg_values_supported: publishedAlgorithms(set),
           subject_types_supported: ['public'],
           claims_supported: ['iss', 'sub', 'aud', 'sid', 'iat', 'exp', 'auth_time', 'amr', 'purpose', 'trust'],
         },

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoClient, LOCAL_KEY, LOCAL_REGION } from '../adapters/dynamo/client.js';
 import { DynamoClientRegistry } from '../adapters/dynamo/clients.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { accessTokenAlgorithm, ConfigError, loadConfig } from '../config.js';
 import { initialKeySet, serializeKeySet } from '../core/signing-keys.js';
 import { addClient, listClients } from '../core/manage-clients.js';
 import {
@@ -46,7 +46,8 @@ function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean;
   if (generatedPepper) env.OTP_PEPPER = randomBytes(32).toString('base64url');
   // Access tokens of a previous run name sessions that the in-memory database has lost anyway.
   const generatedKeys = !env.OTP_SIGNING_KEYS && !env.OTP_SIGNING_KEYS_SECRET_ARN;
-  if (generatedKeys) env.OTP_SIGNING_KEYS = serializeKeySet(initialKeySet(Date.now()));
+  // Of the configured algorithm: inline keys never rotate to another one (config.ts refuses them).
+  if (generatedKeys) env.OTP_SIGNING_KEYS = serializeKeySet(initialKeySet(Date.now(), accessTokenAlgorithm(env)));
   return { generatedPepper, generatedKeys };
 }
 
@@ -109,11 +110,13 @@ async function localClientLines(client: DynamoDBClient, clientsTable: string, re
 }
 
 async function main(): Promise<void> {
-  const { generatedPepper, generatedKeys } = applyLocalDefaults(process.env);
+  let generated: ReturnType<typeof applyLocalDefaults>;
   let port: number;
   let config: ReturnType<typeof loadConfig>;
   const host = process.env.HOST?.trim() || '127.0.0.1';
   try {
+    // Inside: it reads OTP_ACCESS_TOKEN_ALGORITHM, and a bad value is told as every other one.
+    generated = applyLocalDefaults(process.env);
     port = portFrom(process.env);
     process.env.OTP_ISSUER ??= localIssuer(host, port);
     config = loadConfig(process.env);
@@ -121,6 +124,7 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) return fail(error.message);
     throw error;
   }
+  const { generatedPepper, generatedKeys } = generated;
 
   if (!config.dynamoEndpoint) {
     try {

@@ -1,9 +1,9 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, sign as cryptoSign } from 'node:crypto';
 import { base64url, createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { JwtAccessTokens, loadKeys, staticKeyRing, type KeyRing } from '../../functions/adapters/jwt-access-tokens.js';
 import type { AccessTokenSubject } from '../../functions/core/access-tokens.js';
-import { initialKeySet, rotatedKeySet, type SigningKeySet } from '../../functions/core/signing-keys.js';
+import { initialKeySet, publishedKeys, rotatedKeySet, type SigningKeySet } from '../../functions/core/signing-keys.js';
 import { DAY_MS } from '../../functions/core/windows.js';
 
 const ISSUER = 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod';
@@ -183,5 +183,111 @@ describe('JwtAccessTokens', () => {
       expect(await verifier.verify(token, T0 + 1000)).toMatchObject({ sub: 'c-1' });
       expect(reloads).toBe(1);
     });
+  });
+});
+
+describe('JwtAccessTokens with RS256 keys', () => {
+  const set = initialKeySet(T0, 'RS256');
+  const now = T0 + 1000;
+  const rsaPrivate = createPrivateKey({ key: { ...set.current.jwk }, format: 'jwk' });
+  const segment = (value: unknown) => base64url.encode(JSON.stringify(value));
+  /** A token signed by hand with the RSA key, whatever its header says, to forge what jose would not. */
+  const handSigned = async (header: Record<string, unknown>, padding?: number) => {
+    const claims = payloadOf((await (await tokens(set)).issue(SUBJECT, T0)).token);
+    const input = `${segment(header)}.${segment(claims)}`;
+    const signature = cryptoSign('sha256', Buffer.from(input), { key: rsaPrivate, padding });
+    return `${input}.${base64url.encode(signature)}`;
+  };
+
+  it('signs with the current key’s algorithm, the same header members and claims as ES256', async () => {
+    const { token } = await (await tokens(set)).issue(SUBJECT, T0 + 999);
+    expect(decodeProtectedHeader(token)).toEqual({ alg: 'RS256', kid: set.current.kid, typ: 'at+jwt' });
+    const es = await (await tokens(initialKeySet(T0))).issue(SUBJECT, T0 + 999);
+    expect(payloadOf(token)).toEqual(payloadOf(es.token));
+    expect(await (await tokens(set)).verify(token, now)).toEqual(payloadOf(token));
+  });
+
+  it('gives a standard RS256-only verifier what it needs: the JWKS key by kid, the issuer', async () => {
+    const { token } = await (await tokens(set)).issue(SUBJECT, Date.now());
+    const { jwks } = await loadKeys(set);
+    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: jwks }), {
+      issuer: ISSUER,
+      audience: 'cli_abc',
+      algorithms: ['RS256'],
+      typ: 'at+jwt',
+    });
+    expect(payload.sub).toBe('c-1');
+  });
+
+  describe('refuses alg confusion, without throwing', () => {
+    it('a hand-signed RS256 token verifies: the forgeries below differ only in what they name', async () => {
+      const token = await handSigned({ alg: 'RS256', kid: set.current.kid, typ: 'at+jwt' });
+      expect(await (await tokens(set)).verify(token, now)).toMatchObject({ sub: 'c-1' });
+    });
+
+    it('an RS256 signature under header alg ES256', async () => {
+      const token = await handSigned({ alg: 'ES256', kid: set.current.kid, typ: 'at+jwt' });
+      expect(await (await tokens(set)).verify(token, now)).toBeUndefined();
+    });
+
+    it('PS256, which the same RSA key could verify', async () => {
+      const token = await handSigned(
+        { alg: 'PS256', kid: set.current.kid, typ: 'at+jwt' },
+        constants.RSA_PKCS1_PSS_PADDING,
+      );
+      expect(await (await tokens(set)).verify(token, now)).toBeUndefined();
+    });
+
+    it('HS256 keyed with the RSA public key, as PEM or as its JWK', async () => {
+      const claims = payloadOf((await (await tokens(set)).issue(SUBJECT, T0)).token);
+      const publicPem = String(createPublicKey(rsaPrivate).export({ format: 'pem', type: 'spki' }));
+      for (const secret of [publicPem, JSON.stringify((await loadKeys(set)).jwks[0])]) {
+        const forged = await new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS256', kid: set.current.kid, typ: 'at+jwt' })
+          .sign(new TextEncoder().encode(secret));
+        expect(await (await tokens(set)).verify(forged, now)).toBeUndefined();
+      }
+    });
+
+    it('alg none', async () => {
+      const claims = payloadOf((await (await tokens(set)).issue(SUBJECT, T0)).token);
+      expect(await (await tokens(set)).verify(new UnsecuredJWT(claims).encode(), now)).toBeUndefined();
+    });
+
+    it('an ES256 token naming an RSA key', async () => {
+      const ec = initialKeySet(T0);
+      const claims = payloadOf((await (await tokens(set)).issue(SUBJECT, T0)).token);
+      const forged = await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid: set.current.kid, typ: 'at+jwt' })
+        .sign(createPrivateKey({ key: { ...ec.current.jwk }, format: 'jwk' }));
+      expect(await (await tokens(set)).verify(forged, now)).toBeUndefined();
+    });
+  });
+
+  it('switches ES256 → RS256 across rotations: every token verifies while its key is published', async () => {
+    const at = (period: number) => T0 + period * 30 * DAY_MS;
+    const s0 = initialKeySet(at(0));
+    const s1 = rotatedKeySet(s0, at(1), 'RS256');
+    const s2 = rotatedKeySet(s1, at(2));
+    const s3 = rotatedKeySet(s2, at(3));
+    const sets = [s0, s1, s2, s3];
+    // The token each set signs, shortly before the next rotation.
+    const signed = await Promise.all(
+      sets.map(async (set, i) => (await tokens(set)).issue(SUBJECT, at(i + 1) - 60_000)),
+    );
+    expect(signed.map(({ token }) => decodeProtectedHeader(token).alg)).toEqual(['ES256', 'ES256', 'RS256', 'RS256']);
+    for (const [i, { token }] of signed.entries()) {
+      const kid = decodeProtectedHeader(token).kid as string;
+      for (const [j, set] of sets.entries()) {
+        const published = publishedKeys(set).some((key) => key.kid === kid);
+        // Each token checked a minute after it was signed, by a verifier holding set j.
+        const claims = await (await tokens(set)).verify(token, at(i + 1) - 1000);
+        expect(claims === undefined ? 'refused' : 'verified', `token ${i}, set ${j}`).toBe(
+          published ? 'verified' : 'refused',
+        );
+      }
+    }
+    // Each RS256 key was published a whole period before it signed: the set before knows it.
+    expect(publishedKeys(s1).map((key) => key.kid)).toContain(decodeProtectedHeader(signed[2]?.token ?? '').kid);
   });
 });

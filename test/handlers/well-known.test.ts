@@ -4,7 +4,7 @@ import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeyRing, JwtAccessTokens, staticKeyRing } from '../../functions/adapters/jwt-access-tokens.js';
 import type { AccessTokenSubject } from '../../functions/core/access-tokens.js';
-import { initialKeySet, rotatedKeySet } from '../../functions/core/signing-keys.js';
+import { initialKeySet, rotatedKeySet, type RsaPrivateJwk } from '../../functions/core/signing-keys.js';
 import { DAY_MS } from '../../functions/core/windows.js';
 import {
   createWellKnownHandler,
@@ -67,6 +67,29 @@ describe('the well-known handler', () => {
       jwks_uri: `${ISSUER}/.well-known/jwks.json`,
       id_token_signing_alg_values_supported: ['ES256'],
     });
+  });
+
+  it('publishes RSA keys with n and e only, and lists the algorithms of the published keys', async () => {
+    const rsa = initialKeySet(Date.now(), 'RS256');
+    const mixed = rotatedKeySet(initialKeySet(Date.now()), Date.now(), 'RS256');
+    const served = async (set: typeof keys) =>
+      createWellKnownHandler({ config: { issuer: ISSUER, keyRing: await staticKeyRing(set) }, now: Date.now });
+    const jwks = await call(await served(rsa), { method: 'GET', path: JWKS_PATH });
+    for (const key of (jwks.body as { keys: Record<string, unknown>[] }).keys) {
+      expect(Object.keys(key).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+      expect(key).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+    }
+    for (const { jwk } of [rsa.current, rsa.next]) {
+      for (const secret of [jwk.d, (jwk as RsaPrivateJwk).p, (jwk as RsaPrivateJwk).q]) {
+        expect(jwks.rawBody).not.toContain(secret);
+      }
+    }
+    const algorithms = async (set: typeof keys) =>
+      ((await call(await served(set), { method: 'GET', path: DISCOVERY_PATH })).body as Record<string, unknown>)
+        .id_token_signing_alg_values_supported;
+    expect(await algorithms(rsa)).toEqual(['RS256']);
+    // Half-way through a switch: the ES256 key signs, the RS256 one is published as next.
+    expect(await algorithms(mixed)).toEqual(['ES256', 'RS256']);
   });
 
   it('needs no API key, and ignores a bad one', async () => {
@@ -144,6 +167,24 @@ describe('a standard verifier against the local server over HTTP', () => {
     const { token } = await new JwtAccessTokens(stranger, { issuer, ttlSeconds: 900 }).issue(SUBJECT, Date.now());
     const remote = await discover();
     await expect(jwtVerify(token, remote.jwks, { issuer: remote.issuer })).rejects.toThrow(errors.JWKSNoMatchingKey);
+  });
+
+  it('lets an RS256-only verifier, as an HTTP API JWT authorizer is, accept an RS256 token', async () => {
+    served = initialKeySet(Date.now(), 'RS256');
+    const { token } = await new JwtAccessTokens(ring, { issuer, ttlSeconds: 900 }).issue(SUBJECT, Date.now());
+    const remote = await discover();
+    const { payload, protectedHeader } = await jwtVerify(token, remote.jwks, {
+      issuer: remote.issuer,
+      audience: 'cli_abc',
+      algorithms: ['RS256'],
+      typ: 'at+jwt',
+    });
+    expect(payload).toMatchObject({ sub: 'c-1', sid: 'fam-1' });
+    expect(protectedHeader).toMatchObject({ alg: 'RS256', kid: served.current.kid });
+    // The same verifier refuses an ES256 token: the opt-in is what makes such a verifier work.
+    served = before;
+    const es = await new JwtAccessTokens(ring, { issuer, ttlSeconds: 900 }).issue(SUBJECT, Date.now());
+    await expect(jwtVerify(es.token, remote.jwks, { algorithms: ['RS256'] })).rejects.toThrow();
   });
 
   it('keeps verifying a token signed before a rotation, and one signed after it, from one JWKS', async () => {

@@ -442,6 +442,15 @@ describe('OtpStack functions', () => {
     }
   });
 
+  it('tells every function the access token algorithm: ES256 unless -c accessTokenAlgorithm=RS256', () => {
+    const defaults = variablesOfEvery(template());
+    expect(defaults).toHaveLength(HANDLERS.length + 1);
+    for (const variables of defaults) expect(variables.OTP_ACCESS_TOKEN_ALGORITHM).toBe('ES256');
+    const rsa = variablesOfEvery(template({ accessTokenAlgorithm: 'RS256' }));
+    expect(rsa).toHaveLength(HANDLERS.length + 1);
+    for (const variables of rsa) expect(variables.OTP_ACCESS_TOKEN_ALGORITHM).toBe('RS256');
+  });
+
   it('lets every function take keyless calls with -c requireApiKey=false', () => {
     const functions = variablesOfEvery(template({ requireApiKey: 'false' }));
     expect(functions).toHaveLength(HANDLERS.length + 1);
@@ -735,6 +744,8 @@ describe('stack settings', () => {
     [{ smsCountries: 'US', waf: 'maybe' }, 'waf'],
     [{ smsCountries: 'US', requireApiKey: 'maybe' }, 'requireApiKey'],
     [{ smsCountries: 'US', requireApiKey: 'no' }, 'requireApiKey'],
+    [{ smsCountries: 'US', accessTokenAlgorithm: 'HS256' }, 'accessTokenAlgorithm'],
+    [{ smsCountries: 'US', accessTokenAlgorithm: 'rs256' }, 'accessTokenAlgorithm'],
     [{}, 'emailFrom'],
   ])('fails on %j naming %s', (context, name) => {
     expect(settings(context)).toThrow(`Invalid context "${name}"`);
