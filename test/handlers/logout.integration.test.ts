@@ -213,6 +213,21 @@ describe('DELETE /v1/session with a session token that a refresh has rotated awa
     }
   });
 
+  it('a tombstone written again days after the cleanup removed the session is within the cleanup’s reach', async () => {
+    const h = await harness(ROOMY);
+    const a = api(h);
+    const login = await a.login();
+    const pk = stateKey.session(hashSessionToken(login.sessionToken));
+    h.clock.now = ((await stateItem(h, pk))?.expiresAt as number) + 1;
+    expect(await h.store.removeExpired(h.clock.now, 100, 72)).toMatchObject({ session: 1 });
+    // Five days later, inside the refresh token's 7-day idle limit: beyond the cleanup's 72 hours.
+    h.clock.now += 5 * 86_400 * SECOND;
+    tokensOf(await a.refresh(login.refreshToken));
+    expect(await stateItem(h, pk)).toMatchObject({ revokedAt: h.clock.now });
+    expect(await h.store.removeExpired(h.clock.now + 3_600 * SECOND, 100, 72)).toMatchObject({ session: 1 });
+    expect(await stateItem(h, pk)).toBeUndefined();
+  });
+
   it('a used refresh token presented again is still told from a stale one: the session the rotation made ends', async () => {
     const h = await harness(ROOMY);
     const a = api(h);

@@ -117,11 +117,14 @@ function rotationUpdate(rotation: RefreshRotation): {
  */
 function tombstone(table: string, session: SessionRecord, now: number) {
   const pk = stateKey.session(session.tokenHash);
+  // A tombstone written again after the cleanup removed the item files itself under this hour: its
+  // own expiry may lie further back than the cleanup ever looks (functions/core/cleanup.ts).
+  const removal = Math.max(session.expiresAt, now);
   const kept: Record<string, unknown> = {
     sid: session.sid,
     expiresAt: session.expiresAt,
-    [TTL]: ttlOf(session.expiresAt),
-    ...dueEntry(pk, session.expiresAt),
+    [TTL]: ttlOf(removal),
+    ...dueEntry(pk, removal),
   };
   const names: Record<string, string> = { '#revokedAt': 'revokedAt' };
   const values: Record<string, unknown> = { ':now': now };
