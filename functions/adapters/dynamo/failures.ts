@@ -26,7 +26,12 @@ export async function failures(dynamo: Dynamo, mailboxKey: string, now: number):
 }
 
 /** Counts a wrong code and returns the count; it lapses `windowMs` after the last failure. */
-export async function recordFailure(dynamo: Dynamo, mailboxKey: string, now: number, windowMs: number): Promise<number> {
+export async function recordFailure(
+  dynamo: Dynamo,
+  mailboxKey: string,
+  now: number,
+  windowMs: number,
+): Promise<number> {
   const pk = stateKey.failures(mailboxKey);
   const expiresAt = now + windowMs;
   for (let attempt = 1; ; attempt++) {
