@@ -57,7 +57,7 @@ export interface VerifyResult {
 /**
  * Checks a code: the attempt is counted before the comparison, the code is consumed together with
  * what it grants (a session, or a target given to the session's customer), and wrong codes count
- * against the target across all its codes.
+ * against the target's mailbox across all its codes and tags.
  */
 export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promise<VerifyResult> {
   const { config, store } = deps;
