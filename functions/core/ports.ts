@@ -43,17 +43,20 @@ export interface OtpStore {
    * Throws InvalidCodeError, SessionInvalidError, TargetInUseError or IdentifierExistsError.
    */
   linkTarget(link: TargetLink): Promise<Customer>;
-  /** Consecutive failed verifications of a target; 0 once the window after the last one has passed. */
-  failures(targetKey: string, now: number): Promise<FailureCount>;
-  /** Counts a wrong code and returns the count; it lapses `windowMs` after the last failure. */
-  recordFailure(targetKey: string, now: number, windowMs: number): Promise<number>;
   /**
-   * Refuses sends to a target until `until`: stamped on the send counters that `reserveSend` checks
+   * Consecutive failed verifications of a mailbox (the keyed hash of targets.ts `mailboxOf`, like
+   * every key named `mailboxKey`); 0 once the window after the last one has passed.
+   */
+  failures(mailboxKey: string, now: number): Promise<FailureCount>;
+  /** Counts a wrong code and returns the count; it lapses `windowMs` after the last failure. */
+  recordFailure(mailboxKey: string, now: number, windowMs: number): Promise<number>;
+  /**
+   * Refuses sends to a mailbox until `until`: stamped on the send counters that `reserveSend` checks
    * anyway, so that sends pay no extra read for the lock.
    */
-  lockSends(targetKey: string, now: number, until: number, cooldownSeconds: number): Promise<void>;
+  lockSends(mailboxKey: string, now: number, until: number, cooldownSeconds: number): Promise<void>;
   /** A successful verification ends the run of failures. */
-  clearFailures(targetKey: string): Promise<void>;
+  clearFailures(mailboxKey: string): Promise<void>;
   getSession(tokenHash: string): Promise<SessionRecord | undefined>;
   /**
    * Deletes up to `limit` items whose expiry has passed but that TTL has not removed yet, looking
@@ -157,7 +160,8 @@ export interface RefreshRotation {
 }
 
 export interface SendReservation {
-  targetKey: string;
+  /** The keyed hash of the target's mailbox (targets.ts, mailboxOf): its tags share one count. */
+  mailboxKey: string;
   /** Undefined when the per-IP limit is off or the source IP is unknown. */
   ipKey?: string;
   now: number;

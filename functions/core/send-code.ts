@@ -15,7 +15,7 @@ import { issueOtpToken } from './otp-token.js';
 import type { CodeRef, SendLimit, SendRefusal } from './ports.js';
 import type { Channel, Purpose } from './purposes.js';
 import { checkSession } from './sessions.js';
-import { maskTarget, normaliseTarget, type Target } from './targets.js';
+import { mailboxOf, maskTarget, normaliseTarget, type Target } from './targets.js';
 import { secondsUntil } from './windows.js';
 
 export interface SendRequest {
@@ -65,9 +65,11 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
         codeLength: config.codeLength,
       });
     }
-    // Also refuses a target locked by too many wrong codes: it could not use a code anyway.
+    // Counted for the mailbox, not the address: the tags of one inbox (ada+1@, ada+2@) share its
+    // limits, its cooldown and its lock (targets.ts, mailboxOf). Also refuses a mailbox locked by too
+    // many wrong codes: it could not use a code anyway.
     const refusal = await store.reserveSend({
-      targetKey,
+      mailboxKey: opaqueKey(config.pepper, 'target', mailboxOf(target)),
       ipKey:
         config.sendLimitPerIpPerHour > 0 && request.sourceIp
           ? opaqueKey(config.pepper, 'ip', ipBucket(request.sourceIp))

@@ -69,6 +69,30 @@ function normalisePhone(input: string): Target {
   throw new InvalidTargetError('The target is not a valid mobile phone number.');
 }
 
+/**
+ * The mailbox an address delivers to, which is what send limits, the send lock and the count of wrong
+ * codes are kept for (never what is stored, sent to or returned: that stays the address as typed,
+ * lower-cased). `ada+1@x.com` and `ada+2@x.com` are tags of `ada@x.com` (sub-addressing, RFC 5233),
+ * so cycling tags must not multiply the limits of one inbox. Only the part from the first `+` is
+ * dropped, and only when something precedes it (`+ada@x.com` has no base to fall back to: it is its
+ * own mailbox, and `+ada+1@x.com` one of its tags). Nothing provider-specific is undone (Gmail's ignored dots, `-` tags of some hosts,
+ * googlemail.com = gmail.com): `+` sub-addressing is the only form near-universal across providers;
+ * the others are per-domain rules that would wrongly merge distinct mailboxes elsewhere and need
+ * upkeep. Quoted local parts are left whole. Phone numbers are their own mailbox.
+ */
+export function mailboxOf(target: Pick<Target, 'address' | 'channel'>): string {
+  const { address, channel } = target;
+  if (channel !== 'email') return address;
+  const at = address.lastIndexOf('@');
+  const local = address.slice(0, at);
+  if (local.startsWith('"')) return address;
+  // A leading run of + is part of the name, not a tag; the tag starts at the first + after it, so
+  // `+ada+2@x.com` still counts on `+ada@x.com` and cannot escape its limits.
+  const start = local.length - local.replace(/^\++/, '').length;
+  const plus = local.indexOf('+', start);
+  return plus > start ? `${local.slice(0, plus)}${address.slice(at)}` : address;
+}
+
 /** A form safe for logs: enough to correlate by eye, never the whole address. */
 export function maskTarget(address: string): string {
   const at = address.lastIndexOf('@');

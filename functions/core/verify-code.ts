@@ -14,7 +14,7 @@ import { openOtpToken } from './otp-token.js';
 import type { CodeRef, Customer, LoginOrigin, Owner, RefreshIssue, SessionRecord, TargetRef } from './ports.js';
 import { type Channel, DEFAULT_PURPOSE, type Purpose, REFRESHABLE_PURPOSES, STEP_UP_PURPOSES } from './purposes.js';
 import { checkSession, hashSessionToken, newSessionId, newSessionToken } from './sessions.js';
-import { maskTarget, normaliseTarget, type Target } from './targets.js';
+import { mailboxOf, maskTarget, normaliseTarget, type Target } from './targets.js';
 import { DAY_MS, secondsUntil } from './windows.js';
 
 /** A run of wrong codes locks a target until a day has passed since the last one. */
@@ -57,7 +57,7 @@ export interface VerifyResult {
 /**
  * Checks a code: the attempt is counted before the comparison, the code is consumed together with
  * what it grants (a session, or a target given to the session's customer), and wrong codes count
- * against the target across all its codes.
+ * against the target's mailbox across all its codes and tags.
  */
 export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promise<VerifyResult> {
   const { config, store } = deps;
@@ -69,6 +69,13 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   const targetKey = opaqueKey(config.pepper, 'target', address.address);
   const target: TargetRef = { targetKey, address: address.address, channel: address.channel };
   const code: CodeRef = { targetKey, purpose };
+  // Wrong codes are counted, and lock sends, per mailbox (targets.ts, mailboxOf), like the send
+  // limits: counted per address, each tag of one inbox (ada+1@, ada+2@, ...) would bring its own
+  // budget of wrong codes, and a run spread over tags would never reach the cap that locks sends.
+  // The lock is stamped on the mailbox's send counters, so no tag escapes it, and the count is read
+  // for the mailbox, so a verify of another tag is refused too. One proven code of any tag proves
+  // control of the inbox and ends its run.
+  const mailboxKey = opaqueKey(config.pepper, 'target', mailboxOf(address));
   // Hash the guess before touching the store so that "never sent" and "wrong code" cost the same.
   const guessHash = hashCode(config.pepper, target.address, purpose, request.code);
   const now = deps.now();
@@ -76,7 +83,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   const [attempt, owner, failures] = await Promise.all([
     store.recordAttempt(code, now, config.maxAttempts, tokenHash),
     store.findOwner(target),
-    store.failures(targetKey, now),
+    store.failures(mailboxKey, now),
   ]);
   // Checked before any comparison; guesses already in flight can add at most a few more failures.
   if (failures.count >= config.maxFailuresPerTarget) throw new TargetLockedError(secondsUntil(now, failures.expiresAt));
@@ -95,9 +102,9 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     (attempt.testTarget && attempt.issuedTo !== request.origin?.clientId) ||
     (linkSession !== undefined && attempt.customerId !== linkSession.customerId);
   if (foreignCode || !hashesMatch(attempt.codeHash, guessHash)) {
-    const count = await store.recordFailure(targetKey, now, FAILURE_WINDOW_MS);
+    const count = await store.recordFailure(mailboxKey, now, FAILURE_WINDOW_MS);
     if (count >= config.maxFailuresPerTarget) {
-      await store.lockSends(targetKey, now, now + FAILURE_WINDOW_MS, config.resendCooldownSeconds);
+      await store.lockSends(mailboxKey, now, now + FAILURE_WINDOW_MS, config.resendCooldownSeconds);
     }
     deps.log.info('code rejected', {
       purpose,
@@ -137,7 +144,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     };
   }
 
-  if (failures.count > 0) await store.clearFailures(targetKey);
+  if (failures.count > 0) await store.clearFailures(mailboxKey);
   deps.log[attempt.testTarget ? 'warn' : 'info'](attempt.testTarget ? 'test identity verified' : 'code verified', {
     purpose,
     isNew: result.isNew,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidTargetError } from '../../functions/core/errors.js';
-import { maskTarget, normaliseTarget } from '../../functions/core/targets.js';
+import { mailboxOf, maskTarget, normaliseTarget } from '../../functions/core/targets.js';
 
 describe('normaliseTarget', () => {
   it.each([
@@ -53,6 +53,41 @@ describe('normaliseTarget', () => {
     expect(() => normaliseTarget('+14155550123', 'email')).toThrow(InvalidTargetError);
     expect(() => normaliseTarget('jane@example.com', 'sms')).toThrow(InvalidTargetError);
     expect(normaliseTarget('jane@example.com', 'email').channel).toBe('email');
+  });
+});
+
+describe('mailboxOf', () => {
+  const mailbox = (raw: string) => mailboxOf(normaliseTarget(raw));
+
+  it.each([
+    ['ada+1@x.com', 'ada@x.com'],
+    ['Ada+Shop@X.com', 'ada@x.com'],
+    ['ada+a+b@x.com', 'ada@x.com'],
+    ['ada+@x.com', 'ada@x.com'],
+    ['+ada+2@x.com', '+ada@x.com'],
+    ['++ada+2@x.com', '++ada@x.com'],
+    ['ada@x.com', 'ada@x.com'],
+  ])('gives the mailbox of %s: the local part up to the first + (sub-addressing, RFC 5233)', (raw, expected) => {
+    expect(mailbox(raw)).toBe(expected);
+  });
+
+  it.each(['+ada@x.com', '+@x.com', '++ada@x.com'])('leaves %s whole: a + with nothing before it is no tag', (raw) => {
+    expect(mailbox(raw)).toBe(normaliseTarget(raw).address);
+  });
+
+  it('undoes nothing provider-specific: dots, - tags and domains stay as they are', () => {
+    expect(mailbox('a.d.a+1@gmail.com')).toBe('a.d.a@gmail.com');
+    expect(mailbox('ada-1@x.com')).toBe('ada-1@x.com');
+    expect(mailbox('ada+1@googlemail.com')).toBe('ada@googlemail.com');
+  });
+
+  it('leaves phone numbers unchanged', () => {
+    expect(mailbox('+1 (415) 555-0123')).toBe('+14155550123');
+    expect(mailboxOf({ address: '+14155550123', channel: 'sms' })).toBe('+14155550123');
+  });
+
+  it('keeps the address itself as the target: only limits use the mailbox', () => {
+    expect(normaliseTarget('Ada+1@X.com').address).toBe('ada+1@x.com');
   });
 });
 

@@ -129,6 +129,16 @@ describe('POST /v1/otp/send', () => {
     expect(h.sender.sent.map((message) => message.to)).toEqual(['ada@example.com']);
   });
 
+  it('aliases of one mailbox share its limits: 429 cooldown for ada+2 right after ada+1, sent as typed', async () => {
+    const h = await harness();
+    const send = createSendOtpHandler(h.deps);
+    expect((await call(send, { body: { target: 'Ada+1@X.com' } })).status).toBe(200);
+    const response = await call(send, { body: { target: 'ada+2@x.com' } });
+    expectProblem(response, 429, 'rate-limited');
+    expect(response.body).toMatchObject({ reason: 'cooldown' });
+    expect(h.sender.sent.map((message) => message.to)).toEqual(['ada+1@x.com']);
+  });
+
   it.each([
     ['+979123456789', 'premium rate'],
     ['+883140000000', 'VoIP'],

@@ -57,6 +57,18 @@ describe('POST /v1/otp/verify', () => {
     });
   });
 
+  it('an alias stays as typed (lower-cased) in the answer and on the customer', async () => {
+    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0' });
+    const code = await sendAndGetCode(h, 'Ada+Shop@Example.com');
+    const response = await call(createVerifyOtpHandler(h.deps), { body: { target: 'ada+SHOP@example.com', code } });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({
+      verifiedTarget: 'ada+shop@example.com',
+      isNew: true,
+      identity: { email: 'ada+shop@example.com' },
+    });
+  });
+
   it('401 invalid-code: wrong, used and never-sent codes answer with the same body', async () => {
     const h = await harness();
     const code = await sendAndGetCode(h);

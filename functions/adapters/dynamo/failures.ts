@@ -12,12 +12,12 @@ import { DUE_NAMES, DUE_SET, dueEntry, dueValues } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { retryConflicts } from './retry.js';
 
-/** Consecutive failed verifications of a target, while the last one is under a window old. */
-export async function failures(dynamo: Dynamo, targetKey: string, now: number): Promise<FailureCount> {
+/** Consecutive failed verifications of a mailbox (any of its tags), while the last one is under a window old. */
+export async function failures(dynamo: Dynamo, mailboxKey: string, now: number): Promise<FailureCount> {
   const result = await dynamo.client.send(
     new GetItemCommand({
       TableName: dynamo.tables.stateTable,
-      Key: marshall({ [STATE_PK]: stateKey.failures(targetKey) }),
+      Key: marshall({ [STATE_PK]: stateKey.failures(mailboxKey) }),
     }),
   );
   const item = result.Item ? unmarshall(result.Item) : {};
@@ -26,8 +26,13 @@ export async function failures(dynamo: Dynamo, targetKey: string, now: number): 
 }
 
 /** Counts a wrong code and returns the count; it lapses `windowMs` after the last failure. */
-export async function recordFailure(dynamo: Dynamo, targetKey: string, now: number, windowMs: number): Promise<number> {
-  const pk = stateKey.failures(targetKey);
+export async function recordFailure(
+  dynamo: Dynamo,
+  mailboxKey: string,
+  now: number,
+  windowMs: number,
+): Promise<number> {
+  const pk = stateKey.failures(mailboxKey);
   const expiresAt = now + windowMs;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -81,12 +86,12 @@ export async function recordFailure(dynamo: Dynamo, targetKey: string, now: numb
 }
 
 /** A successful verification ends the run of failures. */
-export async function clearFailures(dynamo: Dynamo, targetKey: string): Promise<void> {
+export async function clearFailures(dynamo: Dynamo, mailboxKey: string): Promise<void> {
   await retryConflicts(() =>
     dynamo.client.send(
       new DeleteItemCommand({
         TableName: dynamo.tables.stateTable,
-        Key: marshall({ [STATE_PK]: stateKey.failures(targetKey) }),
+        Key: marshall({ [STATE_PK]: stateKey.failures(mailboxKey) }),
       }),
     ),
   );

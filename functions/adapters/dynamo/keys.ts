@@ -8,12 +8,16 @@ import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../tables.js';
 export const stateKey = {
   /** The live code of a target for one purpose: a new code replaces the previous one. */
   code: (targetKey: string, purpose: Purpose) => `code#${targetKey}#${purpose}`,
-  /** A target's send counts (hour, day, cooldown, lock) for one UTC day. */
-  sendCounter: (targetKey: string, dayIndex: number) => `send#${targetKey}#${dayIndex}`,
+  /**
+   * A mailbox's send counts (hour, day, cooldown, lock) for one UTC day, under the keyed hash of the
+   * target's mailbox (targets.ts, mailboxOf): `ada+1@x.com` and `ada+2@x.com` count on `ada@x.com`'s.
+   * An address without a tag is its own mailbox, so its key is its target key.
+   */
+  sendCounter: (mailboxKey: string, dayIndex: number) => `send#${mailboxKey}#${dayIndex}`,
   /** Sends from one network in one UTC hour. */
   ipCounter: (ipKey: string, hourIndex: number) => `ip#${ipKey}#${hourIndex}`,
-  /** A target's run of wrong codes. */
-  failures: (targetKey: string) => `fails#${targetKey}`,
+  /** A mailbox's run of wrong codes, across its tags (keyed like sendCounter). */
+  failures: (mailboxKey: string) => `fails#${mailboxKey}`,
   /** A session, by the SHA-256 of its token. */
   session: (tokenHash: string) => `session#${tokenHash}`,
   /** A refresh token, by its SHA-256: leads to its family and the session issued with it. */

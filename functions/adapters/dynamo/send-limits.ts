@@ -19,7 +19,7 @@ interface Counter {
 }
 
 /**
- * Counts one send against every limit in a single conditional write: the target's hour, day and
+ * Counts one send against every limit in a single conditional write: the mailbox's hour, day and
  * cooldown live on one item per UTC day; near midnight the next day's item carries the cooldown;
  * the source IP has an item per hour. With more than one item the write is a transaction, so a send
  * refused by one limit is counted by none. Returns the limit that refused it, if one did.
@@ -48,7 +48,7 @@ export async function reserveSend(dynamo: Dynamo, request: SendReservation): Pro
     const index = reasons.findIndex((reason) => reason.Code === 'ConditionalCheckFailed');
     const refused = counters[index];
     if (refused) return refused.refusal(old(reasons[index]?.Item));
-    // Still colliding after the retries: someone is hammering this target or network.
+    // Still colliding after the retries: someone is hammering this mailbox or network.
     if (isConflict(error)) return { limit: 'contended', until: request.now + 1000 };
     throw error;
   }
@@ -61,7 +61,7 @@ const num = (item: Record<string, unknown>, name: string): number | undefined =>
 function targetCounter(dynamo: Dynamo, request: SendReservation, day: Window, hour: Window): Counter {
   const { now, perHour, perDay } = request;
   const cooldownMs = request.cooldownSeconds * 1000;
-  const pk = stateKey.sendCounter(request.targetKey, day.index);
+  const pk = stateKey.sendCounter(request.mailboxKey, day.index);
   const hourAttribute = `h${hour.index - day.index * 24}`;
   const conditions = [
     '(attribute_not_exists(#locked) OR #locked <= :now)',
@@ -107,7 +107,7 @@ function targetCounter(dynamo: Dynamo, request: SendReservation, day: Window, ho
 /** In the last seconds of a UTC day, the next day's item must hold the cooldown too. */
 function cooldownCarry(dynamo: Dynamo, request: SendReservation, next: Window): Counter {
   const cooldownMs = request.cooldownSeconds * 1000;
-  const pk = stateKey.sendCounter(request.targetKey, next.index);
+  const pk = stateKey.sendCounter(request.mailboxKey, next.index);
   return {
     update: {
       TableName: dynamo.tables.stateTable,
@@ -150,13 +150,13 @@ function ipCounter(dynamo: Dynamo, ipKey: string, request: SendReservation, hour
 }
 
 /**
- * Refuses sends to a target until `until`, stamped on the send counters that `reserveSend` checks
+ * Refuses sends to a mailbox until `until`, stamped on the send counters that `reserveSend` checks
  * anyway, so that sends pay no extra read for the lock. A lock lasts at most a day, so it covers
  * today's counter and possibly tomorrow's.
  */
 export async function lockSends(
   dynamo: Dynamo,
-  targetKey: string,
+  mailboxKey: string,
   now: number,
   until: number,
   cooldownSeconds: number,
@@ -165,7 +165,7 @@ export async function lockSends(
   const days = [...new Map([now, until].map((t) => windowOf(t, DAY_MS)).map((day) => [day.index, day])).values()];
   await Promise.all(
     days.map(async (day) => {
-      const pk = stateKey.sendCounter(targetKey, day.index);
+      const pk = stateKey.sendCounter(mailboxKey, day.index);
       try {
         await retryConflicts(() =>
           dynamo.client.send(

@@ -31,8 +31,8 @@ export class DynamoOtpStore implements OtpStore {
   }
 
   reserveSend: OtpStore['reserveSend'] = (request) => reserveSend(this.dynamo, request);
-  lockSends: OtpStore['lockSends'] = (targetKey, now, until, cooldown) =>
-    lockSends(this.dynamo, targetKey, now, until, cooldown);
+  lockSends: OtpStore['lockSends'] = (mailboxKey, now, until, cooldown) =>
+    lockSends(this.dynamo, mailboxKey, now, until, cooldown);
   saveCode: OtpStore['saveCode'] = (code) => codes.saveCode(this.dynamo, code);
   discardCode: OtpStore['discardCode'] = (code, codeHash) => codes.discardCode(this.dynamo, code, codeHash);
   recordAttempt: OtpStore['recordAttempt'] = (code, now, max, tokenHash) =>
@@ -43,10 +43,10 @@ export class DynamoOtpStore implements OtpStore {
     customers.migrateLegacyCustomer(this.dynamo, target, legacy);
   completeLogin: OtpStore['completeLogin'] = (completion) => login.completeLogin(this.dynamo, completion);
   linkTarget: OtpStore['linkTarget'] = (link) => customers.linkTarget(this.dynamo, link);
-  failures: OtpStore['failures'] = (targetKey, now) => failures.failures(this.dynamo, targetKey, now);
-  recordFailure: OtpStore['recordFailure'] = (targetKey, now, windowMs) =>
-    failures.recordFailure(this.dynamo, targetKey, now, windowMs);
-  clearFailures: OtpStore['clearFailures'] = (targetKey) => failures.clearFailures(this.dynamo, targetKey);
+  failures: OtpStore['failures'] = (mailboxKey, now) => failures.failures(this.dynamo, mailboxKey, now);
+  recordFailure: OtpStore['recordFailure'] = (mailboxKey, now, windowMs) =>
+    failures.recordFailure(this.dynamo, mailboxKey, now, windowMs);
+  clearFailures: OtpStore['clearFailures'] = (mailboxKey) => failures.clearFailures(this.dynamo, mailboxKey);
   getSession: OtpStore['getSession'] = (tokenHash) => sessions.getSession(this.dynamo, tokenHash);
   revokeSession: OtpStore['revokeSession'] = (tokenHash, now) => sessions.revokeSession(this.dynamo, tokenHash, now);
   findRefresh: OtpStore['findRefresh'] = (refreshHash) => refresh.findRefresh(this.dynamo, refreshHash);

@@ -28,7 +28,7 @@ const cancelled = (codes: string[]) =>
   });
 
 const reservation = {
-  targetKey: 'k',
+  mailboxKey: 'k',
   ipKey: 'ip',
   now: Date.UTC(2036, 0, 1, 12),
   perHour: 5,
