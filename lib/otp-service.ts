@@ -65,7 +65,7 @@ export interface OtpServiceProps {
    */
   readonly smsMonthlyBudgetUsd?: number;
   /**
-   * A WAF web ACL in front of the API (AWS common rules, a per-IP rate limit on the send route).
+   * A WAF web ACL in front of the API (AWS common rules, per-IP rate limits on the send, verify and session routes).
    * @default true
    */
   readonly waf?: boolean;

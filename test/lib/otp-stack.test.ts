@@ -567,7 +567,7 @@ describe('OtpStack API', () => {
     expect(permissions.some((p) => JSON.stringify(p.Properties.SourceArn).includes('/GET/v1/otp/policy'))).toBe(true);
   });
 
-  it('throttles the stage and the send route, and writes access logs', () => {
+  it('throttles the stage, and each route under its own limit below the stage, and writes access logs', () => {
     template().hasResourceProperties('AWS::ApiGateway::Stage', {
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
       MethodSettings: Match.arrayWith([
@@ -577,12 +577,28 @@ describe('OtpStack API', () => {
     });
   });
 
-  it('keeps error logging and metrics on the send route, whose throttle overrides the stage', () => {
-    template().hasResourceProperties('AWS::ApiGateway::Stage', {
-      MethodSettings: Match.arrayWith([
-        Match.objectLike({ ResourcePath: '/~1v1~1otp~1send', LoggingLevel: 'ERROR', MetricsEnabled: true }),
-      ]),
-    });
+  it('gives send, verify, session, sessions and refresh their own throttle, each below the stage', () => {
+    const stage = Object.values(template().findResources('AWS::ApiGateway::Stage') as Record<string, Resource>)[0];
+    const settings = stage?.Properties.MethodSettings as Record<string, unknown>[];
+    const stageDefault = settings.find((s) => s.ResourcePath === '/*');
+    const routes = [
+      ['/v1/otp/send', 'POST'],
+      ['/v1/otp/verify', 'POST'],
+      ['/v1/session', 'GET'],
+      ['/v1/session', 'DELETE'],
+      ['/v1/sessions', 'GET'],
+      ['/v1/session/refresh', 'POST'],
+    ];
+    for (const [path, method] of routes) {
+      expect(ROUTES.some((route) => route.path === path && route.method === method)).toBe(true);
+      const setting = settings.find(
+        (s) => s.ResourcePath === `/${path?.replaceAll('/', '~1')}` && s.HttpMethod === method,
+      );
+      expect(setting, `${method} ${path}`).toMatchObject({ LoggingLevel: 'ERROR', MetricsEnabled: true });
+      expect(setting?.ThrottlingRateLimit).toBeLessThan(stageDefault?.ThrottlingRateLimit as number);
+      expect(setting?.ThrottlingBurstLimit).toBeLessThan(stageDefault?.ThrottlingBurstLimit as number);
+    }
+    expect(settings).toHaveLength(routes.length + 1);
   });
 
   it('keeps the account-wide API Gateway logging role when a stack is destroyed', () => {
@@ -605,7 +621,13 @@ describe('OtpStack API', () => {
 });
 
 describe('OtpStack WAF', () => {
-  it('attaches a web ACL with the AWS common rules and a per-IP rate rule on the send route', () => {
+  /** The rules of the web ACL, by name. */
+  function wafRules(): Record<string, Record<string, any>> {
+    const acl = Object.values(template().findResources('AWS::WAFv2::WebACL') as Record<string, Resource>)[0];
+    return Object.fromEntries((acl?.Properties.Rules as Record<string, any>[]).map((rule) => [rule.Name, rule]));
+  }
+
+  it('attaches a web ACL with the AWS common rules', () => {
     const t = template();
     t.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
@@ -613,17 +635,98 @@ describe('OtpStack WAF', () => {
         Match.objectLike({
           Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } },
         }),
-        Match.objectLike({
-          Statement: {
-            RateBasedStatement: Match.objectLike({
-              AggregateKeyType: 'IP',
-              ScopeDownStatement: { ByteMatchStatement: Match.objectLike({ SearchString: '/v1/otp/send' }) },
-            }),
-          },
-        }),
       ]),
     });
     t.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+  });
+
+  it.each([
+    ['send-rate-per-ip', 50, 'rate-limited'],
+    ['verify-rate-per-ip', 100, 'requests-rate-limited'],
+    ['session-rate-per-ip', 300, 'requests-rate-limited'],
+  ])('limits %s per IP per 5 minutes to %i, answering 429 %s', (name, limit, body) => {
+    const rule = wafRules()[name];
+    expect(rule?.Statement.RateBasedStatement).toMatchObject({
+      AggregateKeyType: 'IP',
+      Limit: limit,
+      EvaluationWindowSec: 300,
+      ScopeDownStatement: { RegexMatchStatement: { FieldToMatch: { UriPath: {} } } },
+    });
+    expect(rule?.Action.Block.CustomResponse).toMatchObject({ ResponseCode: 429, CustomResponseBodyKey: body });
+    template().hasResourceProperties('AWS::WAFv2::WebACL', {
+      CustomResponseBodies: { [body]: Match.objectLike({ ContentType: 'APPLICATION_JSON' }) },
+    });
+  });
+
+  /** WAF's text transformations, as AWS documents them, for the ones the rules use. */
+  const TRANSFORM: Record<string, (input: string) => string> = {
+    // Percent-decodes; a malformed escape stays as it is.
+    URL_DECODE: (input) =>
+      input.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+    // Removes repeated slashes, `./` and `../` (with the segment before it); keeps one trailing slash.
+    NORMALIZE_PATH: (input) => {
+      const out: string[] = [];
+      const segments = input.split('/');
+      segments.forEach((segment, index) => {
+        const last = index === segments.length - 1;
+        if (segment === '.' || (segment === '' && index > 0 && !last)) return;
+        if (segment === '..') out.pop();
+        else out.push(segment);
+      });
+      const path = out.join('/');
+      return input.endsWith('/') && !path.endsWith('/') ? `${path}/` : path;
+    },
+  };
+
+  /** Whether the scope-down of rule `name`, transformations then regex, matches `path`. */
+  function ruleMatches(name: string, path: string): boolean {
+    const match = wafRules()[name]?.Statement.RateBasedStatement.ScopeDownStatement.RegexMatchStatement;
+    const transformations = [...(match.TextTransformations as { Priority: number; Type: string }[])].sort(
+      (a, b) => a.Priority - b.Priority,
+    );
+    const transformed = transformations.reduce((text, { Type }) => {
+      const transform = TRANSFORM[Type];
+      if (!transform) throw new Error(`no model of the ${Type} transformation`);
+      return transform(text);
+    }, path);
+    return new RegExp(match.RegexString as string).test(transformed);
+  }
+
+  /** Other spellings of `path` that the gateway may route to the same method. */
+  const spellings = (path: string) => [
+    path,
+    `/prod${path}`,
+    `${path}/`,
+    `/prod${path}/`,
+    `/${path}`,
+    path.replace('/v1/', '/v1//'),
+    path.replace('/v1/', '/v1/./'),
+    path.replace('/v1/', '/v1/x/../'),
+    path.replace('/v1/', '/v1%2F'),
+    path.replace('/v1/', '/v1/%2E/'),
+    path.replace('/v1/', '/%76%31/'),
+  ];
+
+  it.each([
+    ['send-rate-per-ip', ['/v1/otp/send']],
+    ['verify-rate-per-ip', ['/v1/otp/verify']],
+    ['session-rate-per-ip', ['/v1/session', '/v1/sessions', '/v1/session/refresh']],
+  ])('counts every spelling of the paths of %s', (name, paths) => {
+    for (const spelling of paths.flatMap(spellings)) expect(ruleMatches(name, spelling), spelling).toBe(true);
+  });
+
+  it.each([
+    [
+      'send-rate-per-ip',
+      ['/v1/otp/verify', '/v1/otp/sender', '/v1/otp/send/x', '/v1/otp/send//x', '/V1/OTP/SEND', '/v1/otp/policy'],
+    ],
+    ['verify-rate-per-ip', ['/v1/otp/send', '/v1/otp/verifyx', '/v1/otp/Verify', '/v1/otp/verify/x']],
+    [
+      'session-rate-per-ip',
+      ['/v1/health', '/v1/sessionx', '/v1/session/x', '/v1/Session', '/v1/session/refresh/x', '/v1/otp/send'],
+    ],
+  ])('does not count %s on paths the gateway does not route to it', (name, paths) => {
+    for (const path of paths) expect(ruleMatches(name, path), path).toBe(false);
   });
 
   it('can be turned off', () => {
