@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { dynamoClient } from '../functions/adapters/dynamo/client.js';
 import { stateKey } from '../functions/adapters/dynamo/keys.js';
@@ -204,3 +205,60 @@ export async function call(handler: ApiHandler, options: CallOptions = {}): Prom
 
 /** A code of the same length that is not `code`. */
 export const wrongCode = (code: string): string => (code.startsWith('0') ? `1${code.slice(1)}` : `0${code.slice(1)}`);
+
+/** A state table item, read consistently; undefined when there is none. */
+export async function stateItem(h: Harness, pk: string): Promise<Record<string, any> | undefined> {
+  const { Item } = await h.client.send(
+    new GetItemCommand({ TableName: h.tables.stateTable, Key: marshall({ pk }), ConsistentRead: true }),
+  );
+  return Item ? unmarshall(Item) : undefined;
+}
+
+type Send = (command: unknown) => Promise<unknown>;
+const sendOf = (h: Harness) => h.client as unknown as { send: Send };
+
+/** Counts the DynamoDB requests of the harness's store while `run` runs, by command name. */
+export async function countRequests<T>(h: Harness, run: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
+  const original = h.client.send.bind(h.client) as Send;
+  const commands: string[] = [];
+  sendOf(h).send = (command) => {
+    commands.push((command as object).constructor.name);
+    return original(command);
+  };
+  try {
+    return { result: await run(), commands };
+  } finally {
+    sendOf(h).send = original;
+  }
+}
+
+/**
+ * Runs `hook` once, inside the harness's DynamoDB client, right after the first command `when` picks
+ * has been answered (or refused: `error`): what another request does at that moment, between two
+ * steps of this one. Returns what restores the client.
+ */
+export function between(
+  h: Harness,
+  when: (command: unknown, error: unknown) => boolean,
+  hook: () => Promise<unknown>,
+): () => void {
+  const original = h.client.send.bind(h.client) as Send;
+  let fired = false;
+  sendOf(h).send = async (command) => {
+    let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, value: await original(command) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    if (!fired && when(command, outcome.ok ? undefined : outcome.error)) {
+      fired = true;
+      await hook();
+    }
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  };
+  return () => {
+    sendOf(h).send = original;
+  };
+}

@@ -2,13 +2,16 @@ import { expect, inject } from 'vitest';
 import * as kit from './kit.js';
 
 export {
+  between,
   call,
+  countRequests,
   type Harness,
   PEPPER,
   PHONE,
   RecordingSender,
   sendTo,
   silentLog,
+  stateItem,
   storedCode,
   testConfig,
   wrongCode,

@@ -15,7 +15,7 @@ import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
 import { IDENTITY_HEADERS } from '../../functions/http/authorizer-policy.js';
 import { lambdaContext } from '../../functions/local/events.js';
 import { createAccessTokens, createStore, withSigningKeys } from '../../functions/wiring.js';
-import { call, type Harness, harness, testConfig } from '../support.js';
+import { call, countRequests, harness, testConfig } from '../support.js';
 
 // Errors only, so that the fail-closed test can read what the authorizer logs; set before any
 // logger exists (Powertools re-applies its initial level on every invocation).
@@ -167,21 +167,6 @@ async function setUp(options: { headers?: AuthorizerDeps['headers']; overrides?:
     call(session, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` }, query });
 
   return { h, deps, authorizer, authorize, login, accessTokenFor, logout };
-}
-
-/** Counts the DynamoDB requests of the harness's store while `run` runs. */
-async function countRequests<T>(h: Harness, run: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
-  const original = h.client.send.bind(h.client) as (command: unknown) => Promise<unknown>;
-  const commands: string[] = [];
-  (h.client as unknown as { send: (command: unknown) => Promise<unknown> }).send = (command) => {
-    commands.push((command as object).constructor.name);
-    return original(command);
-  };
-  try {
-    return { result: await run(), commands };
-  } finally {
-    (h.client as unknown as { send: typeof original }).send = original;
-  }
 }
 
 const allowOnStage = (login: Login, context: Record<string, string>) => ({

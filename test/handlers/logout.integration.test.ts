@@ -1,5 +1,5 @@
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { stateKey } from '../../functions/adapters/dynamo/keys.js';
 import { hashSessionToken } from '../../functions/core/sessions.js';
@@ -8,7 +8,7 @@ import { createSendOtpHandler } from '../../functions/handlers/send-otp.js';
 import { createSessionHandler } from '../../functions/handlers/session.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
 import type { Answer } from '../kit.js';
-import { call, expectProblem, type Harness, harness } from '../support.js';
+import { between, call, expectProblem, type Harness, harness, stateItem } from '../support.js';
 
 /**
  * DELETE /v1/session ends a login whatever token of it comes (found in review): a session token that
@@ -91,33 +91,6 @@ async function survivors(a: Api, logins: Partial<Tokens>[], headers: Headers = {
       alive.push(`${index}:refresh`);
   }
   return alive;
-}
-
-async function stateItem(h: Harness, pk: string) {
-  const { Item } = await h.client.send(
-    new GetItemCommand({ TableName: h.tables.stateTable, Key: marshall({ pk }), ConsistentRead: true }),
-  );
-  return Item ? unmarshall(Item) : undefined;
-}
-
-/**
- * Runs `hook` once, inside the harness's DynamoDB client, right after the first command `when` picks
- * has been answered: what another request does at that moment, between two steps of this one.
- */
-function between(h: Harness, when: (command: unknown) => boolean, hook: () => Promise<unknown>): () => void {
-  const original = h.client.send.bind(h.client) as (command: unknown) => Promise<unknown>;
-  let fired = false;
-  (h.client as unknown as { send: (command: unknown) => Promise<unknown> }).send = async (command) => {
-    const result = await original(command);
-    if (!fired && when(command)) {
-      fired = true;
-      await hook();
-    }
-    return result;
-  };
-  return () => {
-    (h.client as unknown as { send: typeof original }).send = original;
-  };
 }
 
 const readsItem = (pk: string) => (command: unknown) =>

@@ -8,7 +8,7 @@ import { createSessionHandler } from '../../functions/handlers/session.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
 import type { Answer } from '../kit.js';
 import { TransactionCanceledException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
-import { call, expectProblem, type Harness, harness } from '../support.js';
+import { between, call, expectProblem, type Harness, harness } from '../support.js';
 
 /**
  * POST /v1/session/refresh on the real handlers over DynamoDB Local (issue 10, item 4): refresh tokens
@@ -378,36 +378,6 @@ describe('lifetimes follow the login', () => {
     expect(refreshed.body?.expiresIn).toBe(300);
   });
 });
-
-/**
- * Runs `hook` once, inside the harness's DynamoDB client, right after the first command `when` picks
- * has been sent (or refused): what another request does at that moment, between two steps of this one.
- */
-function between(
-  h: Harness,
-  when: (command: unknown, error: unknown) => boolean,
-  hook: () => Promise<unknown>,
-): () => void {
-  const original = h.client.send.bind(h.client) as (command: unknown) => Promise<unknown>;
-  let fired = false;
-  (h.client as unknown as { send: (command: unknown) => Promise<unknown> }).send = async (command) => {
-    let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
-    try {
-      outcome = { ok: true, value: await original(command) };
-    } catch (error) {
-      outcome = { ok: false, error };
-    }
-    if (!fired && when(command, outcome.ok ? undefined : outcome.error)) {
-      fired = true;
-      await hook();
-    }
-    if (!outcome.ok) throw outcome.error;
-    return outcome.value;
-  };
-  return () => {
-    (h.client as unknown as { send: typeof original }).send = original;
-  };
-}
 
 const keyOf = (command: unknown) =>
   JSON.stringify((command as { input?: { Key?: unknown; TransactItems?: unknown } }).input ?? {});

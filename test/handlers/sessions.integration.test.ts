@@ -1,6 +1,5 @@
 import {
   DeleteItemCommand,
-  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   ScanCommand,
@@ -30,7 +29,7 @@ import { createSessionsHandler } from '../../functions/handlers/sessions.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
 import { STATE_TABLE } from '../../functions/tables.js';
 import type { Answer } from '../kit.js';
-import { call, expectProblem, type Harness, harness } from '../support.js';
+import { between, call, countRequests, expectProblem, type Harness, harness, stateItem } from '../support.js';
 
 /**
  * Sessions as devices (issue 10, item 5), on the real handlers over DynamoDB Local: every session has
@@ -154,48 +153,6 @@ async function sidOf(a: ReturnType<typeof api>, token: string): Promise<string> 
 
 function expectInvalid(answer: Answer): void {
   expectProblem(answer, 401, 'session-invalid');
-}
-
-async function stateItem(h: Harness, pk: string) {
-  const { Item } = await h.client.send(
-    new GetItemCommand({ TableName: h.tables.stateTable, Key: marshall({ pk }), ConsistentRead: true }),
-  );
-  return Item ? unmarshall(Item) : undefined;
-}
-
-/** Counts the DynamoDB requests of the harness's store while `run` runs. */
-async function countRequests<T>(h: Harness, run: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
-  const original = h.client.send.bind(h.client) as (command: unknown) => Promise<unknown>;
-  const commands: string[] = [];
-  (h.client as unknown as { send: (command: unknown) => Promise<unknown> }).send = (command) => {
-    commands.push((command as object).constructor.name);
-    return original(command);
-  };
-  try {
-    return { result: await run(), commands };
-  } finally {
-    (h.client as unknown as { send: typeof original }).send = original;
-  }
-}
-
-/**
- * Runs `hook` once, inside the harness's DynamoDB client, right after the first command `when` picks
- * has been answered: what another request does at that moment, between two steps of this one.
- */
-function between(h: Harness, when: (command: unknown) => boolean, hook: () => Promise<unknown>): () => void {
-  const original = h.client.send.bind(h.client) as (command: unknown) => Promise<unknown>;
-  let fired = false;
-  (h.client as unknown as { send: (command: unknown) => Promise<unknown> }).send = async (command) => {
-    const result = await original(command);
-    if (!fired && when(command)) {
-      fired = true;
-      await hook();
-    }
-    return result;
-  };
-  return () => {
-    (h.client as unknown as { send: typeof original }).send = original;
-  };
 }
 
 const isSessionsQuery = (command: unknown) =>
