@@ -1,3 +1,4 @@
+import { HANDLERS } from '../functions/routes.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,18 +15,7 @@ import { secretsManagerStandIn, snsStandIn, type StandIn } from './stand-ins.js'
 const run = promisify(execFile);
 
 /** The order of one round: every function once, so that machine drift lands on all of them alike. */
-export const COLD_START_ORDER = [
-  'floor',
-  'health',
-  'send-otp',
-  'verify-otp',
-  'session',
-  'sessions',
-  'refresh',
-  'policy',
-  'well-known',
-  'cleanup',
-] as const;
+export const COLD_START_ORDER = ['floor', ...HANDLERS, 'cleanup'] as const;
 
 /** What Lambda gives a function: the keys of its role, in environment variables, and its region. */
 const REGION = 'us-east-1';

@@ -1,3 +1,4 @@
+import { COLD_START_ORDER } from '../../bench/cold-start.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,18 +50,7 @@ describe('npm run bench, smoke mode', () => {
     };
     expect(results.smoke).toBe(true);
     // Every function of the stack, after the floor, in the order they are built and started.
-    const functions = [
-      'floor',
-      'health',
-      'send-otp',
-      'verify-otp',
-      'session',
-      'sessions',
-      'refresh',
-      'policy',
-      'well-known',
-      'cleanup',
-    ];
+    const functions = [...COLD_START_ORDER];
     expect(results.bundles.map((bundle) => bundle.name)).toEqual(functions);
     // Every function's import plus first invocation, interleaved with the floor's, each answering as expected.
     const cold = new Map(results.coldStart.map((entry) => [entry.name, entry]));
