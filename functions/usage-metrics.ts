@@ -1,5 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from './metrics.js';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from './metrics.js';
 
 /** Counts of what the API did, by dimension (client, channel): CloudWatch metrics in embedded format. */
 export interface UsageMetrics {
@@ -12,7 +12,7 @@ export interface UsageMetrics {
  * POWERTOOLS_METRICS_DISABLED=true silences it (npm start, tests).
  */
 export function cloudWatchMetrics(): UsageMetrics {
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'otp-service' });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
   return {
     count(name, dimensions) {
       const single = metrics.singleMetric();

@@ -1,6 +1,7 @@
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
+import { METRICS_SERVICE } from '../functions/metrics.js';
 
 export interface FunctionEnvironmentProps {
   stage: string;
@@ -45,7 +46,7 @@ export function functionEnvironment(props: FunctionEnvironmentProps): Record<str
     ...(props.emailFrom ? { OTP_EMAIL_FROM: props.emailFrom } : {}),
     ...(props.smsSenderId ? { OTP_SMS_SENDER_ID: props.smsSenderId } : {}),
     ...(props.smsOriginationNumber ? { OTP_SMS_ORIGINATION_NUMBER: props.smsOriginationNumber } : {}),
-    POWERTOOLS_SERVICE_NAME: 'otp-service',
+    POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
 }

@@ -8,11 +8,11 @@ import type { OtpStore } from '../core/ports.js';
 import { type KeyRotation, rotateSigningKeys } from '../core/signing-keys.js';
 import { DAY_MS } from '../core/windows.js';
 import { createLogger } from '../http/logger.js';
-import { METRICS_NAMESPACE } from '../metrics.js';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../metrics.js';
 import { createSigningKeyVault, createStore } from '../wiring.js';
 
 const logger = createLogger();
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'otp-service' });
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
 
 export interface CleanupDeps {
   store: Pick<OtpStore, 'removeExpired'>;
