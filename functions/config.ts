@@ -62,6 +62,26 @@ export interface OtpConfig {
   cleanupMaxItems: number;
   /** Wrong codes in a row for one target, over all its codes, before it is locked for a day. */
   maxFailuresPerTarget: number;
+  /** SMS per destination country per UTC hour, all clients together; 0 turns it off. */
+  smsLimitPerCountryPerHour: number;
+  /** SMS per number block (a number without its last three digits) per UTC hour; 0 turns it off. */
+  smsLimitPerPrefixPerHour: number;
+  /** SMS per UTC hour for the whole deployment; 0 turns it off. */
+  smsLimitPerHour: number;
+  /** The conversion breaker (core/breaker.ts): refuse SMS to a country, only log it, or neither. */
+  breakerMode: BreakerMode;
+  /** SMS to a country within the window before its conversion is judged. */
+  breakerMinSends: number;
+  /** Verified / sent below this trips the breaker. */
+  breakerMinConversion: number;
+  breakerWindowSeconds: number;
+  /** How long SMS to a country stays refused once its breaker trips. */
+  breakerPauseSeconds: number;
+  /**
+   * How many items a counter that every SMS touches (per deployment, per country, the breaker's) is
+   * spread over, so that no item takes every write (DESIGN.md, Data).
+   */
+  counterShards: number;
   devMode: boolean;
   stage: string;
   /** The stage's name starts with prod or prd: dev mode and local delivery are refused. */
@@ -96,6 +116,9 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+export const BREAKER_MODES = ['enforce', 'monitor', 'off'] as const;
+export type BreakerMode = (typeof BREAKER_MODES)[number];
 
 export const MIN_PEPPER_LENGTH = 32;
 /** A pepper's least count of different characters: a placeholder such as 'ab' repeated has 2. */
@@ -169,6 +192,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value === undefined ? fallback : Number(checked(name, wholeNumber(min, max), value));
 }
 
+function fraction(env: Env, name: string, fallback: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  const number = /^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
+  if (Number.isNaN(number)) throw new ConfigError(name, `must be a decimal number from 0 to 1 (got "${value}").`);
+  return number;
+}
+
 function boolean(env: Env, name: string, fallback: boolean): boolean {
   const value = raw(env, name)?.toLowerCase();
   if (value === undefined) return fallback;
@@ -196,6 +227,7 @@ const TABLE_NAME = z
   .string()
   .check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)'));
 const DELIVERY = z.enum(['aws', 'local'], 'must be aws or local');
+const BREAKER_MODE = z.enum(BREAKER_MODES, 'must be enforce, monitor or off');
 const SECRET_ARN = z
   .string()
   .check(
@@ -324,6 +356,15 @@ export function loadConfig(env: Env): OtpConfig {
     // NIST SP 800-63B allows at most 100; the default leaves room for guesses already in flight.
     maxFailuresPerTarget: integer(env, 'OTP_MAX_FAILURES_PER_TARGET', 50, 1, 100),
     cleanupMaxItems: integer(env, 'OTP_CLEANUP_MAX_ITEMS', 5000, 1, 100_000),
+    smsLimitPerCountryPerHour: integer(env, 'OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR', 500, 0, 10_000_000),
+    smsLimitPerPrefixPerHour: integer(env, 'OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR', 10, 0, 1_000_000),
+    smsLimitPerHour: integer(env, 'OTP_SMS_LIMIT_PER_HOUR', 2000, 0, 10_000_000),
+    breakerMode: text(env, 'OTP_BREAKER_MODE', 'enforce', BREAKER_MODE) as BreakerMode,
+    breakerMinSends: integer(env, 'OTP_BREAKER_MIN_SENDS', 50, 1, 1_000_000),
+    breakerMinConversion: fraction(env, 'OTP_BREAKER_MIN_CONVERSION', 0.2),
+    breakerWindowSeconds: integer(env, 'OTP_BREAKER_WINDOW_SECONDS', 3600, 60, 86_400),
+    breakerPauseSeconds: integer(env, 'OTP_BREAKER_PAUSE_SECONDS', 900, 60, 86_400),
+    counterShards: integer(env, 'OTP_COUNTER_SHARDS', 10, 1, 100),
     devMode,
     stage,
     production,

@@ -96,6 +96,18 @@ describe('loadConfig', () => {
     ['OTP_ACCESS_TOKEN_ALGORITHM', 'HS256'],
     ['OTP_ACCESS_TOKEN_ALGORITHM', 'none'],
     ['OTP_ACCESS_TOKEN_ALGORITHM', 'rs256'],
+    ['OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR', '-1'],
+    ['OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR', 'ten'],
+    ['OTP_SMS_LIMIT_PER_HOUR', '2.5'],
+    ['OTP_BREAKER_MODE', 'on'],
+    ['OTP_BREAKER_MIN_SENDS', '0'],
+    ['OTP_BREAKER_MIN_CONVERSION', '1.5'],
+    ['OTP_BREAKER_MIN_CONVERSION', '-0.1'],
+    ['OTP_BREAKER_MIN_CONVERSION', '20%'],
+    ['OTP_BREAKER_WINDOW_SECONDS', '59'],
+    ['OTP_BREAKER_PAUSE_SECONDS', '86401'],
+    ['OTP_COUNTER_SHARDS', '0'],
+    ['OTP_COUNTER_SHARDS', '101'],
   ])('stops on %s=%j with a message naming it', (variable, value) => {
     expect(() => loadConfig({ ...BASE, [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ ...BASE, [variable]: value })).toThrow(
@@ -242,6 +254,46 @@ describe('loadConfig', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain(stored.current.jwk.d);
     }
+  });
+
+  it('has the documented SMS cost protection defaults, and reads its variables', () => {
+    expect(loadConfig(BASE)).toMatchObject({
+      smsLimitPerCountryPerHour: 500,
+      smsLimitPerPrefixPerHour: 10,
+      smsLimitPerHour: 2000,
+      breakerMode: 'enforce',
+      breakerMinSends: 50,
+      breakerMinConversion: 0.2,
+      breakerWindowSeconds: 3600,
+      breakerPauseSeconds: 900,
+      counterShards: 10,
+    });
+    expect(
+      loadConfig({
+        ...BASE,
+        OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR: '0',
+        OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR: '3',
+        OTP_SMS_LIMIT_PER_HOUR: '100',
+        OTP_BREAKER_MODE: 'monitor',
+        OTP_BREAKER_MIN_SENDS: '200',
+        OTP_BREAKER_MIN_CONVERSION: '.35',
+        OTP_BREAKER_WINDOW_SECONDS: '7200',
+        OTP_BREAKER_PAUSE_SECONDS: '1800',
+        OTP_COUNTER_SHARDS: '4',
+      }),
+    ).toMatchObject({
+      smsLimitPerCountryPerHour: 0,
+      smsLimitPerPrefixPerHour: 3,
+      smsLimitPerHour: 100,
+      breakerMode: 'monitor',
+      breakerMinSends: 200,
+      breakerMinConversion: 0.35,
+      breakerWindowSeconds: 7200,
+      breakerPauseSeconds: 1800,
+      counterShards: 4,
+    });
+    expect(loadConfig({ ...BASE, OTP_BREAKER_MIN_CONVERSION: '1' }).breakerMinConversion).toBe(1);
+    expect(loadConfig({ ...BASE, OTP_BREAKER_MIN_CONVERSION: '0' }).breakerMinConversion).toBe(0);
   });
 
   it('refuses a daily limit below the hourly one', () => {

@@ -37,6 +37,19 @@ describe('parsePolicy: a bad field is named as policy.<field>', () => {
     expect(fieldsOf({ codeLength })).toEqual(['policy.codeLength']);
   });
 
+  it.each([
+    ['smsLimitPerHour', 0],
+    ['smsLimitPerCountryPerHour', 2.5],
+    ['smsLimitPerPrefixPerHour', -1],
+  ])('names %s %s (SMS caps of a client are whole numbers from 1)', (field, value) => {
+    expect(fieldsOf({ [field]: value })).toEqual([`policy.${field}`]);
+  });
+
+  it('accepts SMS caps of a client', () => {
+    const policy = { smsLimitPerHour: 100, smsLimitPerCountryPerHour: 20, smsLimitPerPrefixPerHour: 3 };
+    expect(parsePolicy(policy)).toEqual(policy);
+  });
+
   it('names channels when the list is empty', () => {
     expect(fieldsOf({ channels: [] })).toEqual(['policy.channels']);
   });

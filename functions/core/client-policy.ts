@@ -28,6 +28,11 @@ export interface ClientPolicy {
   sendLimitPerHour?: number;
   sendLimitPerDay?: number;
   resendCooldownSeconds?: number;
+  /** This client's own SMS per UTC hour, and per destination country per hour (its own counters). */
+  smsLimitPerHour?: number;
+  smsLimitPerCountryPerHour?: number;
+  /** A lower cap on SMS per number block per hour for this client's sends (the block's count is shared). */
+  smsLimitPerPrefixPerHour?: number;
   channels?: Channel[];
   smsCountries?: string[];
   sessionTtlSeconds?: number;
@@ -46,6 +51,9 @@ export interface ClientPolicy {
 export interface PolicyExtras {
   requireOtpToken: boolean;
   testTargets: readonly TestTarget[];
+  /** The client's own caps on its SMS (0: none), besides the deployment's. */
+  clientSmsLimitPerHour: number;
+  clientSmsLimitPerCountryPerHour: number;
 }
 
 /** What a request runs under: the deployment's settings with the calling client's policy applied. */
@@ -65,6 +73,10 @@ export function effectiveConfig<C extends PolicyScope>(config: C, policy: Client
     sendLimitPerHour: p.sendLimitPerHour ?? config.sendLimitPerHour,
     sendLimitPerDay: p.sendLimitPerDay ?? config.sendLimitPerDay,
     resendCooldownSeconds: p.resendCooldownSeconds ?? config.resendCooldownSeconds,
+    // Lower only: a client cannot lift the deployment's cap on a number block.
+    smsLimitPerPrefixPerHour: lowerCap(config.smsLimitPerPrefixPerHour, p.smsLimitPerPrefixPerHour),
+    clientSmsLimitPerHour: p.smsLimitPerHour ?? 0,
+    clientSmsLimitPerCountryPerHour: p.smsLimitPerCountryPerHour ?? 0,
     sessionTtlSeconds: p.sessionTtlSeconds ?? config.sessionTtlSeconds,
     stepUpTtlSeconds: stepUpSeconds(config, policy),
     refreshTtlSeconds: p.refreshTtlSeconds ?? config.refreshTtlSeconds,
@@ -78,6 +90,12 @@ export function effectiveConfig<C extends PolicyScope>(config: C, policy: Client
     requireOtpToken: p.requireOtpToken ?? false,
     testTargets: p.testTargets ?? [],
   };
+}
+
+/** The lower of two caps, where 0 means no cap. */
+function lowerCap(deployment: number, client: number | undefined): number {
+  if (client === undefined || client === 0) return deployment;
+  return deployment === 0 ? client : Math.min(deployment, client);
 }
 
 /** The step-up window of a client's calls: how recent an OTP must be for an action that needs one. */

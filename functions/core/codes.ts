@@ -26,6 +26,6 @@ export function hashesMatch(a: string, b: string): boolean {
  * Keyed, non-reversible database key for a normalised target or source IP, so that keys cannot be
  * guessed from outside and carry no PII into logs or metrics. The label separates the key spaces.
  */
-export function opaqueKey(pepper: string, label: 'target' | 'ip', value: string): string {
+export function opaqueKey(pepper: string, label: 'target' | 'ip' | 'block', value: string): string {
   return createHmac('sha256', pepper).update(`${label}\0${value}`).digest('base64url').slice(0, 32);
 }

@@ -31,7 +31,16 @@ export class ChannelNotAllowedError extends OtpError {
 }
 
 /** Which send limit refused a code: the `reason` member of a 429 `rate-limited`. */
-export type RateLimitReason = 'cooldown' | 'target-hourly' | 'target-daily' | 'target-locked' | 'ip-hourly';
+export type RateLimitReason =
+  | 'cooldown'
+  | 'target-hourly'
+  | 'target-daily'
+  | 'target-locked'
+  | 'ip-hourly'
+  | 'country-hourly'
+  | 'prefix-hourly'
+  | 'sms-hourly'
+  | 'country-paused';
 
 export class RateLimitedError extends OtpError {
   readonly status = 429;
@@ -41,6 +50,8 @@ export class RateLimitedError extends OtpError {
     readonly reason: RateLimitReason,
     detail: string,
     readonly retryAfterSeconds: number,
+    /** An SMS's destination country, for the operator's metrics; not part of the answer. */
+    readonly country?: string,
   ) {
     super(detail);
     this.headers['Retry-After'] = String(retryAfterSeconds);

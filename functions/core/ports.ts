@@ -1,4 +1,5 @@
 import type { Channel, Purpose } from './purposes.js';
+import type { Conversion } from './sms-protection.js';
 
 /**
  * What the core needs from storage. The adapter (adapters/dynamo/) makes every rule hold under
@@ -57,6 +58,27 @@ export interface OtpStore {
   lockSends(mailboxKey: string, now: number, until: number, cooldownSeconds: number): Promise<void>;
   /** A successful verification ends the run of failures. */
   clearFailures(mailboxKey: string): Promise<void>;
+  /**
+   * Counts an SMS to a country in its breaker window (on one random shard of it) and returns that
+   * shard's counts: a random sample of the window (core/sms-protection.ts, sampleSuggestsTrip), and
+   * until when a trip claimed in this window lasts, during which the window is not judged again.
+   */
+  countSmsSent(breaker: BreakerWindowRef): Promise<Conversion & { judgedUntil?: number }>;
+  /** Counts a verified SMS code in the breaker window it was sent in. */
+  countSmsVerified(breaker: BreakerWindowRef): Promise<void>;
+  /** Every shard of a country's breaker window, added up (one batch read). */
+  breakerWindow(breaker: BreakerWindowRef): Promise<Conversion>;
+  /**
+   * Claims a country's breaker trip (at `breaker.at`) until `until`: true for the first claim, false
+   * while an earlier one still lasts, so that one trip is logged and counted once, however many
+   * sends see it.
+   */
+  claimBreakerTrip(breaker: BreakerWindowRef, until: number): Promise<boolean>;
+  /**
+   * Refuses SMS to a country until `until`, stamped on the country's hourly counters that
+   * `reserveSend` writes anyway, so that sends pay no extra read for the pause.
+   */
+  pauseCountry(country: string, now: number, until: number, shards: number): Promise<void>;
   getSession(tokenHash: string): Promise<SessionRecord | undefined>;
   /**
    * Deletes up to `limit` items whose expiry has passed but that TTL has not removed yet, looking
@@ -159,9 +181,36 @@ export interface RefreshRotation {
   idleUntil: number;
 }
 
+/** A country's breaker window at `at` (epoch ms), spread over `shards`. */
+export interface BreakerWindowRef {
+  country: string;
+  at: number;
+  windowMs: number;
+  shards: number;
+}
+
+/** The caps an SMS is counted against besides its target's and its network's (0: that cap is off). */
+export interface SmsReservation {
+  /** ISO 3166 alpha-2 of the destination. */
+  country: string;
+  /** The keyed hash of the number block (core/sms-protection.ts, numberBlockOf). */
+  blockKey: string;
+  perCountryPerHour: number;
+  perPrefixPerHour: number;
+  perHour: number;
+  /** A client's own caps on its SMS (client policy), counted on counters of its own. */
+  client?: { id: string; perHour: number; perCountryPerHour: number };
+  /** The breaker enforces: a paused country is refused. */
+  checkPause: boolean;
+  /** How many items the counters that every SMS touches are spread over. */
+  shards: number;
+}
+
 export interface SendReservation {
   /** The keyed hash of the target's mailbox (targets.ts, mailboxOf): its tags share one count. */
   mailboxKey: string;
+  /** An SMS: the caps on SMS spend too. */
+  sms?: SmsReservation;
   /** Undefined when the per-IP limit is off or the source IP is unknown. */
   ipKey?: string;
   now: number;
@@ -175,7 +224,19 @@ export interface SendReservation {
  * The limit that refused a send, and when it lets the next one through (epoch ms). `contended`: the
  * counters stayed locked by other sends to the same target or network through every retry.
  */
-export type SendLimit = 'cooldown' | 'target-hourly' | 'target-daily' | 'target-locked' | 'ip-hourly' | 'contended';
+export type SendLimit =
+  | 'cooldown'
+  | 'target-hourly'
+  | 'target-daily'
+  | 'target-locked'
+  | 'ip-hourly'
+  | 'country-hourly'
+  | 'prefix-hourly'
+  | 'sms-hourly'
+  | 'client-country-hourly'
+  | 'client-sms-hourly'
+  | 'country-paused'
+  | 'contended';
 
 export interface SendRefusal {
   limit: SendLimit;
@@ -211,12 +272,23 @@ export interface StoredCode extends CodeRef {
   /** verify-* / update-*: the customer whose session asked for the code; only that customer may use it. */
   customerId?: string;
   channel: Channel;
+  /** An SMS: its destination country, so that a verify counts in the breaker window of the send. */
+  country?: string;
   sentAt: number;
   expiresAt: number;
 }
 
 export type AttemptOutcome =
-  | { kind: 'counted'; codeHash: string; channel: Channel; testTarget: boolean; issuedTo?: string; customerId?: string }
+  | {
+      kind: 'counted';
+      codeHash: string;
+      channel: Channel;
+      testTarget: boolean;
+      issuedTo?: string;
+      customerId?: string;
+      /** An SMS code stored with its country: when and where it was sent (the breaker's window). */
+      sms?: { country: string; sentAt: number };
+    }
   /** No code, or an expired one: answered exactly like a wrong code. */
   | { kind: 'missing' }
   | { kind: 'exhausted' };

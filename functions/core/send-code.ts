@@ -16,6 +16,7 @@ import type { CodeRef, SendLimit, SendRefusal } from './ports.js';
 import type { Channel, Purpose } from './purposes.js';
 import { checkSession } from './sessions.js';
 import { mailboxOf, maskTarget, normaliseTarget, type Target } from './targets.js';
+import { breakerTrips, numberBlockOf, sampleSuggestsTrip } from './sms-protection.js';
 import { secondsUntil } from './windows.js';
 
 export interface SendRequest {
@@ -39,6 +40,17 @@ export interface SendResult {
   testTarget: boolean;
   /** Only in dev mode. */
   mockCode?: string;
+  /** An SMS: its destination country, for the operator's metrics. */
+  country?: string;
+  /** This send tripped its country's conversion breaker (core/sms-protection.ts). */
+  breakerTripped?: BreakerTrip;
+}
+
+/** A country whose conversion tripped the breaker: paused (enforce) or only reported (monitor). */
+export interface BreakerTrip {
+  country: string;
+  mode: 'enforce' | 'monitor';
+  until: number;
 }
 
 /** Sends a new code to a target for a purpose, replacing its previous one, within every send limit. */
@@ -79,13 +91,21 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
       perDay: config.sendLimitPerDay,
       perIpPerHour: config.sendLimitPerIpPerHour,
       cooldownSeconds: config.resendCooldownSeconds,
+      ...(target.channel === 'sms' && target.country
+        ? { sms: smsReservation(config, target.address, target.country, request.clientId) }
+        : {}),
     });
-    if (refusal) throw refused(refusal, now);
+    if (refusal) throw refused(refusal, now, target.country);
   }
+  // Counted beside the code's write, so that the send waits for no extra round trip.
+  const watching =
+    testCode === undefined && target.channel === 'sms' && target.country && config.breakerMode !== 'off'
+      ? watchBreaker(deps, target.country, now)
+      : undefined;
 
   const code = testCode ?? generateCode(config.codeLength);
   const codeHash = hashCode(config.pepper, target.address, request.purpose, code);
-  await store.saveCode({
+  const saving = store.saveCode({
     ...ref,
     codeHash,
     tokenHash,
@@ -94,9 +114,11 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     ...(customerId === undefined ? {} : { customerId }),
     ...(testCode === undefined ? {} : { testTarget: true, issuedTo: request.clientId }),
     channel: target.channel,
+    ...(target.country && testCode === undefined ? { country: target.country } : {}),
     sentAt: now,
     expiresAt: now + config.codeTtlSeconds * 1000,
   });
+  const [, breakerTripped] = await Promise.all([saving, watching]);
 
   const logged = { channel: target.channel, purpose: request.purpose, target: maskTarget(target.address) };
   if (testCode !== undefined) {
@@ -131,7 +153,69 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     otpToken,
     testTarget: testCode !== undefined,
     ...(config.devMode ? { mockCode: code } : {}),
+    ...(target.country ? { country: target.country } : {}),
+    ...(breakerTripped ? { breakerTripped } : {}),
   };
+}
+
+/** The caps an SMS counts against, with the calling client's own (client-policy.ts). */
+function smsReservation(config: EffectiveConfig, address: string, country: string, clientId: string | undefined) {
+  const ownCaps = config.clientSmsLimitPerHour > 0 || config.clientSmsLimitPerCountryPerHour > 0;
+  return {
+    country,
+    blockKey: opaqueKey(config.pepper, 'block', numberBlockOf(address)),
+    perCountryPerHour: config.smsLimitPerCountryPerHour,
+    perPrefixPerHour: config.smsLimitPerPrefixPerHour,
+    perHour: config.smsLimitPerHour,
+    ...(ownCaps && clientId
+      ? {
+          client: {
+            id: clientId,
+            perHour: config.clientSmsLimitPerHour,
+            perCountryPerHour: config.clientSmsLimitPerCountryPerHour,
+          },
+        }
+      : {}),
+    checkPause: config.breakerMode === 'enforce',
+    shards: config.counterShards,
+  };
+}
+
+/**
+ * The conversion breaker: counts this SMS in its country's window and, when the window has seen
+ * enough SMS and too few of their codes verified, pauses SMS to the country (enforce) or only says
+ * so (monitor). Judged on the exact counts only when the sample shard suggests it, so that a send to
+ * a country that converts well never pays a read. Never fails the send: a breaker that cannot count
+ * leaves the caps in charge.
+ */
+async function watchBreaker(deps: SendDeps, country: string, now: number): Promise<BreakerTrip | undefined> {
+  const { config, store } = deps;
+  const ref = { country, at: now, windowMs: config.breakerWindowSeconds * 1000, shards: config.counterShards };
+  try {
+    const sample = await store.countSmsSent(ref);
+    if ((sample.judgedUntil ?? 0) > now || !sampleSuggestsTrip(sample, ref.shards, config)) return undefined;
+    const window = await store.breakerWindow(ref);
+    if (!breakerTrips(window, config)) return undefined;
+    const until = now + config.breakerPauseSeconds * 1000;
+    const mode = config.breakerMode === 'enforce' ? 'enforce' : 'monitor';
+    if (mode === 'enforce') await store.pauseCountry(country, now, until, config.counterShards);
+    if (!(await store.claimBreakerTrip(ref, until))) return undefined;
+    deps.log.warn(mode === 'enforce' ? 'country paused' : 'country would be paused (breaker in monitor mode)', {
+      country,
+      sent: window.sent,
+      verified: window.verified,
+      conversion: window.sent > 0 ? window.verified / window.sent : 0,
+      minConversion: config.breakerMinConversion,
+      until: new Date(until).toISOString(),
+    });
+    return { country, mode, until };
+  } catch (error) {
+    deps.log.warn('conversion breaker failed', {
+      country,
+      reason: error instanceof Error ? error.name : 'unknown',
+    });
+    return undefined;
+  }
 }
 
 /**
@@ -180,11 +264,23 @@ const REFUSALS: Record<SendLimit, { reason: RateLimitReason; detail: string }> =
   'target-daily': { reason: 'target-daily', detail: 'Daily limit of codes for this target reached.' },
   'target-locked': { reason: 'target-locked', detail: 'Too many wrong codes for this target. Try again later.' },
   'ip-hourly': { reason: 'ip-hourly', detail: 'Too many codes requested from this network.' },
+  'country-hourly': { reason: 'country-hourly', detail: 'Hourly limit of SMS to this country reached.' },
+  'prefix-hourly': { reason: 'prefix-hourly', detail: 'Hourly limit of SMS to this range of numbers reached.' },
+  'sms-hourly': { reason: 'sms-hourly', detail: 'Hourly limit of SMS reached. Try e-mail, or try again later.' },
+  'client-country-hourly': {
+    reason: 'country-hourly',
+    detail: "This app's hourly limit of SMS to this country reached.",
+  },
+  'client-sms-hourly': { reason: 'sms-hourly', detail: "This app's hourly limit of SMS reached." },
+  'country-paused': {
+    reason: 'country-paused',
+    detail: 'SMS to this country are paused: too few codes sent there were used lately. Try e-mail.',
+  },
 };
 
-function refused(refusal: SendRefusal, now: number): RateLimitedError {
+function refused(refusal: SendRefusal, now: number, country: string | undefined): RateLimitedError {
   const { reason, detail } = REFUSALS[refusal.limit];
-  return new RateLimitedError(reason, detail, secondsUntil(now, refusal.until));
+  return new RateLimitedError(reason, detail, secondsUntil(now, refusal.until), country);
 }
 
 function assertAllowed(config: EffectiveConfig, target: Target): void {

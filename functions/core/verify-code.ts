@@ -47,6 +47,8 @@ export interface VerifyResult {
   now: number;
   /** The code was a client's test identity's fixed code. */
   testTarget: boolean;
+  /** An SMS code: its destination country, for the operator's metrics. */
+  country?: string;
   /** The session opened (login, register, step-up, reset-password); none for verify-* and update-*. */
   sessionToken?: string;
   session?: SessionRecord;
@@ -114,12 +116,16 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     throw new InvalidCodeError();
   }
 
+  // The code is proven: it counts for its country's conversion (the breaker, send-code.ts) beside
+  // what it grants, whatever becomes of the session write.
+  const converted = attempt.sms && config.breakerMode !== 'off' ? countConversion(deps, attempt.sms) : undefined;
   const base = {
     verifiedTarget: target.address,
     otpType: attempt.channel,
     purpose,
     now,
     testTarget: attempt.testTarget,
+    ...(address.country ? { country: address.country } : {}),
   };
   let result: VerifyResult;
   if (link && linkSession) {
@@ -144,6 +150,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     };
   }
 
+  await converted;
   if (failures.count > 0) await store.clearFailures(mailboxKey);
   deps.log[attempt.testTarget ? 'warn' : 'info'](attempt.testTarget ? 'test identity verified' : 'code verified', {
     purpose,
@@ -152,6 +159,24 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     target: maskTarget(target.address),
   });
   return result;
+}
+
+/** Counts a proven SMS code in the breaker window it was sent in; never fails the verify. */
+async function countConversion(deps: CoreDeps, sms: { country: string; sentAt: number }): Promise<void> {
+  const { config } = deps;
+  try {
+    await deps.store.countSmsVerified({
+      country: sms.country,
+      at: sms.sentAt,
+      windowMs: config.breakerWindowSeconds * 1000,
+      shards: config.counterShards,
+    });
+  } catch (error) {
+    deps.log.warn('conversion breaker failed', {
+      country: sms.country,
+      reason: error instanceof Error ? error.name : 'unknown',
+    });
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config.js';
 import type { SendApiDeps } from '../core/deps.js';
+import { RateLimitedError } from '../core/errors.js';
 import { DEFAULT_PURPOSE } from '../core/purposes.js';
 import { sendCode } from '../core/send-code.js';
 import { callDeps, clientIdentifier } from '../http/client-context.js';
@@ -8,6 +9,7 @@ import { createLogger } from '../http/logger.js';
 import { json } from '../http/responses.js';
 import { sendBody } from '../http/schemas.js';
 import { tokenFromHeaders } from '../http/session-token.js';
+import { SMS_METRICS } from '../metrics.js';
 import { cloudWatchMetrics, type UsageMetrics } from '../usage-metrics.js';
 import { createClientDirectory, createSenders, createStore, withPepper } from '../wiring.js';
 
@@ -22,22 +24,41 @@ export function createSendOtpHandler(
     identify: clientIdentifier(deps, logger),
     body: sendBody,
     handle: async ({ body, sourceIp, client, headers }) => {
-      const { testTarget, ...result } = await sendCode(callDeps(deps, client, logger), {
+      const clientId = client?.id ?? 'anonymous';
+      const sent = await sendCode(callDeps(deps, client, logger), {
         target: body.target,
         purpose: body.purpose ?? DEFAULT_PURPOSE,
         channel: body.channel,
         sourceIp,
         clientId: client?.id,
         sessionToken: () => tokenFromHeaders(headers),
+      }).catch((error: unknown) => {
+        if (error instanceof RateLimitedError) countRefusal(metrics, error, clientId);
+        throw error;
       });
-      const clientId = client?.id ?? 'anonymous';
+      const { testTarget, country, breakerTripped, ...result } = sent;
       metrics.count(testTarget ? 'TestCodeIssued' : 'CodeSent', { clientId, channel: result.otpType });
+      if (result.otpType === 'sms' && !testTarget && country) {
+        metrics.count(SMS_METRICS.sent, { country });
+        metrics.count(SMS_METRICS.sent, { clientId });
+      }
+      if (breakerTripped) {
+        metrics.count(SMS_METRICS.breakerTripped, {});
+        metrics.count(SMS_METRICS.breakerTripped, { country: breakerTripped.country, mode: breakerTripped.mode });
+      }
       return json(200, {
         ...result,
         message: result.otpType === 'sms' ? 'A code was sent by SMS.' : 'A code was sent by e-mail.',
       });
     },
   });
+}
+
+/** A send refused by a limit, by reason, for the operator (functions/metrics.ts, SMS_METRICS). */
+function countRefusal(metrics: UsageMetrics, error: RateLimitedError, clientId: string): void {
+  metrics.count(SMS_METRICS.refused, { reason: error.reason });
+  metrics.count(SMS_METRICS.refused, { reason: error.reason, clientId });
+  if (error.country) metrics.count(SMS_METRICS.refused, { reason: error.reason, country: error.country });
 }
 
 const config = await withPepper(loadConfig(process.env));

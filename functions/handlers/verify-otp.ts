@@ -11,6 +11,7 @@ import { createLogger } from '../http/logger.js';
 import { accessTokenFields, isoTime, json } from '../http/responses.js';
 import { verifyBody } from '../http/schemas.js';
 import { tokenFromHeaders } from '../http/session-token.js';
+import { SMS_METRICS } from '../metrics.js';
 import { cloudWatchMetrics, type UsageMetrics } from '../usage-metrics.js';
 import { createAccessTokens, createClientDirectory, createStore, withPepper, withSigningKeys } from '../wiring.js';
 
@@ -39,6 +40,10 @@ export function createVerifyOtpHandler(
       });
       const clientId = client?.id ?? 'anonymous';
       metrics.count(result.testTarget ? 'TestCodeVerified' : 'CodeVerified', { clientId, channel: result.otpType });
+      if (result.otpType === 'sms' && !result.testTarget && result.country) {
+        metrics.count(SMS_METRICS.verified, { country: result.country });
+        metrics.count(SMS_METRICS.verified, { clientId });
+      }
       const { customer } = result;
       const access = result.session
         ? await deps.accessTokens.issue(subjectOf(result.session, customer), result.now)

@@ -8,6 +8,14 @@ import {
 } from '../../functions/core/client-policy.js';
 import { testConfig } from '../kit.js';
 
+/** What a policy adds where it says nothing: no otpToken requirement, no test identities, no SMS caps of its own. */
+const NO_EXTRAS = {
+  requireOtpToken: false,
+  testTargets: [],
+  clientSmsLimitPerHour: 0,
+  clientSmsLimitPerCountryPerHour: 0,
+};
+
 /** The deployment's settings: defaults, every channel, SMS to the countries named (or every country). */
 const deployment = (env: Record<string, string> = {}) => testConfig(env);
 
@@ -15,12 +23,12 @@ describe('effectiveConfig: a client policy over the deployment', () => {
   it('without a policy, is the deployment with no otpToken requirement and no test identities', () => {
     const config = deployment();
     const effective = effectiveConfig(config, undefined);
-    expect(effective).toEqual({ ...config, requireOtpToken: false, testTargets: [] });
+    expect(effective).toEqual({ ...config, ...NO_EXTRAS });
   });
 
   it('with an empty policy, is the deployment unchanged', () => {
     const config = deployment({ OTP_SMS_ALLOWED_COUNTRIES: 'US,DE' });
-    expect(effectiveConfig(config, {})).toEqual({ ...config, requireOtpToken: false, testTargets: [] });
+    expect(effectiveConfig(config, {})).toEqual({ ...config, ...NO_EXTRAS });
   });
 
   it.each([
@@ -39,7 +47,25 @@ describe('effectiveConfig: a client policy over the deployment', () => {
     const effective = effectiveConfig(config, { [field]: value });
     expect(effective[field]).toBe(value);
     // Nothing else moves.
-    expect({ ...effective, [field]: config[field] }).toEqual({ ...config, requireOtpToken: false, testTargets: [] });
+    expect({ ...effective, [field]: config[field] }).toEqual({ ...config, ...NO_EXTRAS });
+  });
+
+  it('SMS caps: the client counts its own, and lowers (never lifts) the number block cap', () => {
+    const effective = effectiveConfig(deployment(), {
+      smsLimitPerHour: 100,
+      smsLimitPerCountryPerHour: 20,
+      smsLimitPerPrefixPerHour: 3,
+    });
+    expect(effective).toMatchObject({
+      clientSmsLimitPerHour: 100,
+      clientSmsLimitPerCountryPerHour: 20,
+      smsLimitPerPrefixPerHour: 3,
+      smsLimitPerHour: 2000,
+      smsLimitPerCountryPerHour: 500,
+    });
+    expect(effectiveConfig(deployment(), { smsLimitPerPrefixPerHour: 50 }).smsLimitPerPrefixPerHour).toBe(10);
+    const uncapped = deployment({ OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR: '0' });
+    expect(effectiveConfig(uncapped, { smsLimitPerPrefixPerHour: 50 }).smsLimitPerPrefixPerHour).toBe(50);
   });
 
   it('requireOtpToken comes from the policy', () => {

@@ -215,14 +215,24 @@ describe('test identities (testTargets) for app-store review', () => {
     await call(verify, { body: { target: ORDINARY_PHONE, code: h.sender.lastCode() }, headers: withKey });
     expect(counts).toEqual([
       { name: 'CodeSent', dimensions: expect.objectContaining({ clientId: client.clientId }) },
+      // An SMS: for the SMS cost protection too (functions/metrics.ts).
+      { name: 'SmsSent', dimensions: { country: 'US' } },
+      { name: 'SmsSent', dimensions: { clientId: client.clientId } },
       { name: 'CodeVerified', dimensions: expect.objectContaining({ clientId: client.clientId }) },
+      { name: 'SmsVerified', dimensions: { country: 'US' } },
+      { name: 'SmsVerified', dimensions: { clientId: client.clientId } },
     ]);
   });
 
   it('metrics: anonymous sends count under clientId anonymous', async () => {
     const { send, counts } = await setUp();
     await call(send, { body: { target: REVIEW_PHONE } });
-    expect(counts).toEqual([{ name: 'CodeSent', dimensions: expect.objectContaining({ clientId: 'anonymous' }) }]);
+    // Without the client's key the review number is an ordinary number: a real SMS.
+    expect(counts).toEqual([
+      { name: 'CodeSent', dimensions: expect.objectContaining({ clientId: 'anonymous' }) },
+      { name: 'SmsSent', dimensions: { country: 'US' } },
+      { name: 'SmsSent', dimensions: { clientId: 'anonymous' } },
+    ]);
   });
 
   it('logs a warning for every test code issued, with the target masked', async () => {

@@ -48,6 +48,7 @@ export async function saveCode(dynamo: Dynamo, code: StoredCode): Promise<void> 
           ...(code.customerId ? { customerId: code.customerId } : {}),
           attempts: 0,
           channel: code.channel,
+          ...(code.country ? { country: code.country } : {}),
           sentAt: code.sentAt,
           expiresAt: code.expiresAt,
           [TTL]: ttlOf(code.expiresAt),
@@ -123,6 +124,7 @@ export async function recordAttempt(
       testTarget: item.testTarget === true,
       issuedTo: typeof item.issuedTo === 'string' ? item.issuedTo : undefined,
       customerId: typeof item.customerId === 'string' ? item.customerId : undefined,
+      ...(typeof item.country === 'string' ? { sms: { country: item.country, sentAt: Number(item.sentAt) } } : {}),
     };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;

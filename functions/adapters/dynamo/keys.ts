@@ -16,6 +16,20 @@ export const stateKey = {
   sendCounter: (mailboxKey: string, dayIndex: number) => `send#${mailboxKey}#${dayIndex}`,
   /** Sends from one network in one UTC hour. */
   ipCounter: (ipKey: string, hourIndex: number) => `ip#${ipKey}#${hourIndex}`,
+  /**
+   * SMS caps of one UTC hour: a country's (on one of its shards; also where the breaker's pause is
+   * stamped), a number block's, the deployment's (sharded), and a client's own, all and per country.
+   */
+  smsCountry: (country: string, hourIndex: number, shard: number) => `smscountry#${country}#${hourIndex}#${shard}`,
+  smsBlock: (blockKey: string, hourIndex: number) => `smsblock#${blockKey}#${hourIndex}`,
+  smsDeployment: (hourIndex: number, shard: number) => `smsall#${hourIndex}#${shard}`,
+  smsClient: (clientId: string, hourIndex: number, shard: number) => `smsclient#${clientId}#${hourIndex}#${shard}`,
+  smsClientCountry: (clientId: string, country: string, hourIndex: number, shard: number) =>
+    `smsclientcountry#${clientId}#${country}#${hourIndex}#${shard}`,
+  /** A country's SMS sent and verified in one breaker window, on one of its shards. */
+  breaker: (country: string, windowIndex: number, shard: number) => `breaker#${country}#${windowIndex}#${shard}`,
+  /** A country's latest breaker trip: who claimed it, until when. */
+  breakerTrip: (country: string) => `breakertrip#${country}`,
   /** A mailbox's run of wrong codes, across its tags (keyed like sendCounter). */
   failures: (mailboxKey: string) => `fails#${mailboxKey}`,
   /** A session, by the SHA-256 of its token. */

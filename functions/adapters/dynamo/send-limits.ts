@@ -11,27 +11,66 @@ import type { Dynamo } from './client.js';
 import { DUE_NAMES, DUE_SET, dueValues } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { cancellationReasons, isConflict, retryConflicts, transact } from './retry.js';
+import { smsCounters } from './sms-limits.js';
 
-interface Counter {
+export interface Counter {
   update: Update;
   /** Which limit refused the send, from the counter's item as it was. */
   refusal: (old: Record<string, unknown>) => SendRefusal;
 }
 
 /**
+ * A counter spread over shards (adapters/dynamo/sms-limits.ts): the shards in the order this send
+ * tries them, and the counter on one of them.
+ */
+export interface ShardedCounter {
+  order: number[];
+  on: (shard: number) => Counter;
+}
+
+/**
  * Counts one send against every limit in a single conditional write: the mailbox's hour, day and
  * cooldown live on one item per UTC day; near midnight the next day's item carries the cooldown;
- * the source IP has an item per hour. With more than one item the write is a transaction, so a send
- * refused by one limit is counted by none. Returns the limit that refused it, if one did.
+ * the source IP has an item per hour; an SMS adds its caps (sms-limits.ts). With more than one item
+ * the write is a transaction, so a send refused by one limit is counted by none. Returns the limit
+ * that refused it, if one did. A full shard of a sharded cap sends the send on to the next shard.
  */
 export async function reserveSend(dynamo: Dynamo, request: SendReservation): Promise<SendRefusal | undefined> {
   const day = windowOf(request.now, DAY_MS);
   const hour = windowOf(request.now, HOUR_MS);
-  const counters = [targetCounter(dynamo, request, day, hour)];
+  const fixed = [targetCounter(dynamo, request, day, hour)];
   if (request.cooldownSeconds > 0 && request.now + request.cooldownSeconds * 1000 > day.end) {
-    counters.push(cooldownCarry(dynamo, request, windowOf(day.end, DAY_MS)));
+    fixed.push(cooldownCarry(dynamo, request, windowOf(day.end, DAY_MS)));
   }
-  if (request.ipKey) counters.push(ipCounter(dynamo, request.ipKey, request, hour));
+  if (request.ipKey) fixed.push(ipCounter(dynamo, request.ipKey, request, hour));
+  const sms = request.sms ? smsCounters(dynamo, request.sms, request.now, hour) : { fixed: [], sharded: [] };
+  fixed.push(...sms.fixed);
+  const tried = sms.sharded.map(() => 0);
+  for (;;) {
+    const counters = [
+      ...fixed,
+      ...sms.sharded.map((counter, index) => counter.on(counter.order[tried[index] ?? 0] ?? 0)),
+    ];
+    const refusal = await countOnce(dynamo, request, counters);
+    if (!refusal) return undefined;
+    const shardedIndex = refusal.index - fixed.length;
+    const sharded = sms.sharded[shardedIndex];
+    const next = (tried[shardedIndex] ?? 0) + 1;
+    // Refused only once every shard is full, so that the shards together let exactly the limit
+    // through; the extra tries happen only at the cap, and only when nothing else refused.
+    if (!sharded || refusal.refusal.limit === 'country-paused' || next >= sharded.order.length) {
+      return refusal.refusal;
+    }
+    tried[shardedIndex] = next;
+  }
+}
+
+/** One try: the counters in one write; which one refused, if one did. */
+async function countOnce(
+  dynamo: Dynamo,
+  request: SendReservation,
+  counters: Counter[],
+): Promise<{ index: number; refusal: SendRefusal } | undefined> {
   const [only] = counters;
   try {
     if (only && counters.length === 1)
@@ -43,13 +82,14 @@ export async function reserveSend(dynamo: Dynamo, request: SendReservation): Pro
       );
     return undefined;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException && only) return only.refusal(old(error.Item));
+    if (error instanceof ConditionalCheckFailedException && only)
+      return { index: 0, refusal: only.refusal(old(error.Item)) };
     const reasons = cancellationReasons(error);
     const index = reasons.findIndex((reason) => reason.Code === 'ConditionalCheckFailed');
     const refused = counters[index];
-    if (refused) return refused.refusal(old(reasons[index]?.Item));
+    if (refused) return { index, refusal: refused.refusal(old(reasons[index]?.Item)) };
     // Still colliding after the retries: someone is hammering this mailbox or network.
-    if (isConflict(error)) return { limit: 'contended', until: request.now + 1000 };
+    if (isConflict(error)) return { index: -1, refusal: { limit: 'contended', until: request.now + 1000 } };
     throw error;
   }
 }

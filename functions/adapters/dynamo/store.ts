@@ -10,6 +10,7 @@ import * as login from './login.js';
 import * as refresh from './refresh.js';
 import { lockSends, reserveSend } from './send-limits.js';
 import * as sessions from './sessions.js';
+import * as sms from './sms-limits.js';
 
 /**
  * The store on DynamoDB, one module per kind of item. Every rule that must hold under concurrency is
@@ -47,6 +48,13 @@ export class DynamoOtpStore implements OtpStore {
   recordFailure: OtpStore['recordFailure'] = (mailboxKey, now, windowMs) =>
     failures.recordFailure(this.dynamo, mailboxKey, now, windowMs);
   clearFailures: OtpStore['clearFailures'] = (mailboxKey) => failures.clearFailures(this.dynamo, mailboxKey);
+  countSmsSent: OtpStore['countSmsSent'] = (breaker) => sms.countSmsSent(this.dynamo, breaker);
+  countSmsVerified: OtpStore['countSmsVerified'] = (breaker) => sms.countSmsVerified(this.dynamo, breaker);
+  breakerWindow: OtpStore['breakerWindow'] = (breaker) => sms.breakerWindow(this.dynamo, breaker);
+  claimBreakerTrip: OtpStore['claimBreakerTrip'] = (breaker, until) =>
+    sms.claimBreakerTrip(this.dynamo, breaker, until);
+  pauseCountry: OtpStore['pauseCountry'] = (country, now, until, shards) =>
+    sms.pauseCountry(this.dynamo, country, now, until, shards);
   getSession: OtpStore['getSession'] = (tokenHash) => sessions.getSession(this.dynamo, tokenHash);
   revokeSession: OtpStore['revokeSession'] = (tokenHash, now) => sessions.revokeSession(this.dynamo, tokenHash, now);
   findRefresh: OtpStore['findRefresh'] = (refreshHash) => refresh.findRefresh(this.dynamo, refreshHash);

@@ -1,0 +1,275 @@
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { BreakerWindowRef, SmsReservation } from '../../core/ports.js';
+import { type Conversion, shardOrder, shardShare } from '../../core/sms-protection.js';
+import { HOUR_MS, type Window, windowOf } from '../../core/windows.js';
+import type { Dynamo } from './client.js';
+import { DUE_NAMES, DUE_SET, dueEntry, dueValues } from './due-index.js';
+import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
+import { retryConflicts } from './retry.js';
+import type { Counter, ShardedCounter } from './send-limits.js';
+
+const num = (item: Record<string, unknown>, name: string): number | undefined =>
+  typeof item[name] === 'number' ? item[name] : undefined;
+
+/**
+ * The caps an SMS is counted against (API.md, send 429 reasons), for reserveSend's one write: its
+ * number block's hour, and, spread over shards, its country's hour (where a breaker pause is stamped
+ * too), the deployment's hour and the client's own caps.
+ */
+export function smsCounters(
+  dynamo: Dynamo,
+  sms: SmsReservation,
+  now: number,
+  hour: Window,
+): { fixed: Counter[]; sharded: ShardedCounter[] } {
+  const fixed: Counter[] = [];
+  const sharded: ShardedCounter[] = [];
+  const cap = (pk: string, limit: number, refused: Counter['refusal'], extra?: PauseCheck): Counter =>
+    hourlyCap(dynamo, { pk, limit, now, hour, refused, pause: extra });
+  const hourly = (limit: SendRefusalLimit) => () => ({ limit, until: hour.end });
+
+  if (sms.perCountryPerHour > 0 || sms.checkPause) {
+    const limit = sms.perCountryPerHour;
+    sharded.push({
+      // Without a cap the country's items still carry the pause: any shard will do.
+      order: shardOrder(limit > 0 ? limit : sms.shards, sms.shards),
+      on: (shard) =>
+        cap(
+          stateKey.smsCountry(sms.country, hour.index, shard),
+          limit > 0 ? shardShare(limit, sms.shards, shard) : 0,
+          (item) => {
+            const pausedUntil = num(item, 'pausedUntil') ?? 0;
+            return pausedUntil > now
+              ? { limit: 'country-paused', until: pausedUntil }
+              : { limit: 'country-hourly', until: hour.end };
+          },
+          sms.checkPause ? 'checked' : undefined,
+        ),
+    });
+  }
+  if (sms.perPrefixPerHour > 0) {
+    fixed.push(cap(stateKey.smsBlock(sms.blockKey, hour.index), sms.perPrefixPerHour, hourly('prefix-hourly')));
+  }
+  const shardedCap = (limit: number, pkOf: (shard: number) => string, refused: SendRefusalLimit) => {
+    if (limit > 0) {
+      sharded.push({
+        order: shardOrder(limit, sms.shards),
+        on: (shard) => cap(pkOf(shard), shardShare(limit, sms.shards, shard), hourly(refused)),
+      });
+    }
+  };
+  shardedCap(sms.perHour, (shard) => stateKey.smsDeployment(hour.index, shard), 'sms-hourly');
+  const client = sms.client;
+  if (client) {
+    shardedCap(client.perHour, (shard) => stateKey.smsClient(client.id, hour.index, shard), 'client-sms-hourly');
+    shardedCap(
+      client.perCountryPerHour,
+      (shard) => stateKey.smsClientCountry(client.id, sms.country, hour.index, shard),
+      'client-country-hourly',
+    );
+  }
+  return { fixed, sharded };
+}
+
+type SendRefusalLimit = ReturnType<Counter['refusal']>['limit'];
+type PauseCheck = 'checked';
+
+/** One hour's count on one item: `limit` 0 counts without a cap (the item is there for its pause). */
+function hourlyCap(
+  dynamo: Dynamo,
+  cap: { pk: string; limit: number; now: number; hour: Window; refused: Counter['refusal']; pause?: PauseCheck },
+): Counter {
+  const conditions: string[] = [];
+  if (cap.limit > 0) conditions.push('(attribute_not_exists(#count) OR #count < :limit)');
+  if (cap.pause) conditions.push('(attribute_not_exists(#paused) OR #paused <= :now)');
+  return {
+    update: {
+      TableName: dynamo.tables.stateTable,
+      Key: marshall({ [STATE_PK]: cap.pk }),
+      UpdateExpression: `ADD #count :one SET #ttl = :ttl, ${DUE_SET}`,
+      ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
+      ExpressionAttributeNames: {
+        '#count': 'sends',
+        '#ttl': TTL,
+        ...(cap.pause ? { '#paused': 'pausedUntil' } : {}),
+        ...DUE_NAMES,
+      },
+      ExpressionAttributeValues: marshall({
+        ':one': 1,
+        ':ttl': ttlOf(cap.hour.end),
+        ...dueValues(cap.pk, cap.hour.end),
+        ...(cap.limit > 0 ? { ':limit': cap.limit } : {}),
+        ...(cap.pause ? { ':now': cap.now } : {}),
+      }),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+    refusal: cap.refused,
+  };
+}
+
+/**
+ * Stamps a country's pause on its hourly items (every shard, every hour the pause reaches), which
+ * reserveSend checks anyway: a paused country costs a send no extra read. Created where no SMS has
+ * counted yet, with the expiry those SMS would give it, so that its index entry is written once.
+ */
+export async function pauseCountry(
+  dynamo: Dynamo,
+  country: string,
+  now: number,
+  until: number,
+  shards: number,
+): Promise<void> {
+  const hours: Window[] = [];
+  for (let at = windowOf(now, HOUR_MS).start; at < until; at += HOUR_MS) hours.push(windowOf(at, HOUR_MS));
+  await Promise.all(
+    hours.flatMap((hour) =>
+      Array.from({ length: shards }, async (_, shard) => {
+        const pk = stateKey.smsCountry(country, hour.index, shard);
+        try {
+          await retryConflicts(() =>
+            dynamo.client.send(
+              new UpdateItemCommand({
+                TableName: dynamo.tables.stateTable,
+                Key: marshall({ [STATE_PK]: pk }),
+                UpdateExpression: `SET #paused = :until, #ttl = :ttl, ${DUE_SET}`,
+                ConditionExpression: 'attribute_not_exists(#paused) OR #paused < :until',
+                ExpressionAttributeNames: { '#paused': 'pausedUntil', '#ttl': TTL, ...DUE_NAMES },
+                ExpressionAttributeValues: marshall({
+                  ':until': until,
+                  ':ttl': ttlOf(hour.end),
+                  ...dueValues(pk, hour.end),
+                }),
+              }),
+            ),
+          );
+        } catch (error) {
+          // Paused until later already by a trip that landed first.
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }),
+    ),
+  );
+}
+
+/** The breaker window an SMS sent at `ref.at` counts in, and when its items may go. */
+function breakerWindowOf(ref: BreakerWindowRef): { index: number; expiresAt: number } {
+  const window = windowOf(ref.at, ref.windowMs);
+  // A code sent near the window's end may be verified after it, and still counts in it.
+  return { index: window.index, expiresAt: window.end + HOUR_MS };
+}
+
+async function countOnShard(
+  dynamo: Dynamo,
+  ref: BreakerWindowRef,
+  attribute: 'sent' | 'verified',
+): Promise<Record<string, unknown>> {
+  const { index, expiresAt } = breakerWindowOf(ref);
+  const pk = stateKey.breaker(ref.country, index, Math.floor(Math.random() * ref.shards));
+  const result = await retryConflicts(() =>
+    dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: dynamo.tables.stateTable,
+        Key: marshall({ [STATE_PK]: pk }),
+        UpdateExpression: `ADD #count :one SET #ttl = :ttl, ${DUE_SET}`,
+        ExpressionAttributeNames: { '#count': attribute, '#ttl': TTL, ...DUE_NAMES },
+        ExpressionAttributeValues: marshall({ ':one': 1, ':ttl': ttlOf(expiresAt), ...dueValues(pk, expiresAt) }),
+        ReturnValues: attribute === 'sent' ? 'ALL_NEW' : 'NONE',
+      }),
+    ),
+  );
+  return result.Attributes ? unmarshall(result.Attributes) : {};
+}
+
+/** Counts an SMS in its country's breaker window, on a random shard; that shard's counts. */
+export async function countSmsSent(
+  dynamo: Dynamo,
+  ref: BreakerWindowRef,
+): Promise<Conversion & { judgedUntil?: number }> {
+  const item = await countOnShard(dynamo, ref, 'sent');
+  const judgedUntil = num(item, 'judgedUntil');
+  return {
+    sent: num(item, 'sent') ?? 0,
+    verified: num(item, 'verified') ?? 0,
+    ...(judgedUntil === undefined ? {} : { judgedUntil }),
+  };
+}
+
+export async function countSmsVerified(dynamo: Dynamo, ref: BreakerWindowRef): Promise<void> {
+  await countOnShard(dynamo, ref, 'verified');
+}
+
+/** Every shard of a country's breaker window, added up. */
+export async function breakerWindow(dynamo: Dynamo, ref: BreakerWindowRef): Promise<Conversion> {
+  const { index } = breakerWindowOf(ref);
+  const table = dynamo.tables.stateTable;
+  let keys = Array.from({ length: ref.shards }, (_, shard) =>
+    marshall({ [STATE_PK]: stateKey.breaker(ref.country, index, shard) }),
+  );
+  const total: Conversion = { sent: 0, verified: 0 };
+  for (let round = 0; keys.length > 0; round++) {
+    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** Math.min(round, 6)));
+    const result = await dynamo.client.send(
+      new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys, ProjectionExpression: 'sent, verified' } } }),
+    );
+    for (const raw of result.Responses?.[table] ?? []) {
+      const item = unmarshall(raw);
+      total.sent += num(item, 'sent') ?? 0;
+      total.verified += num(item, 'verified') ?? 0;
+    }
+    keys = result.UnprocessedKeys?.[table]?.Keys ?? [];
+  }
+  return total;
+}
+
+/**
+ * Claims a country's trip until `until`: true for the first claim while no earlier one lasts. The
+ * window's shards then carry `judgedUntil`, which countSmsSent returns, so that the sends after it
+ * stop judging (and reading) until then.
+ */
+export async function claimBreakerTrip(dynamo: Dynamo, ref: BreakerWindowRef, until: number): Promise<boolean> {
+  const pk = stateKey.breakerTrip(ref.country);
+  try {
+    await retryConflicts(() =>
+      dynamo.client.send(
+        new PutItemCommand({
+          TableName: dynamo.tables.stateTable,
+          Item: marshall({ [STATE_PK]: pk, until, [TTL]: ttlOf(until), ...dueEntry(pk, until) }),
+          ConditionExpression: 'attribute_not_exists(#pk) OR #until <= :now',
+          ExpressionAttributeNames: { '#pk': STATE_PK, '#until': 'until' },
+          ExpressionAttributeValues: marshall({ ':now': ref.at }),
+        }),
+      ),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+  const { index, expiresAt } = breakerWindowOf(ref);
+  await Promise.all(
+    Array.from({ length: ref.shards }, (_, shard) => {
+      const shardPk = stateKey.breaker(ref.country, index, shard);
+      return retryConflicts(() =>
+        dynamo.client.send(
+          new UpdateItemCommand({
+            TableName: dynamo.tables.stateTable,
+            Key: marshall({ [STATE_PK]: shardPk }),
+            UpdateExpression: `SET #judged = :until, #ttl = :ttl, ${DUE_SET}`,
+            ExpressionAttributeNames: { '#judged': 'judgedUntil', '#ttl': TTL, ...DUE_NAMES },
+            ExpressionAttributeValues: marshall({
+              ':until': until,
+              ':ttl': ttlOf(expiresAt),
+              ...dueValues(shardPk, expiresAt),
+            }),
+          }),
+        ),
+      );
+    }),
+  );
+  return true;
+}
