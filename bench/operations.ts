@@ -118,6 +118,55 @@ export async function measureOperations(endpoint: string): Promise<OperationResu
   results.push(
     await measured(deps, 'session check: revoked', 401, () => invoke(session, { method: 'GET', headers: auth })),
   );
+  results.push(...(await measureSms(endpoint)));
+  return results;
+}
+
+/**
+ * What the SMS cost protection adds to a send and a verify: the same SMS login with the caps and the
+ * breaker off (the send of before them) and with the defaults, and a send to a paused country.
+ */
+async function measureSms(endpoint: string): Promise<OperationResult[]> {
+  const results: OperationResult[] = [];
+  const off = await benchDeps(
+    endpoint,
+    {
+      OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR: '0',
+      OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR: '0',
+      OTP_SMS_LIMIT_PER_HOUR: '0',
+      OTP_BREAKER_MODE: 'off',
+    },
+    { billing: true },
+  );
+  const on = await benchDeps(endpoint, {}, { billing: true });
+  const onHandlers = api(on);
+  for (const [deps, { send, verify }, label] of [
+    [off, api(off), 'caps and breaker off'],
+    [on, onHandlers, 'caps and breaker on (defaults)'],
+  ] as const) {
+    // Warm: the client lookup is measured above.
+    await invoke(send, { body: { target: 'warm@example.com' }, sourceIp: '198.51.100.201' });
+    let code = '';
+    results.push(
+      await measured(deps, `send: SMS, ${label}`, 200, async () => {
+        const answer = await invoke(send, { body: { target: '+14155550123' } });
+        code = String(answer.body.mockCode);
+        return answer;
+      }),
+    );
+    results.push(
+      await measured(deps, `verify: SMS success, ${label}`, 200, () =>
+        invoke(verify, { body: { target: '+14155550123', code } }),
+      ),
+    );
+  }
+  const now = on.clock.now;
+  await on.store.pauseCountry('GB', now, now + 900_000, on.config.counterShards);
+  results.push(
+    await measured(on, 'send: SMS refused (country paused)', 429, () =>
+      invoke(onHandlers.send, { body: { target: '+447911123456' } }),
+    ),
+  );
   return results;
 }
 
