@@ -164,7 +164,7 @@ async function measureSms(endpoint: string): Promise<OperationResult[]> {
   await on.store.pauseCountry('GB', now, now + 900_000, on.config.counterShards);
   results.push(
     await measured(on, 'send: SMS refused (country paused)', 429, () =>
-      invoke(onHandlers.send, { body: { target: '+447911123456' } }),
+      invoke(onHandlers.send, { body: { target: '+447911000001' } }),
     ),
   );
   return results;
