@@ -6,8 +6,18 @@ import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 import type { HandlerName } from '../functions/routes.js';
-import { isProductionStage, senderDomain } from '../functions/settings-rules.js';
-import { functionEnvironment } from './function-environment.js';
+import type * as z from 'zod/mini';
+import {
+  BREAKER_MIN_CONVERSION,
+  BREAKER_MIN_SENDS,
+  BREAKER_MODE,
+  BREAKER_SECONDS,
+  brokenRule,
+  isProductionStage,
+  SMS_HOURLY_LIMIT,
+  senderDomain,
+} from '../functions/settings-rules.js';
+import { type BreakerSettings, functionEnvironment, type SmsHourlyLimits } from './function-environment.js';
 import { addProblemResponses } from './gateway-responses.js';
 import { OtpAlarms } from './otp-alarms.js';
 import { OtpCleanup } from './otp-cleanup.js';
@@ -26,6 +36,16 @@ export interface OtpSmsProps {
   readonly senderId?: string;
   /** E.164 number to send from (an origination number of End User Messaging). */
   readonly originationNumber?: string;
+  /**
+   * SMS per hour per country, per number block and for the whole deployment; 0 turns one off.
+   * @default the functions' defaults (API.md, Configuration)
+   */
+  readonly hourlyLimits?: SmsHourlyLimits;
+  /**
+   * The per-country conversion breaker.
+   * @default the functions' defaults (API.md, Configuration)
+   */
+  readonly breaker?: BreakerSettings;
 }
 
 /** Codes by e-mail through SES. */
@@ -123,6 +143,7 @@ export class OtpService extends Construct {
     if (props.sms && props.sms.allowedCountries.length === 0) {
       throw new Error('OtpService: sms.allowedCountries is empty; leave sms out to send no SMS.');
     }
+    if (props.sms) checkSmsProtection(props.sms);
     const removalPolicy = this.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const retention = this.production ? RetentionDays.THREE_MONTHS : RetentionDays.ONE_MONTH;
 
@@ -151,6 +172,8 @@ export class OtpService extends Construct {
       smsCountries: props.sms?.allowedCountries,
       smsSenderId: props.sms?.senderId,
       smsOriginationNumber: props.sms?.originationNumber,
+      smsHourlyLimits: props.sms?.hourlyLimits,
+      breaker: props.sms?.breaker,
       emailFrom: email?.from,
     });
     const handlers = handlerFunctions(service, { environment: this.environment, retention, removalPolicy });
@@ -191,5 +214,26 @@ export class OtpService extends Construct {
       smsMonthlyBudgetUsd: props.smsMonthlyBudgetUsd ?? 100,
       production: this.production,
     });
+  }
+}
+
+/**
+ * Holds the SMS caps and breaker settings to the rules functions/config.ts applies at start (the
+ * stack's context is checked with them too, lib/stack-config.ts), so that a bad value fails synth.
+ */
+function checkSmsProtection(sms: OtpSmsProps): void {
+  const rules: [string, number | string | undefined, z.ZodMiniType][] = [
+    ['hourlyLimits.perCountry', sms.hourlyLimits?.perCountry, SMS_HOURLY_LIMIT],
+    ['hourlyLimits.perPrefix', sms.hourlyLimits?.perPrefix, SMS_HOURLY_LIMIT],
+    ['hourlyLimits.total', sms.hourlyLimits?.total, SMS_HOURLY_LIMIT],
+    ['breaker.mode', sms.breaker?.mode, BREAKER_MODE],
+    ['breaker.minSends', sms.breaker?.minSends, BREAKER_MIN_SENDS],
+    ['breaker.minConversion', sms.breaker?.minConversion, BREAKER_MIN_CONVERSION],
+    ['breaker.windowSeconds', sms.breaker?.windowSeconds, BREAKER_SECONDS],
+    ['breaker.pauseSeconds', sms.breaker?.pauseSeconds, BREAKER_SECONDS],
+  ];
+  for (const [name, value, rule] of rules) {
+    const problem = value === undefined ? undefined : brokenRule(rule, String(value));
+    if (problem !== undefined) throw new Error(`OtpService: sms.${name} ${problem} (got ${String(value)}).`);
   }
 }

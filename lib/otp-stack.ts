@@ -18,6 +18,8 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
       allowedCountries: settings.smsCountries,
       senderId: settings.smsSenderId,
       originationNumber: settings.smsOriginationNumber,
+      hourlyLimits: settings.smsHourlyLimits,
+      breaker: settings.breaker,
     },
     email: settings.emailFrom ? { from: settings.emailFrom, sesIdentity: settings.sesIdentity } : undefined,
     smsMonthlyBudgetUsd: settings.smsMonthlyBudgetUsd,

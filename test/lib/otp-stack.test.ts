@@ -854,6 +854,67 @@ describe('stack settings', () => {
     expect(settings(context)).toThrow(`Invalid context "${name}"`);
   });
 
+  const SMS_PROTECTION_SETTINGS: [string, string, string][] = [
+    ['smsLimitPerCountryPerHour', '250', 'OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR'],
+    ['smsLimitPerPrefixPerHour', '0', 'OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR'],
+    ['smsLimitPerHour', '1500', 'OTP_SMS_LIMIT_PER_HOUR'],
+    ['breakerMode', 'monitor', 'OTP_BREAKER_MODE'],
+    ['breakerMinSends', '80', 'OTP_BREAKER_MIN_SENDS'],
+    ['breakerMinConversion', '0.35', 'OTP_BREAKER_MIN_CONVERSION'],
+    ['breakerWindowSeconds', '7200', 'OTP_BREAKER_WINDOW_SECONDS'],
+    ['breakerPauseSeconds', '600', 'OTP_BREAKER_PAUSE_SECONDS'],
+  ];
+
+  it('tells every function each SMS cap and breaker setting of the context, 0 included', () => {
+    const context = Object.fromEntries(SMS_PROTECTION_SETTINGS.map(([name, value]) => [name, value]));
+    const functions = variablesOfEvery(template(context));
+    expect(functions).toHaveLength(HANDLERS.length + 1);
+    for (const variables of functions) {
+      for (const [, value, variable] of SMS_PROTECTION_SETTINGS) expect(variables[variable], variable).toBe(value);
+    }
+  });
+
+  it('leaves the SMS caps and the breaker to the functions when the context does not set them', () => {
+    for (const variables of variablesOfEvery(template())) {
+      for (const [, , variable] of SMS_PROTECTION_SETTINGS) expect(variables[variable], variable).toBeUndefined();
+    }
+  });
+
+  it.each([
+    ['smsLimitPerCountryPerHour', '-1'],
+    ['smsLimitPerCountryPerHour', '2.5'],
+    ['smsLimitPerPrefixPerHour', 'ten'],
+    ['smsLimitPerHour', '1000001'],
+    ['breakerMode', 'on'],
+    ['breakerMode', 'Enforce'],
+    ['breakerMinSends', '0'],
+    ['breakerMinConversion', '1.5'],
+    ['breakerMinConversion', '20%'],
+    ['breakerMinConversion', '-0.1'],
+    ['breakerWindowSeconds', '59'],
+    ['breakerWindowSeconds', '86401'],
+    ['breakerPauseSeconds', '30'],
+    ['protectConfiguration', 'yes'],
+    ['protectConfigurationDefault', '1'],
+  ])('fails on %s=%s, naming it', (name, value) => {
+    expect(settings({ smsCountries: 'US', [name]: value })).toThrow(`Invalid context "${name}": `);
+  });
+
+  it.each(SMS_PROTECTION_SETTINGS.map(([name, value]) => [name, value]))(
+    'refuses %s without smsCountries, as SMS is off',
+    (name, value) => {
+      expect(settings({ emailFrom: 'no-reply@acme.example', [name]: value })).toThrow(
+        `Invalid context "${name}": needs smsCountries`,
+      );
+    },
+  );
+
+  it('takes decimals of the conversion as written', () => {
+    const breaker = (minConversion: string) =>
+      settingsFromContext((name) => ({ smsCountries: 'US', breakerMinConversion: minConversion })[name]).breaker;
+    expect(['0', '0.2', '.5', '1', '1.0'].map((value) => breaker(value).minConversion)).toEqual([0, 0.2, 0.5, 1, 1]);
+  });
+
   it('requires API keys unless requireApiKey is false', () => {
     const requireApiKey = (value?: unknown) =>
       settingsFromContext((name) => ({ smsCountries: 'US', requireApiKey: value })[name]).requireApiKey;
