@@ -21,6 +21,7 @@ import { type BreakerSettings, functionEnvironment, type SmsHourlyLimits } from 
 import { addProblemResponses } from './gateway-responses.js';
 import { OtpAlarms } from './otp-alarms.js';
 import { OtpCleanup } from './otp-cleanup.js';
+import { OtpDashboard } from './otp-dashboard.js';
 import { handlerFunctions } from './otp-functions.js';
 import { grantHandlerPermissions } from './otp-permissions.js';
 import { otpRestApi } from './otp-rest-api.js';
@@ -113,8 +114,8 @@ export interface OtpServiceProps {
 
 /**
  * The whole OTP service: tables, the pepper, one function per handler with only the permissions
- * it uses, the REST API and its problem+json gateway answers, the WAF, the alarms and the hourly
- * cleanup.
+ * it uses, the REST API and its problem+json gateway answers, the WAF, the alarms, a dashboard and
+ * the hourly cleanup.
  */
 export class OtpService extends Construct {
   readonly production: boolean;
@@ -131,6 +132,7 @@ export class OtpService extends Construct {
   readonly cleanup: OtpCleanup;
   readonly waf?: OtpWaf;
   readonly alarms: OtpAlarms;
+  readonly dashboard: OtpDashboard;
 
   constructor(scope: Construct, id: string, props: OtpServiceProps) {
     super(scope, id);
@@ -207,12 +209,22 @@ export class OtpService extends Construct {
       runBefore: Object.values(this.functions),
     });
     if (props.waf ?? true) this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage });
+    // Named, with the region: the alarm's description sends the operator to it by name.
+    const dashboardName = `otp-service-${props.stage}-${Stack.of(this).region}`;
     this.alarms = new OtpAlarms(this, 'Alarms', {
       api: this.api,
       functions: [...Object.values(this.functions), this.cleanup.fn],
       sendLogGroup: this.logGroups['send-otp'],
       smsMonthlyBudgetUsd: props.smsMonthlyBudgetUsd ?? 100,
       production: this.production,
+      sms: props.sms !== undefined,
+      dashboardName,
+    });
+    this.dashboard = new OtpDashboard(this, 'Dashboard', {
+      dashboardName,
+      smsCountries: props.sms?.allowedCountries,
+      breakerMinConversion: props.sms?.breaker?.minConversion,
+      alarms: this.alarms.countryPaused ? [this.alarms.countryPaused] : [],
     });
   }
 }

@@ -50,6 +50,10 @@ export class OtpStack extends Stack {
       value: this.service.alarms.topic.topicArn,
       description: 'Subscribe to get alarms',
     });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.service.dashboard.dashboard.dashboardName,
+      description: 'CloudWatch dashboard: SMS sent, verified and refused per country, breaker trips',
+    });
     new CfnOutput(this, 'StateTableName', { value: this.service.tables.state.tableName });
     new CfnOutput(this, 'CustomersTableName', { value: this.service.tables.customers.tableName });
     // `npm run clients -- --stage STAGE` finds the table by this output's name

@@ -4,6 +4,7 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { CLIENTS_TABLE_OUTPUT } from '../../functions/clients/connection.js';
 import { EMPTY_KEY_SET, parseKeySet } from '../../functions/core/signing-keys.js';
+import { METRICS_NAMESPACE, METRICS_SERVICE, SMS_METRICS } from '../../functions/metrics.js';
 import { HANDLERS, ROUTES } from '../../functions/routes.js';
 import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { isProductionStage } from '../../functions/settings-rules.js';
@@ -737,11 +738,50 @@ describe('OtpStack WAF', () => {
 });
 
 describe('OtpStack alarms', () => {
-  it('alarms on 5xx, throttles, delivery failures and SMS spend', () => {
+  it('alarms on 5xx, throttles, delivery failures, SMS spend and countries paused by the breaker', () => {
     const alarms = Object.values(template().findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
     const watched = alarms.map((alarm) => alarm.Properties.MetricName ?? alarm.Properties.Metrics[0].Label);
-    expect(watched.sort()).toEqual(['5XXError', 'DeliveryFailures', 'Lambda throttles', 'SMSMonthToDateSpentUSD']);
+    expect(watched.sort()).toEqual([
+      '5XXError',
+      SMS_METRICS.breakerTripped,
+      'DeliveryFailures',
+      'Lambda throttles',
+      'SMSMonthToDateSpentUSD',
+    ]);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('alarms to the topic when the breaker pauses a country: any trip in 5 minutes, no data is fine', () => {
+    const t = template();
+    const [topicId] = Object.keys(t.findResources('AWS::SNS::Topic'));
+    const [paused] = Object.values(
+      t.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: SMS_METRICS.breakerTripped },
+      }) as Record<string, Resource>,
+    );
+    expect(paused?.Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      // The {service} set alone: one series whatever the country and mode.
+      Dimensions: [{ Name: 'service', Value: METRICS_SERVICE }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId }],
+    });
+    const description = JSON.stringify(paused?.Properties.AlarmDescription);
+    expect(description).toContain('otp-service-dev-');
+    expect(description).toContain('country paused');
+  });
+
+  it('has no country-paused alarm without SMS', () => {
+    const alarms = template({ smsCountries: '', emailFrom: 'no-reply@acme.example' }).findResources(
+      'AWS::CloudWatch::Alarm',
+      { Properties: { MetricName: SMS_METRICS.breakerTripped } },
+    );
+    expect(alarms).toEqual({});
   });
 
   it('counts the throttles of every function, the policy function included', () => {
@@ -781,6 +821,78 @@ describe('OtpStack alarms', () => {
         ]),
       },
     });
+  });
+});
+
+/** The dashboard's widgets, its CloudFormation references written as REF. */
+function dashboardOf(t: Template) {
+  const dashboards = Object.values(t.findResources('AWS::CloudWatch::Dashboard') as Record<string, Resource>);
+  expect(dashboards).toHaveLength(1);
+  const body = dashboards[0]?.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+  const json = body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'REF')).join('');
+  return (JSON.parse(json) as { widgets: { type: string; properties: Record<string, any> }[] }).widgets;
+}
+
+const graphs = (t: Template) =>
+  Object.fromEntries(
+    dashboardOf(t)
+      .filter((widget) => widget.type === 'metric')
+      .map((widget) => [widget.properties.title as string, widget.properties.metrics as unknown[][]]),
+  );
+
+/** The SEARCH of every series of a metric with exactly these dimensions besides service. */
+const search = (metricName: string, dimensions: string[]) =>
+  `SEARCH('{${[METRICS_NAMESPACE, 'service', ...dimensions].join(',')}} MetricName="${metricName}" service="${METRICS_SERVICE}"', 'Sum', 300)`;
+
+describe('OtpStack dashboard', () => {
+  it('shows SMS sent and verified per country, refusals by reason, SMS per client and breaker trips, whatever their values', () => {
+    const widgets = graphs(template({ smsCountries: 'US,GB' }));
+    expect(widgets).toMatchObject({
+      'SMS sent per country': [[{ expression: search(SMS_METRICS.sent, ['country']) }]],
+      'Codes verified by SMS per country': [[{ expression: search(SMS_METRICS.verified, ['country']) }]],
+      'Sends refused by reason': [[{ expression: search(SMS_METRICS.refused, ['reason']) }]],
+      'SMS sent per client': [[{ expression: search(SMS_METRICS.sent, ['clientId']) }]],
+      'Breaker trips per country and mode': [[{ expression: search(SMS_METRICS.breakerTripped, ['country', 'mode']) }]],
+    });
+  });
+
+  it('shows the conversion of each country of smsCountries, a period without verification as 0', () => {
+    const conversion = graphs(template({ smsCountries: 'US,GB' }))['Conversion per country (verified / sent)'];
+    const metric = (name: string, country: string, id: string) => [
+      METRICS_NAMESPACE,
+      name,
+      'country',
+      country,
+      'service',
+      METRICS_SERVICE,
+      { id, visible: false, stat: 'Sum' },
+    ];
+    expect(conversion).toEqual([
+      [{ label: 'US', expression: 'FILL(verified_us, 0) / sent_us' }],
+      metric(SMS_METRICS.verified, 'US', 'verified_us'),
+      metric(SMS_METRICS.sent, 'US', 'sent_us'),
+      [{ label: 'GB', expression: 'FILL(verified_gb, 0) / sent_gb' }],
+      metric(SMS_METRICS.verified, 'GB', 'verified_gb'),
+      metric(SMS_METRICS.sent, 'GB', 'sent_gb'),
+    ]);
+  });
+
+  it("draws the breaker's minimum on the conversion when the context sets it", () => {
+    const annotations = (t: Template) =>
+      dashboardOf(t).find((widget) => widget.properties.title === 'Conversion per country (verified / sent)')
+        ?.properties.annotations;
+    expect(annotations(template({ breakerMinConversion: '0.35' }))).toEqual({
+      horizontal: [{ value: 0.35, label: 'breaker minimum', yAxis: 'left' }],
+    });
+    expect(annotations(template())).toBeUndefined();
+  });
+
+  it('shows only the refusals without SMS, and names the dashboard in an output', () => {
+    const t = template({ smsCountries: '', emailFrom: 'no-reply@acme.example' });
+    expect(Object.keys(graphs(t))).toEqual(['Sends refused by reason']);
+    expect(JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'))).not.toContain(SMS_METRICS.sent);
+    const [dashboardId] = Object.keys(t.findResources('AWS::CloudWatch::Dashboard'));
+    t.hasOutput('DashboardName', { Value: { Ref: dashboardId } });
   });
 });
 
