@@ -22,6 +22,7 @@ import { addProblemResponses } from './gateway-responses.js';
 import { OtpAlarms } from './otp-alarms.js';
 import { OtpCleanup } from './otp-cleanup.js';
 import { OtpDashboard } from './otp-dashboard.js';
+import { OtpProtectConfiguration } from './otp-protect-configuration.js';
 import { handlerFunctions } from './otp-functions.js';
 import { grantHandlerPermissions } from './otp-permissions.js';
 import { otpRestApi } from './otp-rest-api.js';
@@ -47,6 +48,19 @@ export interface OtpSmsProps {
    * @default the functions' defaults (API.md, Configuration)
    */
   readonly breaker?: BreakerSettings;
+  /**
+   * An End User Messaging protect configuration that allows SMS to `allowedCountries` only. Turn it
+   * off in a region where End User Messaging SMS is not available.
+   * @default true
+   */
+  readonly protectConfiguration?: boolean;
+  /**
+   * Makes that protect configuration the account's default in the region. SNS applies the default
+   * to every SMS of the account there, other applications' included, and one account has one
+   * default: leave it off where anything else in the account and region sends SMS.
+   * @default false
+   */
+  readonly protectConfigurationAccountDefault?: boolean;
 }
 
 /** Codes by e-mail through SES. */
@@ -114,8 +128,8 @@ export interface OtpServiceProps {
 
 /**
  * The whole OTP service: tables, the pepper, one function per handler with only the permissions
- * it uses, the REST API and its problem+json gateway answers, the WAF, the alarms, a dashboard and
- * the hourly cleanup.
+ * it uses, the REST API and its problem+json gateway answers, the WAF, the alarms, a dashboard, the
+ * End User Messaging protect configuration and the hourly cleanup.
  */
 export class OtpService extends Construct {
   readonly production: boolean;
@@ -133,6 +147,8 @@ export class OtpService extends Construct {
   readonly waf?: OtpWaf;
   readonly alarms: OtpAlarms;
   readonly dashboard: OtpDashboard;
+  /** With SMS, unless turned off: End User Messaging's country rules. */
+  readonly protectConfiguration?: OtpProtectConfiguration;
 
   constructor(scope: Construct, id: string, props: OtpServiceProps) {
     super(scope, id);
@@ -146,6 +162,9 @@ export class OtpService extends Construct {
       throw new Error('OtpService: sms.allowedCountries is empty; leave sms out to send no SMS.');
     }
     if (props.sms) checkSmsProtection(props.sms);
+    if (props.sms?.protectConfigurationAccountDefault && props.sms.protectConfiguration === false) {
+      throw new Error('OtpService: sms.protectConfigurationAccountDefault needs sms.protectConfiguration.');
+    }
     const removalPolicy = this.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const retention = this.production ? RetentionDays.THREE_MONTHS : RetentionDays.ONE_MONTH;
 
@@ -208,6 +227,13 @@ export class OtpService extends Construct {
       production: this.production,
       runBefore: Object.values(this.functions),
     });
+    if (props.sms && (props.sms.protectConfiguration ?? true)) {
+      this.protectConfiguration = new OtpProtectConfiguration(this, 'ProtectConfiguration', {
+        allowedCountries: props.sms.allowedCountries,
+        name: `otp-service-${props.stage}`,
+        accountDefault: props.sms.protectConfigurationAccountDefault ?? false,
+      });
+    }
     if (props.waf ?? true) this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage });
     // Named, with the region: the alarm's description sends the operator to it by name.
     const dashboardName = `otp-service-${props.stage}-${Stack.of(this).region}`;

@@ -20,6 +20,8 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
       originationNumber: settings.smsOriginationNumber,
       hourlyLimits: settings.smsHourlyLimits,
       breaker: settings.breaker,
+      protectConfiguration: settings.protectConfiguration,
+      protectConfigurationAccountDefault: settings.protectConfigurationDefault,
     },
     email: settings.emailFrom ? { from: settings.emailFrom, sesIdentity: settings.sesIdentity } : undefined,
     smsMonthlyBudgetUsd: settings.smsMonthlyBudgetUsd,

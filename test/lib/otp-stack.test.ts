@@ -8,6 +8,7 @@ import { METRICS_NAMESPACE, METRICS_SERVICE, SMS_METRICS } from '../../functions
 import { HANDLERS, ROUTES } from '../../functions/routes.js';
 import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { isProductionStage } from '../../functions/settings-rules.js';
+import { PROTECT_CONFIGURATION_COUNTRIES } from '../../lib/otp-protect-configuration.js';
 import { OtpStack } from '../../lib/otp-stack.js';
 import { settingsFromContext } from '../../lib/stack-config.js';
 import { testApp } from './test-app.js';
@@ -893,6 +894,104 @@ describe('OtpStack dashboard', () => {
     expect(JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'))).not.toContain(SMS_METRICS.sent);
     const [dashboardId] = Object.keys(t.findResources('AWS::CloudWatch::Dashboard'));
     t.hasOutput('DashboardName', { Value: { Ref: dashboardId } });
+  });
+});
+
+/** A Custom::AWS call as the handler reads it, the protect configuration's id written as ID. */
+function sdkCall(call: unknown): Record<string, unknown> {
+  if (typeof call === 'string') return JSON.parse(call) as Record<string, unknown>;
+  const parts = (call as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+  return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'ID')).join('')) as Record<string, unknown>;
+}
+
+describe('OtpStack End User Messaging protect configuration', () => {
+  const protectConfigurations = (t: Template) =>
+    Object.entries(t.findResources('AWS::SMSVOICE::ProtectConfiguration') as Record<string, Resource>);
+
+  it('allows SMS to exactly smsCountries and blocks every other country', () => {
+    const [[, configuration] = []] = protectConfigurations(template({ smsCountries: 'US,GB' }));
+    const rules = configuration?.Properties.CountryRuleSet as Record<
+      string,
+      { CountryCode: string; ProtectStatus: string }[]
+    >;
+    expect(Object.keys(rules)).toEqual(['SMS']);
+    const sms = rules.SMS ?? [];
+    const status = Object.fromEntries(sms.map((rule) => [rule.CountryCode, rule.ProtectStatus]));
+    expect(sms).toHaveLength(Object.keys(status).length);
+    expect(
+      Object.entries(status)
+        .filter(([, value]) => value === 'ALLOW')
+        .map(([country]) => country)
+        .sort(),
+    ).toEqual(['GB', 'US']);
+    for (const country of PROTECT_CONFIGURATION_COUNTRIES.filter((c) => c !== 'US' && c !== 'GB')) {
+      expect(status[country], country).toBe('BLOCK');
+    }
+    expect(new Set(Object.values(status))).toEqual(new Set(['ALLOW', 'BLOCK']));
+    // Every country a number can belong to (CA, MX, IN, NG, ...), as the API's ISO 3166-1 keys.
+    expect(PROTECT_CONFIGURATION_COUNTRIES.length).toBeGreaterThan(200);
+    for (const country of Object.keys(status)) expect(country).toMatch(/^[A-Z]{2}$/);
+  });
+
+  it('leaves the account default alone unless protectConfigurationDefault is true', () => {
+    const t = template({ smsCountries: 'US,GB' });
+    expect(protectConfigurations(t)).toHaveLength(1);
+    expect(t.findResources('Custom::AWS')).toEqual({});
+    expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).not.toContain('sms-voice');
+  });
+
+  it('makes it the account default with protectConfigurationDefault=true, and removes the default on delete', () => {
+    const t = template({ smsCountries: 'US,GB', protectConfigurationDefault: 'true' });
+    const [[configurationId] = []] = protectConfigurations(t);
+    const calls = Object.values(t.findResources('Custom::AWS') as Record<string, Resource>);
+    expect(calls).toHaveLength(1);
+    const call = calls[0]?.Properties ?? {};
+    const set = {
+      service: '@aws-sdk/client-pinpoint-sms-voice-v2',
+      action: 'SetAccountDefaultProtectConfiguration',
+      parameters: { ProtectConfigurationId: 'ID' },
+      physicalResourceId: { id: 'account-default-protect-configuration' },
+    };
+    expect(sdkCall(call.Create)).toEqual(set);
+    expect(sdkCall(call.Update)).toEqual(set);
+    expect(JSON.stringify(call.Create)).toContain(
+      JSON.stringify({ 'Fn::GetAtt': [configurationId, 'ProtectConfigurationId'] }),
+    );
+    expect(sdkCall(call.Delete)).toEqual({
+      service: '@aws-sdk/client-pinpoint-sms-voice-v2',
+      action: 'DeleteAccountDefaultProtectConfiguration',
+    });
+    const statements = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+      .filter((statement) => JSON.stringify(statement.Action).includes('sms-voice:'));
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sms-voice:SetAccountDefaultProtectConfiguration',
+        Resource: { 'Fn::GetAtt': [configurationId, 'Arn'] },
+      },
+      { Effect: 'Allow', Action: 'sms-voice:DeleteAccountDefaultProtectConfiguration', Resource: '*' },
+    ]);
+  });
+
+  it('exists in no e-mail-only stack, nor where protectConfiguration is false', () => {
+    const contexts: Record<string, string>[] = [
+      { smsCountries: '', emailFrom: 'no-reply@acme.example' },
+      { smsCountries: 'US', protectConfiguration: 'false' },
+    ];
+    for (const context of contexts) {
+      const t = template(context);
+      expect(protectConfigurations(t), JSON.stringify(context)).toEqual([]);
+      expect(t.findResources('Custom::AWS'), JSON.stringify(context)).toEqual({});
+    }
+  });
+
+  it('refuses to make a protect configuration the default that it is told not to create', () => {
+    expect(() =>
+      settingsFromContext(
+        (name) => ({ smsCountries: 'US', protectConfiguration: 'false', protectConfigurationDefault: 'true' })[name],
+      ),
+    ).toThrow('Invalid context "protectConfigurationDefault": needs protectConfiguration');
   });
 });
 
