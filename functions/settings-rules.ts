@@ -95,6 +95,35 @@ export function wholeNumber(min: number, max: number) {
     .check(z.gte(min, rule), z.lte(max, rule));
 }
 
+/** A decimal number written in digits (`0.2`, `.5`, `1`), within bounds. */
+export function decimalNumber(min: number, max: number) {
+  const rule = `must be a number from ${min} to ${max}, such as 0.2`;
+  return z
+    .pipe(z.string().check(z.regex(/^(\d+(\.\d+)?|\.\d+)$/, rule)), z.transform(Number))
+    .check(z.gte(min, rule), z.lte(max, rule));
+}
+
+/**
+ * The SMS cost protection's settings (API.md, Configuration): the stack's context and the functions'
+ * environment take the same values. An hourly SMS cap of 0 turns that cap off.
+ */
+export const SMS_HOURLY_LIMIT = wholeNumber(0, 1_000_000);
+
+export const BREAKER_MODES = ['enforce', 'monitor', 'off'] as const;
+export type BreakerMode = (typeof BREAKER_MODES)[number];
+
+/** enforce pauses SMS to a country whose conversion is too low; monitor only logs and counts it. */
+export const BREAKER_MODE = z.enum(BREAKER_MODES, `must be ${BREAKER_MODES.join(', ')}`);
+
+/** SMS to a country within the window before its conversion is judged. */
+export const BREAKER_MIN_SENDS = wholeNumber(1, 1_000_000);
+
+/** Verified / sent below this pauses a country. */
+export const BREAKER_MIN_CONVERSION = decimalNumber(0, 1);
+
+/** The breaker's window and pause: a minute to a day. */
+export const BREAKER_SECONDS = wholeNumber(60, 86_400);
+
 /** The message of the first rule `value` breaks, or undefined when it breaks none. */
 export function brokenRule(schema: z.ZodMiniType, value: unknown): string | undefined {
   const result = schema.safeParse(value);

@@ -2,6 +2,28 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 import { METRICS_SERVICE } from '../functions/metrics.js';
+import type { BreakerMode } from '../functions/settings-rules.js';
+
+/** SMS per hour, all clients together; 0 turns a cap off (functions/config.ts). */
+export interface SmsHourlyLimits {
+  /** Per destination country (OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR). */
+  readonly perCountry?: number;
+  /** Per number block, all digits but the last three (OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR). */
+  readonly perPrefix?: number;
+  /** For the whole deployment (OTP_SMS_LIMIT_PER_HOUR). */
+  readonly total?: number;
+}
+
+/** The per-country conversion breaker (functions/config.ts, OTP_BREAKER_*). */
+export interface BreakerSettings {
+  readonly mode?: BreakerMode;
+  /** SMS to a country within the window before its conversion is judged. */
+  readonly minSends?: number;
+  /** Verified / sent below this pauses the country. */
+  readonly minConversion?: number;
+  readonly windowSeconds?: number;
+  readonly pauseSeconds?: number;
+}
 
 export interface FunctionEnvironmentProps {
   stage: string;
@@ -19,6 +41,9 @@ export interface FunctionEnvironmentProps {
   smsCountries?: readonly string[];
   smsSenderId?: string;
   smsOriginationNumber?: string;
+  /** Written only where set, so that an unset one keeps functions/config.ts's default. */
+  smsHourlyLimits?: SmsHourlyLimits;
+  breaker?: BreakerSettings;
   emailFrom?: string;
 }
 
@@ -46,7 +71,24 @@ export function functionEnvironment(props: FunctionEnvironmentProps): Record<str
     ...(props.emailFrom ? { OTP_EMAIL_FROM: props.emailFrom } : {}),
     ...(props.smsSenderId ? { OTP_SMS_SENDER_ID: props.smsSenderId } : {}),
     ...(props.smsOriginationNumber ? { OTP_SMS_ORIGINATION_NUMBER: props.smsOriginationNumber } : {}),
+    ...whereSet({
+      OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR: props.smsHourlyLimits?.perCountry,
+      OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR: props.smsHourlyLimits?.perPrefix,
+      OTP_SMS_LIMIT_PER_HOUR: props.smsHourlyLimits?.total,
+      OTP_BREAKER_MODE: props.breaker?.mode,
+      OTP_BREAKER_MIN_SENDS: props.breaker?.minSends,
+      OTP_BREAKER_MIN_CONVERSION: props.breaker?.minConversion,
+      OTP_BREAKER_WINDOW_SECONDS: props.breaker?.windowSeconds,
+      OTP_BREAKER_PAUSE_SECONDS: props.breaker?.pauseSeconds,
+    }),
     POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
+}
+
+/** The variables whose value is set, as strings (0 is a value: it turns a cap off). */
+function whereSet(variables: Record<string, string | number | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(variables).flatMap(([name, value]) => (value === undefined ? [] : [[name, String(value)]])),
+  );
 }

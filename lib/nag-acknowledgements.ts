@@ -1,5 +1,5 @@
 import { Validations } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import type { OtpAuthorizer } from './otp-authorizer.js';
 import type { OtpService } from './otp-service.js';
 
@@ -43,6 +43,24 @@ export function acknowledgeNagFindings(service: OtpService, options: { sms: bool
       'IAM5[Resource::*]',
       'An SMS published to a phone number has no resource ARN; publishing to any topic is explicitly denied.',
     );
+  }
+  const accountDefault = service.protectConfiguration?.accountDefault;
+  if (accountDefault) {
+    acknowledge(
+      accountDefault,
+      'IAM5[Resource::*]',
+      'DeleteAccountDefaultProtectConfiguration (run when the stack is deleted) names no resource in IAM, so it takes "*" and nothing else; setting the default is allowed on this protect configuration only.',
+    );
+    // The function that makes the call is the stack's one AwsCustomResource function, whose role is
+    // the custom resource's grant principal.
+    const role = accountDefault.grantPrincipal;
+    if (role instanceof Construct) {
+      acknowledge(
+        role,
+        'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        'Only lets the custom resource function write its own CloudWatch logs.',
+      );
+    }
   }
   if (!options.waf) {
     acknowledge(api, 'APIG3', 'WAF turned off with -c waf=false; the per-target and per-IP send limits still apply.');

@@ -8,7 +8,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../functions/metrics.js';
+import { METRICS_NAMESPACE, METRICS_SERVICE, SMS_METRICS } from '../functions/metrics.js';
 
 export interface OtpAlarmsProps {
   api: RestApi;
@@ -17,12 +17,21 @@ export interface OtpAlarmsProps {
   sendLogGroup: ILogGroup;
   smsMonthlyBudgetUsd: number;
   production: boolean;
+  /** SMS is sent: alarm when the conversion breaker pauses a country. */
+  sms: boolean;
+  /** The dashboard the country-paused alarm sends the operator to (lib/otp-dashboard.ts). */
+  dashboardName: string;
 }
 
-/** Alarms on what needs a person: server errors, throttling, failed deliveries and SMS spend. */
+/**
+ * Alarms on what needs a person: server errors, throttling, failed deliveries, SMS spend and, with
+ * SMS, a country paused by the conversion breaker.
+ */
 export class OtpAlarms extends Construct {
   readonly topic: Topic;
   readonly alarms: Alarm[];
+  /** With SMS: the conversion breaker tripped for a country. */
+  readonly countryPaused?: Alarm;
 
   constructor(scope: Construct, id: string, props: OtpAlarmsProps) {
     super(scope, id);
@@ -107,6 +116,30 @@ export class OtpAlarms extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     ];
+    if (props.sms) {
+      this.countryPaused = new Alarm(this, 'CountryPaused', {
+        alarmDescription: [
+          'The conversion breaker judged the conversion (codes verified / SMS sent) of a country too low:',
+          'in enforce mode SMS to it is refused (reason country-paused) for OTP_BREAKER_PAUSE_SECONDS,',
+          'in monitor mode nothing is refused. Likely SMS pumping, or a delivery problem in that country.',
+          `Look at the dashboard ${props.dashboardName} (conversion and breaker trips per country) and for`,
+          `"country paused" in the log group ${props.sendLogGroup.logGroupName} of the send function.`,
+        ].join(' '),
+        // Only the {service} set: one series for every country and mode (functions/metrics.ts).
+        metric: new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: SMS_METRICS.breakerTripped,
+          dimensionsMap: { service: METRICS_SERVICE },
+          statistic: 'Sum',
+          period: fiveMinutes,
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      this.alarms.push(this.countryPaused);
+    }
     for (const alarm of this.alarms) alarm.addAlarmAction(new SnsAction(this.topic));
   }
 }

@@ -6,11 +6,23 @@ import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 import type { HandlerName } from '../functions/routes.js';
-import { isProductionStage, senderDomain } from '../functions/settings-rules.js';
-import { functionEnvironment } from './function-environment.js';
+import type * as z from 'zod/mini';
+import {
+  BREAKER_MIN_CONVERSION,
+  BREAKER_MIN_SENDS,
+  BREAKER_MODE,
+  BREAKER_SECONDS,
+  brokenRule,
+  isProductionStage,
+  SMS_HOURLY_LIMIT,
+  senderDomain,
+} from '../functions/settings-rules.js';
+import { type BreakerSettings, functionEnvironment, type SmsHourlyLimits } from './function-environment.js';
 import { addProblemResponses } from './gateway-responses.js';
 import { OtpAlarms } from './otp-alarms.js';
 import { OtpCleanup } from './otp-cleanup.js';
+import { OtpDashboard } from './otp-dashboard.js';
+import { OtpProtectConfiguration } from './otp-protect-configuration.js';
 import { handlerFunctions } from './otp-functions.js';
 import { grantHandlerPermissions } from './otp-permissions.js';
 import { otpRestApi } from './otp-rest-api.js';
@@ -26,6 +38,29 @@ export interface OtpSmsProps {
   readonly senderId?: string;
   /** E.164 number to send from (an origination number of End User Messaging). */
   readonly originationNumber?: string;
+  /**
+   * SMS per hour per country, per number block and for the whole deployment; 0 turns one off.
+   * @default the functions' defaults (API.md, Configuration)
+   */
+  readonly hourlyLimits?: SmsHourlyLimits;
+  /**
+   * The per-country conversion breaker.
+   * @default the functions' defaults (API.md, Configuration)
+   */
+  readonly breaker?: BreakerSettings;
+  /**
+   * An End User Messaging protect configuration that allows SMS to `allowedCountries` only. Turn it
+   * off in a region where End User Messaging SMS is not available.
+   * @default true
+   */
+  readonly protectConfiguration?: boolean;
+  /**
+   * Makes that protect configuration the account's default in the region. SNS applies the default
+   * to every SMS of the account there, other applications' included, and one account has one
+   * default: leave it off where anything else in the account and region sends SMS.
+   * @default false
+   */
+  readonly protectConfigurationAccountDefault?: boolean;
 }
 
 /** Codes by e-mail through SES. */
@@ -93,8 +128,8 @@ export interface OtpServiceProps {
 
 /**
  * The whole OTP service: tables, the pepper, one function per handler with only the permissions
- * it uses, the REST API and its problem+json gateway answers, the WAF, the alarms and the hourly
- * cleanup.
+ * it uses, the REST API and its problem+json gateway answers, the WAF, the alarms, a dashboard, the
+ * End User Messaging protect configuration and the hourly cleanup.
  */
 export class OtpService extends Construct {
   readonly production: boolean;
@@ -111,6 +146,9 @@ export class OtpService extends Construct {
   readonly cleanup: OtpCleanup;
   readonly waf?: OtpWaf;
   readonly alarms: OtpAlarms;
+  readonly dashboard: OtpDashboard;
+  /** With SMS, unless turned off: End User Messaging's country rules. */
+  readonly protectConfiguration?: OtpProtectConfiguration;
 
   constructor(scope: Construct, id: string, props: OtpServiceProps) {
     super(scope, id);
@@ -122,6 +160,10 @@ export class OtpService extends Construct {
     if (!props.sms && !props.email) throw new Error('OtpService: needs sms or email, or it has nothing to send.');
     if (props.sms && props.sms.allowedCountries.length === 0) {
       throw new Error('OtpService: sms.allowedCountries is empty; leave sms out to send no SMS.');
+    }
+    if (props.sms) checkSmsProtection(props.sms);
+    if (props.sms?.protectConfigurationAccountDefault && props.sms.protectConfiguration === false) {
+      throw new Error('OtpService: sms.protectConfigurationAccountDefault needs sms.protectConfiguration.');
     }
     const removalPolicy = this.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const retention = this.production ? RetentionDays.THREE_MONTHS : RetentionDays.ONE_MONTH;
@@ -151,6 +193,8 @@ export class OtpService extends Construct {
       smsCountries: props.sms?.allowedCountries,
       smsSenderId: props.sms?.senderId,
       smsOriginationNumber: props.sms?.originationNumber,
+      smsHourlyLimits: props.sms?.hourlyLimits,
+      breaker: props.sms?.breaker,
       emailFrom: email?.from,
     });
     const handlers = handlerFunctions(service, { environment: this.environment, retention, removalPolicy });
@@ -183,13 +227,51 @@ export class OtpService extends Construct {
       production: this.production,
       runBefore: Object.values(this.functions),
     });
+    if (props.sms && (props.sms.protectConfiguration ?? true)) {
+      this.protectConfiguration = new OtpProtectConfiguration(this, 'ProtectConfiguration', {
+        allowedCountries: props.sms.allowedCountries,
+        name: `otp-service-${props.stage}`,
+        accountDefault: props.sms.protectConfigurationAccountDefault ?? false,
+      });
+    }
     if (props.waf ?? true) this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage });
+    // Named, with the region: the alarm's description sends the operator to it by name.
+    const dashboardName = `otp-service-${props.stage}-${Stack.of(this).region}`;
     this.alarms = new OtpAlarms(this, 'Alarms', {
       api: this.api,
       functions: [...Object.values(this.functions), this.cleanup.fn],
       sendLogGroup: this.logGroups['send-otp'],
       smsMonthlyBudgetUsd: props.smsMonthlyBudgetUsd ?? 100,
       production: this.production,
+      sms: props.sms !== undefined,
+      dashboardName,
     });
+    this.dashboard = new OtpDashboard(this, 'Dashboard', {
+      dashboardName,
+      smsCountries: props.sms?.allowedCountries,
+      breakerMinConversion: props.sms?.breaker?.minConversion,
+      alarms: this.alarms.countryPaused ? [this.alarms.countryPaused] : [],
+    });
+  }
+}
+
+/**
+ * Holds the SMS caps and breaker settings to the rules functions/config.ts applies at start (the
+ * stack's context is checked with them too, lib/stack-config.ts), so that a bad value fails synth.
+ */
+function checkSmsProtection(sms: OtpSmsProps): void {
+  const rules: [string, number | string | undefined, z.ZodMiniType][] = [
+    ['hourlyLimits.perCountry', sms.hourlyLimits?.perCountry, SMS_HOURLY_LIMIT],
+    ['hourlyLimits.perPrefix', sms.hourlyLimits?.perPrefix, SMS_HOURLY_LIMIT],
+    ['hourlyLimits.total', sms.hourlyLimits?.total, SMS_HOURLY_LIMIT],
+    ['breaker.mode', sms.breaker?.mode, BREAKER_MODE],
+    ['breaker.minSends', sms.breaker?.minSends, BREAKER_MIN_SENDS],
+    ['breaker.minConversion', sms.breaker?.minConversion, BREAKER_MIN_CONVERSION],
+    ['breaker.windowSeconds', sms.breaker?.windowSeconds, BREAKER_SECONDS],
+    ['breaker.pauseSeconds', sms.breaker?.pauseSeconds, BREAKER_SECONDS],
+  ];
+  for (const [name, value, rule] of rules) {
+    const problem = value === undefined ? undefined : brokenRule(rule, String(value));
+    if (problem !== undefined) throw new Error(`OtpService: sms.${name} ${problem} (got ${String(value)}).`);
   }
 }

@@ -18,6 +18,10 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
       allowedCountries: settings.smsCountries,
       senderId: settings.smsSenderId,
       originationNumber: settings.smsOriginationNumber,
+      hourlyLimits: settings.smsHourlyLimits,
+      breaker: settings.breaker,
+      protectConfiguration: settings.protectConfiguration,
+      protectConfigurationAccountDefault: settings.protectConfigurationDefault,
     },
     email: settings.emailFrom ? { from: settings.emailFrom, sesIdentity: settings.sesIdentity } : undefined,
     smsMonthlyBudgetUsd: settings.smsMonthlyBudgetUsd,
@@ -47,6 +51,10 @@ export class OtpStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.service.alarms.topic.topicArn,
       description: 'Subscribe to get alarms',
+    });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.service.dashboard.dashboard.dashboardName,
+      description: 'CloudWatch dashboard: SMS sent, verified and refused per country, breaker trips',
     });
     new CfnOutput(this, 'StateTableName', { value: this.service.tables.state.tableName });
     new CfnOutput(this, 'CustomersTableName', { value: this.service.tables.customers.tableName });

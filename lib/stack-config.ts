@@ -1,7 +1,13 @@
 import type * as z from 'zod/mini';
 import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
+import type { BreakerSettings, SmsHourlyLimits } from './function-environment.js';
 import {
   ACCESS_TOKEN_ALGORITHM,
+  BREAKER_MIN_CONVERSION,
+  BREAKER_MIN_SENDS,
+  BREAKER_MODE,
+  BREAKER_SECONDS,
+  type BreakerMode,
   brokenRule,
   COUNTRY_CODE,
   E164_NUMBER,
@@ -9,6 +15,7 @@ import {
   ISSUER_URL,
   isProductionStage,
   SES_IDENTITY,
+  SMS_HOURLY_LIMIT,
   SMS_SENDER_ID,
   senderAddress,
   senderDomain,
@@ -35,6 +42,14 @@ export interface StackSettings {
   smsCountries?: string[];
   smsSenderId?: string;
   smsOriginationNumber?: string;
+  /** Hourly SMS caps (OTP_SMS_LIMIT_PER_*); where unset the functions keep their defaults. */
+  smsHourlyLimits: SmsHourlyLimits;
+  /** The conversion breaker (OTP_BREAKER_*); where unset the functions keep their defaults. */
+  breaker: BreakerSettings;
+  /** An End User Messaging protect configuration allowing SMS to smsCountries only; on unless turned off. */
+  protectConfiguration: boolean;
+  /** Makes that protect configuration the account's default, which SNS applies; off unless asked for. */
+  protectConfigurationDefault: boolean;
   /** Alarm threshold for the account's SMS spend this month, in USD. */
   smsMonthlyBudgetUsd: number;
   /** The WAF web ACL in front of the API; on unless turned off. */
@@ -73,6 +88,12 @@ const checked = (context: Context, name: string, schema: z.ZodMiniType): string 
   return value;
 };
 
+/** The number `name` holds, checked against a shared rule, when it is set. */
+const numeric = (context: Context, name: string, schema: z.ZodMiniType): number | undefined => {
+  const value = checked(context, name, schema);
+  return value === undefined ? undefined : Number(value);
+};
+
 const flag = (context: Context, name: string, fallback: boolean): boolean => {
   const value = text(context, name);
   if (value === undefined) return fallback;
@@ -88,6 +109,20 @@ function httpsIssuer(context: Context): string | undefined {
   }
   return issuer;
 }
+
+/** The context settings that concern SMS alone. */
+const SMS_ONLY_SETTINGS = [
+  'smsLimitPerCountryPerHour',
+  'smsLimitPerPrefixPerHour',
+  'smsLimitPerHour',
+  'breakerMode',
+  'breakerMinSends',
+  'breakerMinConversion',
+  'breakerWindowSeconds',
+  'breakerPauseSeconds',
+  'protectConfiguration',
+  'protectConfigurationDefault',
+] as const;
 
 export function settingsFromContext(context: Context): StackSettings {
   const stage = checked(context, 'stage', STAGE_NAME) ?? 'dev';
@@ -123,6 +158,29 @@ export function settingsFromContext(context: Context): StackSettings {
     throw new SettingsError('emailFrom', 'or smsCountries must be set: the service needs at least one channel.');
   }
 
+  const smsHourlyLimits: SmsHourlyLimits = {
+    perCountry: numeric(context, 'smsLimitPerCountryPerHour', SMS_HOURLY_LIMIT),
+    perPrefix: numeric(context, 'smsLimitPerPrefixPerHour', SMS_HOURLY_LIMIT),
+    total: numeric(context, 'smsLimitPerHour', SMS_HOURLY_LIMIT),
+  };
+  const breaker: BreakerSettings = {
+    mode: checked(context, 'breakerMode', BREAKER_MODE) as BreakerMode | undefined,
+    minSends: numeric(context, 'breakerMinSends', BREAKER_MIN_SENDS),
+    minConversion: numeric(context, 'breakerMinConversion', BREAKER_MIN_CONVERSION),
+    windowSeconds: numeric(context, 'breakerWindowSeconds', BREAKER_SECONDS),
+    pauseSeconds: numeric(context, 'breakerPauseSeconds', BREAKER_SECONDS),
+  };
+  const protectConfiguration = flag(context, 'protectConfiguration', true);
+  const protectConfigurationDefault = flag(context, 'protectConfigurationDefault', false);
+  if (!smsCountries) {
+    // Each of these only changes how SMS is sent: set without SMS, it is a mistake, not a no-op.
+    const smsOnly = SMS_ONLY_SETTINGS.find((name) => text(context, name) !== undefined);
+    if (smsOnly) throw new SettingsError(smsOnly, 'needs smsCountries: SMS is off without it.');
+  }
+  if (protectConfigurationDefault && !protectConfiguration) {
+    throw new SettingsError('protectConfigurationDefault', 'needs protectConfiguration, the one it makes the default.');
+  }
+
   const budget = text(context, 'smsMonthlyBudgetUsd') ?? '100';
   if (!/^\d+(\.\d+)?$/.test(budget) || Number(budget) <= 0) {
     throw new SettingsError('smsMonthlyBudgetUsd', `must be a positive amount in USD (got "${budget}").`);
@@ -137,6 +195,10 @@ export function settingsFromContext(context: Context): StackSettings {
     smsCountries,
     smsSenderId,
     smsOriginationNumber,
+    smsHourlyLimits,
+    breaker,
+    protectConfiguration,
+    protectConfigurationDefault,
     smsMonthlyBudgetUsd: Number(budget),
     waf: flag(context, 'waf', true),
     requireApiKey: flag(context, 'requireApiKey', true),

@@ -16,6 +16,7 @@ function synthWithNag(context: Record<string, string>) {
 const contexts: Record<string, string>[] = [
   { stage: 'dev', smsCountries: 'US' },
   { stage: 'prod', smsCountries: 'US,CA', emailFrom: 'Acme <no-reply@acme.example>' },
+  { stage: 'staging', smsCountries: 'US,GB', protectConfigurationDefault: 'true' },
   { stage: 'dev', emailFrom: 'no-reply@acme.example', waf: 'false', devMode: 'true', requireApiKey: 'false' },
 ];
 

@@ -141,6 +141,20 @@ describe('OtpService props', () => {
     expect(build({ ...SMS_ONLY, stage: 'dev', devMode: true })).not.toThrow();
   });
 
+  it('refuses SMS caps and breaker settings that the functions would refuse at start, naming them', () => {
+    const sms = SMS_ONLY.sms as NonNullable<OtpServiceProps['sms']>;
+    expect(build({ ...SMS_ONLY, sms: { ...sms, hourlyLimits: { perCountry: -1 } } })).toThrow(
+      /sms\.hourlyLimits\.perCountry must be a whole number/,
+    );
+    expect(build({ ...SMS_ONLY, sms: { ...sms, breaker: { minConversion: 2 } } })).toThrow(
+      /sms\.breaker\.minConversion must be a number from 0 to 1/,
+    );
+    expect(build({ ...SMS_ONLY, sms: { ...sms, breaker: { pauseSeconds: 10 } } })).toThrow(
+      /sms\.breaker\.pauseSeconds/,
+    );
+    expect(build({ ...SMS_ONLY, sms: { ...sms, hourlyLimits: { total: 0 }, breaker: { mode: 'off' } } })).not.toThrow();
+  });
+
   it('refuses a service with nothing to send', () => {
     expect(build({ stage: 'dev' })).toThrow(/needs sms or email/);
     expect(build({ stage: 'dev', sms: { allowedCountries: [] } })).toThrow(/allowedCountries/);

@@ -4,9 +4,11 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { CLIENTS_TABLE_OUTPUT } from '../../functions/clients/connection.js';
 import { EMPTY_KEY_SET, parseKeySet } from '../../functions/core/signing-keys.js';
+import { METRICS_NAMESPACE, METRICS_SERVICE, SMS_METRICS } from '../../functions/metrics.js';
 import { HANDLERS, ROUTES } from '../../functions/routes.js';
 import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { isProductionStage } from '../../functions/settings-rules.js';
+import { PROTECT_CONFIGURATION_COUNTRIES } from '../../lib/otp-protect-configuration.js';
 import { OtpStack } from '../../lib/otp-stack.js';
 import { settingsFromContext } from '../../lib/stack-config.js';
 import { testApp } from './test-app.js';
@@ -737,11 +739,50 @@ describe('OtpStack WAF', () => {
 });
 
 describe('OtpStack alarms', () => {
-  it('alarms on 5xx, throttles, delivery failures and SMS spend', () => {
+  it('alarms on 5xx, throttles, delivery failures, SMS spend and countries paused by the breaker', () => {
     const alarms = Object.values(template().findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
     const watched = alarms.map((alarm) => alarm.Properties.MetricName ?? alarm.Properties.Metrics[0].Label);
-    expect(watched.sort()).toEqual(['5XXError', 'DeliveryFailures', 'Lambda throttles', 'SMSMonthToDateSpentUSD']);
+    expect(watched.sort()).toEqual([
+      '5XXError',
+      SMS_METRICS.breakerTripped,
+      'DeliveryFailures',
+      'Lambda throttles',
+      'SMSMonthToDateSpentUSD',
+    ]);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('alarms to the topic when the breaker pauses a country: any trip in 5 minutes, no data is fine', () => {
+    const t = template();
+    const [topicId] = Object.keys(t.findResources('AWS::SNS::Topic'));
+    const [paused] = Object.values(
+      t.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: SMS_METRICS.breakerTripped },
+      }) as Record<string, Resource>,
+    );
+    expect(paused?.Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      // The {service} set alone: one series whatever the country and mode.
+      Dimensions: [{ Name: 'service', Value: METRICS_SERVICE }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId }],
+    });
+    const description = JSON.stringify(paused?.Properties.AlarmDescription);
+    expect(description).toContain('otp-service-dev-');
+    expect(description).toContain('country paused');
+  });
+
+  it('has no country-paused alarm without SMS', () => {
+    const alarms = template({ smsCountries: '', emailFrom: 'no-reply@acme.example' }).findResources(
+      'AWS::CloudWatch::Alarm',
+      { Properties: { MetricName: SMS_METRICS.breakerTripped } },
+    );
+    expect(alarms).toEqual({});
   });
 
   it('counts the throttles of every function, the policy function included', () => {
@@ -781,6 +822,176 @@ describe('OtpStack alarms', () => {
         ]),
       },
     });
+  });
+});
+
+/** The dashboard's widgets, its CloudFormation references written as REF. */
+function dashboardOf(t: Template) {
+  const dashboards = Object.values(t.findResources('AWS::CloudWatch::Dashboard') as Record<string, Resource>);
+  expect(dashboards).toHaveLength(1);
+  const body = dashboards[0]?.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+  const json = body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'REF')).join('');
+  return (JSON.parse(json) as { widgets: { type: string; properties: Record<string, any> }[] }).widgets;
+}
+
+const graphs = (t: Template) =>
+  Object.fromEntries(
+    dashboardOf(t)
+      .filter((widget) => widget.type === 'metric')
+      .map((widget) => [widget.properties.title as string, widget.properties.metrics as unknown[][]]),
+  );
+
+/** The SEARCH of every series of a metric with exactly these dimensions besides service. */
+const search = (metricName: string, dimensions: string[]) =>
+  `SEARCH('{${[METRICS_NAMESPACE, 'service', ...dimensions].join(',')}} MetricName="${metricName}" service="${METRICS_SERVICE}"', 'Sum', 300)`;
+
+describe('OtpStack dashboard', () => {
+  it('shows SMS sent and verified per country, refusals by reason, SMS per client and breaker trips, whatever their values', () => {
+    const widgets = graphs(template({ smsCountries: 'US,GB' }));
+    expect(widgets).toMatchObject({
+      'SMS sent per country': [[{ expression: search(SMS_METRICS.sent, ['country']) }]],
+      'Codes verified by SMS per country': [[{ expression: search(SMS_METRICS.verified, ['country']) }]],
+      'Sends refused by reason': [[{ expression: search(SMS_METRICS.refused, ['reason']) }]],
+      'SMS sent per client': [[{ expression: search(SMS_METRICS.sent, ['clientId']) }]],
+      'Breaker trips per country and mode': [[{ expression: search(SMS_METRICS.breakerTripped, ['country', 'mode']) }]],
+    });
+  });
+
+  it('shows the conversion of each country of smsCountries, a period without verification as 0', () => {
+    const conversion = graphs(template({ smsCountries: 'US,GB' }))['Conversion per country (verified / sent)'];
+    const metric = (name: string, country: string, id: string) => [
+      METRICS_NAMESPACE,
+      name,
+      'country',
+      country,
+      'service',
+      METRICS_SERVICE,
+      { id, visible: false, stat: 'Sum' },
+    ];
+    expect(conversion).toEqual([
+      [{ label: 'US', expression: 'FILL(verified_us, 0) / sent_us' }],
+      metric(SMS_METRICS.verified, 'US', 'verified_us'),
+      metric(SMS_METRICS.sent, 'US', 'sent_us'),
+      [{ label: 'GB', expression: 'FILL(verified_gb, 0) / sent_gb' }],
+      metric(SMS_METRICS.verified, 'GB', 'verified_gb'),
+      metric(SMS_METRICS.sent, 'GB', 'sent_gb'),
+    ]);
+  });
+
+  it("draws the breaker's minimum on the conversion when the context sets it", () => {
+    const annotations = (t: Template) =>
+      dashboardOf(t).find((widget) => widget.properties.title === 'Conversion per country (verified / sent)')
+        ?.properties.annotations;
+    expect(annotations(template({ breakerMinConversion: '0.35' }))).toEqual({
+      horizontal: [{ value: 0.35, label: 'breaker minimum', yAxis: 'left' }],
+    });
+    expect(annotations(template())).toBeUndefined();
+  });
+
+  it('shows only the refusals without SMS, and names the dashboard in an output', () => {
+    const t = template({ smsCountries: '', emailFrom: 'no-reply@acme.example' });
+    expect(Object.keys(graphs(t))).toEqual(['Sends refused by reason']);
+    expect(JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'))).not.toContain(SMS_METRICS.sent);
+    const [dashboardId] = Object.keys(t.findResources('AWS::CloudWatch::Dashboard'));
+    t.hasOutput('DashboardName', { Value: { Ref: dashboardId } });
+  });
+});
+
+/** A Custom::AWS call as the handler reads it, the protect configuration's id written as ID. */
+function sdkCall(call: unknown): Record<string, unknown> {
+  if (typeof call === 'string') return JSON.parse(call) as Record<string, unknown>;
+  const parts = (call as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+  return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'ID')).join('')) as Record<string, unknown>;
+}
+
+describe('OtpStack End User Messaging protect configuration', () => {
+  const protectConfigurations = (t: Template) =>
+    Object.entries(t.findResources('AWS::SMSVOICE::ProtectConfiguration') as Record<string, Resource>);
+
+  it('allows SMS to exactly smsCountries and blocks every other country', () => {
+    const [[, configuration] = []] = protectConfigurations(template({ smsCountries: 'US,GB' }));
+    const rules = configuration?.Properties.CountryRuleSet as Record<
+      string,
+      { CountryCode: string; ProtectStatus: string }[]
+    >;
+    expect(Object.keys(rules)).toEqual(['SMS']);
+    const sms = rules.SMS ?? [];
+    const status = Object.fromEntries(sms.map((rule) => [rule.CountryCode, rule.ProtectStatus]));
+    expect(sms).toHaveLength(Object.keys(status).length);
+    expect(
+      Object.entries(status)
+        .filter(([, value]) => value === 'ALLOW')
+        .map(([country]) => country)
+        .sort(),
+    ).toEqual(['GB', 'US']);
+    for (const country of PROTECT_CONFIGURATION_COUNTRIES.filter((c) => c !== 'US' && c !== 'GB')) {
+      expect(status[country], country).toBe('BLOCK');
+    }
+    expect(new Set(Object.values(status))).toEqual(new Set(['ALLOW', 'BLOCK']));
+    // Every country a number can belong to (CA, MX, IN, NG, ...), as the API's ISO 3166-1 keys.
+    expect(PROTECT_CONFIGURATION_COUNTRIES.length).toBeGreaterThan(200);
+    for (const country of Object.keys(status)) expect(country).toMatch(/^[A-Z]{2}$/);
+  });
+
+  it('leaves the account default alone unless protectConfigurationDefault is true', () => {
+    const t = template({ smsCountries: 'US,GB' });
+    expect(protectConfigurations(t)).toHaveLength(1);
+    expect(t.findResources('Custom::AWS')).toEqual({});
+    expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).not.toContain('sms-voice');
+  });
+
+  it('makes it the account default with protectConfigurationDefault=true, and removes the default on delete', () => {
+    const t = template({ smsCountries: 'US,GB', protectConfigurationDefault: 'true' });
+    const [[configurationId] = []] = protectConfigurations(t);
+    const calls = Object.values(t.findResources('Custom::AWS') as Record<string, Resource>);
+    expect(calls).toHaveLength(1);
+    const call = calls[0]?.Properties ?? {};
+    const set = {
+      service: '@aws-sdk/client-pinpoint-sms-voice-v2',
+      action: 'SetAccountDefaultProtectConfiguration',
+      parameters: { ProtectConfigurationId: 'ID' },
+      physicalResourceId: { id: 'account-default-protect-configuration' },
+    };
+    expect(sdkCall(call.Create)).toEqual(set);
+    expect(sdkCall(call.Update)).toEqual(set);
+    expect(JSON.stringify(call.Create)).toContain(
+      JSON.stringify({ 'Fn::GetAtt': [configurationId, 'ProtectConfigurationId'] }),
+    );
+    expect(sdkCall(call.Delete)).toEqual({
+      service: '@aws-sdk/client-pinpoint-sms-voice-v2',
+      action: 'DeleteAccountDefaultProtectConfiguration',
+    });
+    const statements = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+      .filter((statement) => JSON.stringify(statement.Action).includes('sms-voice:'));
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sms-voice:SetAccountDefaultProtectConfiguration',
+        Resource: { 'Fn::GetAtt': [configurationId, 'Arn'] },
+      },
+      { Effect: 'Allow', Action: 'sms-voice:DeleteAccountDefaultProtectConfiguration', Resource: '*' },
+    ]);
+  });
+
+  it('exists in no e-mail-only stack, nor where protectConfiguration is false', () => {
+    const contexts: Record<string, string>[] = [
+      { smsCountries: '', emailFrom: 'no-reply@acme.example' },
+      { smsCountries: 'US', protectConfiguration: 'false' },
+    ];
+    for (const context of contexts) {
+      const t = template(context);
+      expect(protectConfigurations(t), JSON.stringify(context)).toEqual([]);
+      expect(t.findResources('Custom::AWS'), JSON.stringify(context)).toEqual({});
+    }
+  });
+
+  it('refuses to make a protect configuration the default that it is told not to create', () => {
+    expect(() =>
+      settingsFromContext(
+        (name) => ({ smsCountries: 'US', protectConfiguration: 'false', protectConfigurationDefault: 'true' })[name],
+      ),
+    ).toThrow('Invalid context "protectConfigurationDefault": needs protectConfiguration');
   });
 });
 
@@ -852,6 +1063,67 @@ describe('stack settings', () => {
     [{}, 'emailFrom'],
   ])('fails on %j naming %s', (context, name) => {
     expect(settings(context)).toThrow(`Invalid context "${name}"`);
+  });
+
+  const SMS_PROTECTION_SETTINGS: [string, string, string][] = [
+    ['smsLimitPerCountryPerHour', '250', 'OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR'],
+    ['smsLimitPerPrefixPerHour', '0', 'OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR'],
+    ['smsLimitPerHour', '1500', 'OTP_SMS_LIMIT_PER_HOUR'],
+    ['breakerMode', 'monitor', 'OTP_BREAKER_MODE'],
+    ['breakerMinSends', '80', 'OTP_BREAKER_MIN_SENDS'],
+    ['breakerMinConversion', '0.35', 'OTP_BREAKER_MIN_CONVERSION'],
+    ['breakerWindowSeconds', '7200', 'OTP_BREAKER_WINDOW_SECONDS'],
+    ['breakerPauseSeconds', '600', 'OTP_BREAKER_PAUSE_SECONDS'],
+  ];
+
+  it('tells every function each SMS cap and breaker setting of the context, 0 included', () => {
+    const context = Object.fromEntries(SMS_PROTECTION_SETTINGS.map(([name, value]) => [name, value]));
+    const functions = variablesOfEvery(template(context));
+    expect(functions).toHaveLength(HANDLERS.length + 1);
+    for (const variables of functions) {
+      for (const [, value, variable] of SMS_PROTECTION_SETTINGS) expect(variables[variable], variable).toBe(value);
+    }
+  });
+
+  it('leaves the SMS caps and the breaker to the functions when the context does not set them', () => {
+    for (const variables of variablesOfEvery(template())) {
+      for (const [, , variable] of SMS_PROTECTION_SETTINGS) expect(variables[variable], variable).toBeUndefined();
+    }
+  });
+
+  it.each([
+    ['smsLimitPerCountryPerHour', '-1'],
+    ['smsLimitPerCountryPerHour', '2.5'],
+    ['smsLimitPerPrefixPerHour', 'ten'],
+    ['smsLimitPerHour', '1000001'],
+    ['breakerMode', 'on'],
+    ['breakerMode', 'Enforce'],
+    ['breakerMinSends', '0'],
+    ['breakerMinConversion', '1.5'],
+    ['breakerMinConversion', '20%'],
+    ['breakerMinConversion', '-0.1'],
+    ['breakerWindowSeconds', '59'],
+    ['breakerWindowSeconds', '86401'],
+    ['breakerPauseSeconds', '30'],
+    ['protectConfiguration', 'yes'],
+    ['protectConfigurationDefault', '1'],
+  ])('fails on %s=%s, naming it', (name, value) => {
+    expect(settings({ smsCountries: 'US', [name]: value })).toThrow(`Invalid context "${name}": `);
+  });
+
+  it.each(SMS_PROTECTION_SETTINGS.map(([name, value]) => [name, value]))(
+    'refuses %s without smsCountries, as SMS is off',
+    (name, value) => {
+      expect(settings({ emailFrom: 'no-reply@acme.example', [name]: value })).toThrow(
+        `Invalid context "${name}": needs smsCountries`,
+      );
+    },
+  );
+
+  it('takes decimals of the conversion as written', () => {
+    const breaker = (minConversion: string) =>
+      settingsFromContext((name) => ({ smsCountries: 'US', breakerMinConversion: minConversion })[name]).breaker;
+    expect(['0', '0.2', '.5', '1', '1.0'].map((value) => breaker(value).minConversion)).toEqual([0, 0.2, 0.5, 1, 1]);
   });
 
   it('requires API keys unless requireApiKey is false', () => {

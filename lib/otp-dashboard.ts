@@ -1,0 +1,126 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  AlarmStatusWidget,
+  Dashboard,
+  GraphWidget,
+  type IAlarm,
+  type IMetric,
+  MathExpression,
+  Metric,
+  SearchExpression,
+  TextWidget,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, METRICS_SERVICE, SMS_METRICS } from '../functions/metrics.js';
+
+export interface OtpDashboardProps {
+  dashboardName: string;
+  /** The countries SMS may go to; without them the dashboard has no SMS widgets. */
+  smsCountries?: readonly string[];
+  /** The breaker's minimum conversion, drawn on the conversion graph when the stack sets it. */
+  breakerMinConversion?: number;
+  /** Shown with their state at the top (the country-paused alarm). */
+  alarms?: IAlarm[];
+}
+
+const PERIOD = Duration.minutes(5);
+
+/**
+ * Every time series of `metricName` that carries exactly `dimensions` besides `service`, whatever
+ * their values: the countries and clients that sent, and the reasons of refusals, are not known at
+ * synth. Each shows under its dimension values (an empty label keeps only those).
+ */
+function everySeries(metricName: string, dimensions: string[]): SearchExpression {
+  const schema = [METRICS_NAMESPACE, 'service', ...dimensions].join(',');
+  return new SearchExpression({
+    expression: `SEARCH('{${schema}} MetricName="${metricName}" service="${METRICS_SERVICE}"', 'Sum', ${PERIOD.toSeconds()})`,
+    label: '',
+    period: PERIOD,
+  });
+}
+
+/** One country's sum of `metricName`, as the functions emit it with the {service, country} set. */
+const perCountry = (metricName: string, country: string) =>
+  new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: METRICS_SERVICE, country },
+    statistic: 'Sum',
+    period: PERIOD,
+  });
+
+/**
+ * Codes verified over SMS sent, per country. A period with sends and no verification is 0, not a
+ * gap: that is what SMS pumping looks like.
+ */
+function conversionPerCountry(countries: readonly string[]): IMetric[] {
+  return countries.map((country) => {
+    const id = country.toLowerCase();
+    return new MathExpression({
+      expression: `FILL(verified_${id}, 0) / sent_${id}`,
+      usingMetrics: {
+        [`verified_${id}`]: perCountry(SMS_METRICS.verified, country),
+        [`sent_${id}`]: perCountry(SMS_METRICS.sent, country),
+      },
+      label: country,
+      period: PERIOD,
+    });
+  });
+}
+
+/**
+ * What an operator watching SMS spend reads: SMS sent and codes verified per country, their
+ * conversion, refused sends by reason, SMS per client and breaker trips, from the metrics the
+ * functions emit (functions/metrics.ts). Without SMS, only the refusals.
+ */
+export class OtpDashboard extends Construct {
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: OtpDashboardProps) {
+    super(scope, id);
+    this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName });
+    const graph = (title: string, left: IMetric[], width = 8) =>
+      new GraphWidget({ title, left, width, height: 6, period: PERIOD, statistic: 'Sum' });
+    const refusals = graph('Sends refused by reason', [everySeries(SMS_METRICS.refused, ['reason'])]);
+
+    const countries = props.smsCountries;
+    if (!countries) {
+      this.dashboard.addWidgets(refusals);
+      return;
+    }
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: [
+          '### SMS cost protection',
+          `SMS may go to ${countries.join(', ')}. A country whose conversion (codes verified / SMS sent) falls`,
+          "below the breaker's minimum is paused (reason `country-paused`) and the alarm below goes off;",
+          'the send function logs "country paused" with the country.',
+        ].join('\n'),
+        width: 16,
+        height: 3,
+      }),
+      new AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms ?? [], width: 8, height: 3 }),
+    );
+    this.dashboard.addWidgets(
+      graph('SMS sent per country', [everySeries(SMS_METRICS.sent, ['country'])]),
+      graph('Codes verified by SMS per country', [everySeries(SMS_METRICS.verified, ['country'])]),
+      new GraphWidget({
+        title: 'Conversion per country (verified / sent)',
+        left: conversionPerCountry(countries),
+        leftYAxis: { min: 0, max: 1, showUnits: false },
+        leftAnnotations:
+          props.breakerMinConversion === undefined
+            ? undefined
+            : [{ value: props.breakerMinConversion, label: 'breaker minimum' }],
+        width: 8,
+        height: 6,
+        period: PERIOD,
+      }),
+    );
+    this.dashboard.addWidgets(
+      refusals,
+      graph('SMS sent per client', [everySeries(SMS_METRICS.sent, ['clientId'])]),
+      graph('Breaker trips per country and mode', [everySeries(SMS_METRICS.breakerTripped, ['country', 'mode'])]),
+    );
+  }
+}
