@@ -9,12 +9,18 @@ import {
 } from './core/signing-keys.js';
 import {
   ACCESS_TOKEN_ALGORITHM,
+  BREAKER_MIN_CONVERSION,
+  BREAKER_MIN_SENDS,
+  BREAKER_MODE,
+  type BreakerMode,
+  BREAKER_SECONDS,
   brokenRule,
   COUNTRY_CODE,
   E164_NUMBER,
   EMAIL_SENDER,
   ISSUER_URL,
   isProductionStage,
+  SMS_HOURLY_LIMIT,
   SMS_SENDER_ID,
   STAGE_NAME,
   wholeNumber,
@@ -117,9 +123,6 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-export const BREAKER_MODES = ['enforce', 'monitor', 'off'] as const;
-export type BreakerMode = (typeof BREAKER_MODES)[number];
-
 export const MIN_PEPPER_LENGTH = 32;
 /** A pepper's least count of different characters: a placeholder such as 'ab' repeated has 2. */
 export const MIN_PEPPER_DISTINCT_CHARACTERS = 8;
@@ -192,14 +195,6 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value === undefined ? fallback : Number(checked(name, wholeNumber(min, max), value));
 }
 
-function fraction(env: Env, name: string, fallback: number): number {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  const number = /^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
-  if (Number.isNaN(number)) throw new ConfigError(name, `must be a decimal number from 0 to 1 (got "${value}").`);
-  return number;
-}
-
 function boolean(env: Env, name: string, fallback: boolean): boolean {
   const value = raw(env, name)?.toLowerCase();
   if (value === undefined) return fallback;
@@ -227,7 +222,6 @@ const TABLE_NAME = z
   .string()
   .check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)'));
 const DELIVERY = z.enum(['aws', 'local'], 'must be aws or local');
-const BREAKER_MODE = z.enum(BREAKER_MODES, 'must be enforce, monitor or off');
 const SECRET_ARN = z
   .string()
   .check(
@@ -356,14 +350,15 @@ export function loadConfig(env: Env): OtpConfig {
     // NIST SP 800-63B allows at most 100; the default leaves room for guesses already in flight.
     maxFailuresPerTarget: integer(env, 'OTP_MAX_FAILURES_PER_TARGET', 50, 1, 100),
     cleanupMaxItems: integer(env, 'OTP_CLEANUP_MAX_ITEMS', 5000, 1, 100_000),
-    smsLimitPerCountryPerHour: integer(env, 'OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR', 500, 0, 10_000_000),
-    smsLimitPerPrefixPerHour: integer(env, 'OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR', 10, 0, 1_000_000),
-    smsLimitPerHour: integer(env, 'OTP_SMS_LIMIT_PER_HOUR', 2000, 0, 10_000_000),
+    // The stack checks its context settings against the same rules (settings-rules.ts).
+    smsLimitPerCountryPerHour: Number(text(env, 'OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR', '500', SMS_HOURLY_LIMIT)),
+    smsLimitPerPrefixPerHour: Number(text(env, 'OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR', '10', SMS_HOURLY_LIMIT)),
+    smsLimitPerHour: Number(text(env, 'OTP_SMS_LIMIT_PER_HOUR', '2000', SMS_HOURLY_LIMIT)),
     breakerMode: text(env, 'OTP_BREAKER_MODE', 'enforce', BREAKER_MODE) as BreakerMode,
-    breakerMinSends: integer(env, 'OTP_BREAKER_MIN_SENDS', 50, 1, 1_000_000),
-    breakerMinConversion: fraction(env, 'OTP_BREAKER_MIN_CONVERSION', 0.2),
-    breakerWindowSeconds: integer(env, 'OTP_BREAKER_WINDOW_SECONDS', 3600, 60, 86_400),
-    breakerPauseSeconds: integer(env, 'OTP_BREAKER_PAUSE_SECONDS', 900, 60, 86_400),
+    breakerMinSends: Number(text(env, 'OTP_BREAKER_MIN_SENDS', '50', BREAKER_MIN_SENDS)),
+    breakerMinConversion: Number(text(env, 'OTP_BREAKER_MIN_CONVERSION', '0.2', BREAKER_MIN_CONVERSION)),
+    breakerWindowSeconds: Number(text(env, 'OTP_BREAKER_WINDOW_SECONDS', '3600', BREAKER_SECONDS)),
+    breakerPauseSeconds: Number(text(env, 'OTP_BREAKER_PAUSE_SECONDS', '900', BREAKER_SECONDS)),
     counterShards: integer(env, 'OTP_COUNTER_SHARDS', 10, 1, 100),
     devMode,
     stage,

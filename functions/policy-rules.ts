@@ -38,8 +38,8 @@ export const CLIENT_POLICY = z.strictObject({
   sendLimitPerHour: z.optional(whole(1, 1000)),
   sendLimitPerDay: z.optional(whole(1, 10_000)),
   resendCooldownSeconds: z.optional(whole(0, 3600)),
-  smsLimitPerHour: z.optional(whole(1, 10_000_000)),
-  smsLimitPerCountryPerHour: z.optional(whole(1, 10_000_000)),
+  smsLimitPerHour: z.optional(whole(1, 1_000_000)),
+  smsLimitPerCountryPerHour: z.optional(whole(1, 1_000_000)),
   smsLimitPerPrefixPerHour: z.optional(whole(1, 1_000_000)),
   channels: z.optional(
     z.array(z.enum(CHANNELS, 'must be sms or email')).check(z.minLength(1, 'must name at least one channel')),
