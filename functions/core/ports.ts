@@ -1,5 +1,5 @@
 import type { Channel, Purpose } from './purposes.js';
-import type { Conversion } from './sms-protection.js';
+import type { WindowCounts } from './sms-protection.js';
 
 /**
  * What the core needs from storage. The adapter (adapters/dynamo/) makes every rule hold under
@@ -60,14 +60,17 @@ export interface OtpStore {
   clearFailures(mailboxKey: string): Promise<void>;
   /**
    * Counts an SMS to a country in its breaker window (on one random shard of it) and returns that
-   * shard's counts: a random sample of the window (core/sms-protection.ts, sampleSuggestsTrip), and
-   * until when a trip claimed in this window lasts, during which the window is not judged again.
+   * shard: a random sample of the window (core/sms-protection.ts, sampleSuggestsTrip).
    */
-  countSmsSent(breaker: BreakerWindowRef): Promise<Conversion & { judgedUntil?: number }>;
+  countSmsSent(breaker: BreakerWindowRef): Promise<BreakerSample>;
+  /** Takes back an SMS that could not be delivered, from the shard that counted it. */
+  uncountSmsSent(breaker: BreakerWindowRef, shard: number): Promise<void>;
   /** Counts a verified SMS code in the breaker window it was sent in. */
   countSmsVerified(breaker: BreakerWindowRef): Promise<void>;
-  /** Every shard of a country's breaker window, added up (one batch read). */
-  breakerWindow(breaker: BreakerWindowRef): Promise<Conversion>;
+  /** Every shard of a country's breaker window and of the window before it, added up (one batch read). */
+  breakerWindows(breaker: BreakerWindowRef): Promise<{ current: WindowCounts; previous: WindowCounts }>;
+  /** No send judges the window on this shard's sample again before `until` (a verdict was just given). */
+  deferBreaker(breaker: BreakerWindowRef, shard: number, until: number): Promise<void>;
   /**
    * Claims a country's breaker trip (at `breaker.at`) until `until`: true for the first claim, false
    * while an earlier one still lasts, so that one trip is logged and counted once, however many
@@ -179,6 +182,13 @@ export interface RefreshRotation {
   newSession: SessionRecord;
   now: number;
   idleUntil: number;
+}
+
+/** One shard of a country's breaker window, as a send's count left it. */
+export interface BreakerSample extends WindowCounts {
+  shard: number;
+  /** A verdict was given lately: no send judges the window on this shard before then. */
+  judgedUntil?: number;
 }
 
 /** A country's breaker window at `at` (epoch ms), spread over `shards`. */

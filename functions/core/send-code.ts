@@ -12,11 +12,11 @@ import {
 } from './errors.js';
 import { ipBucket } from './network.js';
 import { issueOtpToken } from './otp-token.js';
-import type { CodeRef, SendLimit, SendRefusal } from './ports.js';
+import type { BreakerSample, BreakerWindowRef, CodeRef, SendLimit, SendRefusal } from './ports.js';
 import type { Channel, Purpose } from './purposes.js';
 import { checkSession } from './sessions.js';
 import { mailboxOf, maskTarget, normaliseTarget, type Target } from './targets.js';
-import { breakerTrips, numberBlockOf, sampleSuggestsTrip } from './sms-protection.js';
+import { breakerVerdict, breakerWindowOf, numberBlockOf, sampleSuggestsTrip } from './sms-protection.js';
 import { secondsUntil } from './windows.js';
 
 export interface SendRequest {
@@ -97,11 +97,12 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     });
     if (refusal) throw refused(refusal, now, target.country);
   }
-  // Counted beside the code's write, so that the send waits for no extra round trip.
-  const watching =
+  // Counted for the breaker beside the code's write, so that the send waits for no extra round trip.
+  const breaker =
     testCode === undefined && target.channel === 'sms' && target.country && config.breakerMode !== 'off'
-      ? watchBreaker(deps, target.country, now)
+      ? breakerRef(config, target.country, now)
       : undefined;
+  const counting = breaker ? countForBreaker(deps, breaker) : undefined;
 
   const code = testCode ?? generateCode(config.codeLength);
   const codeHash = hashCode(config.pepper, target.address, request.purpose, code);
@@ -118,7 +119,7 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     sentAt: now,
     expiresAt: now + config.codeTtlSeconds * 1000,
   });
-  const [, breakerTripped] = await Promise.all([saving, watching]);
+  const [, sample] = await Promise.all([saving, counting]);
 
   const logged = { channel: target.channel, purpose: request.purpose, target: maskTarget(target.address) };
   if (testCode !== undefined) {
@@ -134,8 +135,12 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
         appName: config.appName,
       });
     } catch (error) {
-      // The caller is told the code is not usable, so make that true.
-      await store.discardCode(ref, codeHash);
+      // The caller is told the code is not usable, so make that true; and an SMS that reached no
+      // one is no unverified SMS for the breaker (a provider outage must not pause a country).
+      await Promise.all([
+        store.discardCode(ref, codeHash),
+        breaker && sample ? uncountForBreaker(deps, breaker, sample.shard) : undefined,
+      ]);
       deps.log.warn('code delivery failed', {
         channel: target.channel,
         target: maskTarget(target.address),
@@ -145,6 +150,8 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     }
     deps.log.info('code sent', logged);
   }
+  // Judged only once the SMS is out, so that a delivery that fails never trips the breaker.
+  const breakerTripped = breaker && sample ? await judgeBreaker(deps, breaker, sample) : undefined;
 
   return {
     otpType: target.channel,
@@ -181,40 +188,75 @@ function smsReservation(config: EffectiveConfig, address: string, country: strin
   };
 }
 
+/** A verdict that does not trip holds for this long on the shard that asked for it. */
+const VERDICT_HOLD_MS = 60_000;
+
+function breakerRef(config: EffectiveConfig, country: string, now: number): BreakerWindowRef {
+  return { country, at: now, windowMs: config.breakerWindowSeconds * 1000, shards: config.counterShards };
+}
+
 /**
- * The conversion breaker: counts this SMS in its country's window and, when the window has seen
- * enough SMS and too few of their codes verified, pauses SMS to the country (enforce) or only says
- * so (monitor). Judged on the exact counts only when the sample shard suggests it, so that a send to
- * a country that converts well never pays a read. Never fails the send: a breaker that cannot count
- * leaves the caps in charge.
+ * The breaker never fails a send: one that cannot count leaves the caps in charge, and says so.
  */
-async function watchBreaker(deps: SendDeps, country: string, now: number): Promise<BreakerTrip | undefined> {
+function breakerFailed(deps: SendDeps, country: string, error: unknown): undefined {
+  deps.log.warn('conversion breaker failed', { country, reason: error instanceof Error ? error.name : 'unknown' });
+  return undefined;
+}
+
+function countForBreaker(deps: SendDeps, breaker: BreakerWindowRef): Promise<BreakerSample | undefined> {
+  return deps.store.countSmsSent(breaker).catch((error: unknown) => breakerFailed(deps, breaker.country, error));
+}
+
+function uncountForBreaker(deps: SendDeps, breaker: BreakerWindowRef, shard: number): Promise<void> {
+  return deps.store
+    .uncountSmsSent(breaker, shard)
+    .catch((error: unknown) => breakerFailed(deps, breaker.country, error));
+}
+
+/**
+ * The conversion breaker (core/sms-protection.ts): when the shard this SMS counted on suggests it,
+ * reads the country's windows and judges them; a country that trips is paused (enforce) or only
+ * reported (monitor). A send to a country that converts well pays no read; the rare sample that looks
+ * bad for one pays one batch read, and its shard asks no more for a minute.
+ */
+async function judgeBreaker(
+  deps: SendDeps,
+  breaker: BreakerWindowRef,
+  sample: BreakerSample,
+): Promise<BreakerTrip | undefined> {
   const { config, store } = deps;
-  const ref = { country, at: now, windowMs: config.breakerWindowSeconds * 1000, shards: config.counterShards };
+  const now = breaker.at;
+  if ((sample.judgedUntil ?? 0) > now || !sampleSuggestsTrip(sample, breaker.shards, config)) return undefined;
   try {
-    const sample = await store.countSmsSent(ref);
-    if ((sample.judgedUntil ?? 0) > now || !sampleSuggestsTrip(sample, ref.shards, config)) return undefined;
-    const window = await store.breakerWindow(ref);
-    if (!breakerTrips(window, config)) return undefined;
+    const window = breakerWindowOf(now, breaker.windowMs);
+    const verdict = breakerVerdict(
+      now,
+      window,
+      await store.breakerWindows(breaker),
+      config.codeTtlSeconds * 1000,
+      config,
+    );
+    if (!verdict.trips) {
+      // Too soon: asked again once it can be judged. Judged and cleared: not for a minute.
+      await store.deferBreaker(breaker, sample.shard, verdict.judgeableAt ?? now + VERDICT_HOLD_MS);
+      return undefined;
+    }
     const until = now + config.breakerPauseSeconds * 1000;
     const mode = config.breakerMode === 'enforce' ? 'enforce' : 'monitor';
-    if (mode === 'enforce') await store.pauseCountry(country, now, until, config.counterShards);
-    if (!(await store.claimBreakerTrip(ref, until))) return undefined;
+    if (mode === 'enforce') await store.pauseCountry(breaker.country, now, until, config.counterShards);
+    if (!(await store.claimBreakerTrip(breaker, until))) return undefined;
+    const { sent, verified } = verdict.judged;
     deps.log.warn(mode === 'enforce' ? 'country paused' : 'country would be paused (breaker in monitor mode)', {
-      country,
-      sent: window.sent,
-      verified: window.verified,
-      conversion: window.sent > 0 ? window.verified / window.sent : 0,
+      country: breaker.country,
+      sent: Math.round(sent),
+      verified: Math.round(verified),
+      conversion: sent > 0 ? Math.round((verified / sent) * 1000) / 1000 : 0,
       minConversion: config.breakerMinConversion,
       until: new Date(until).toISOString(),
     });
-    return { country, mode, until };
+    return { country: breaker.country, mode, until };
   } catch (error) {
-    deps.log.warn('conversion breaker failed', {
-      country,
-      reason: error instanceof Error ? error.name : 'unknown',
-    });
-    return undefined;
+    return breakerFailed(deps, breaker.country, error);
   }
 }
 
@@ -255,6 +297,7 @@ async function linkingCustomer(
   return session.customerId;
 }
 
+/** What the caller reads for each limit the store reports. */
 /** What the caller reads for each limit the store reports. */
 const REFUSALS: Record<SendLimit, { reason: RateLimitReason; detail: string }> = {
   cooldown: { reason: 'cooldown', detail: 'A code was sent to this target moments ago.' },

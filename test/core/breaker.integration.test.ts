@@ -9,7 +9,9 @@ import { createLogger } from '../../functions/http/logger.js';
 import { SMS_METRICS } from '../../functions/metrics.js';
 import { DAY_MS, windowOf } from '../../functions/core/windows.js';
 import type { UsageMetrics } from '../../functions/usage-metrics.js';
-import { call, type Harness, harness, PEPPER, stateItem } from '../support.js';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { call, countRequests, type Harness, harness, PEPPER, stateItem } from '../support.js';
 
 /**
  * The conversion breaker on synthetic traffic (API.md, OTP_BREAKER_*): SMS to a country whose codes
@@ -21,8 +23,13 @@ const US = (n: number) => `+1650555${String(1000 + n).padStart(4, '0')}`;
 const GB = (n: number) => `+447911${String(n).padStart(6, '0')}`;
 const START = Date.UTC(2036, 0, 1, 10, 0, 0);
 
-/** Only the breaker at work: 20 SMS to judge, at least half verified, a 15-minute pause. */
+/**
+ * Only the breaker at work: 20 SMS to judge, at least half verified, a 15-minute pause, and codes of
+ * a minute (nothing is judged before the oldest SMS counted could have been verified).
+ */
+const GRACE_MS = 60_000;
 const BREAKER = {
+  OTP_TTL_SECONDS: '60',
   OTP_RESEND_COOLDOWN_SECONDS: '0',
   OTP_SEND_LIMIT_PER_IP_PER_HOUR: '0',
   OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR: '0',
@@ -58,16 +65,22 @@ async function sendAndVerify(h: Harness, target: string) {
   await verifyCode(h.deps, { target, code: h.sender.lastCode() });
 }
 
+/** The state items whose key starts with `prefix`, read consistently. */
+async function items(h: Harness, prefix: string) {
+  const { Items } = await h.client.send(new ScanCommand({ TableName: h.tables.stateTable, ConsistentRead: true }));
+  return (Items ?? []).map((item) => unmarshall(item)).filter((item) => String(item.pk).startsWith(prefix));
+}
+
 async function refusal(sending: Promise<unknown>): Promise<RateLimitedError> {
   const error = await sending.catch((e: unknown) => e);
   expect(error).toBeInstanceOf(RateLimitedError);
   return error as RateLimitedError;
 }
 
-/** Sends to new numbers of a country, a second apart, until one trips the breaker; how many were sent. */
+/** Sends to new numbers of a country, 5 seconds apart, until one trips the breaker; how many were sent. */
 async function sendUntilTrip(h: Harness, number: (n: number) => string, most: number): Promise<number> {
   for (let n = 0; n < most; n++) {
-    h.clock.now += 1000;
+    h.clock.now += 5000;
     const result = await send(h, number(n));
     if (result.breakerTripped) return n + 1;
   }
@@ -107,7 +120,7 @@ describe('conversion breaker', () => {
   it('a country whose codes are verified never pauses (60 SMS, 60 verified)', async () => {
     const { h, lines } = await setUp();
     for (let n = 0; n < 60; n++) {
-      h.clock.now += 1000;
+      h.clock.now += 5000;
       await sendAndVerify(h, US(n));
     }
     expect(lines).toEqual([]);
@@ -118,7 +131,7 @@ describe('conversion breaker', () => {
     // 3 of 5 verified (0.6 > 0.5) over 40 SMS: no trip.
     const good = await setUp();
     for (let n = 0; n < 40; n++) {
-      good.h.clock.now += 1000;
+      good.h.clock.now += 5000;
       if (n % 5 < 3) await sendAndVerify(good.h, US(n));
       else await send(good.h, US(n));
     }
@@ -127,19 +140,100 @@ describe('conversion breaker', () => {
     const bad = await setUp();
     let tripped = false;
     for (let n = 0; n < 40 && !tripped; n++) {
-      bad.h.clock.now += 1000;
+      bad.h.clock.now += 5000;
       if (n % 5 === 0) await sendAndVerify(bad.h, US(n));
       else tripped = (await send(bad.h, US(n))).breakerTripped !== undefined;
     }
     expect(tripped).toBe(true);
   });
 
-  it('the window starts over: a country paused in one window is judged afresh in the next', async () => {
-    const { h } = await setUp({ OTP_BREAKER_WINDOW_SECONDS: '3600' });
+  it('nothing is judged before the oldest SMS counted could have been verified: a burst waits for the code lifetime', async () => {
+    const { h, lines } = await setUp();
+    for (let n = 0; n < 30; n++) {
+      h.clock.now += 1000;
+      expect((await send(h, GB(n))).breakerTripped).toBeUndefined();
+    }
+    // The first of them is a code lifetime old: the next SMS trips it.
+    h.clock.now = START + 1000 + GRACE_MS;
+    expect((await send(h, GB(30))).breakerTripped).toMatchObject({ country: 'GB', mode: 'enforce' });
+    expect(lines.map((l) => l.message)).toEqual(['country paused']);
+  });
+
+  it('sliding window: customers who take 30 s to type their code keep a busy country open across windows', async () => {
+    // 10-minute windows, one SMS every 3 s for 25 minutes, each code entered 30 s after its SMS.
+    const { h, lines } = await setUp({ OTP_BREAKER_WINDOW_SECONDS: '600', OTP_TTL_SECONDS: '120' });
+    const pending: { at: number; target: string; code: string }[] = [];
+    for (let n = 0; n < 500; n++) {
+      h.clock.now = START + n * 3000;
+      while (pending.length > 0 && (pending[0]?.at ?? Infinity) <= h.clock.now) {
+        const due = pending.shift() as (typeof pending)[number];
+        await verifyCode(h.deps, { target: due.target, code: due.code });
+      }
+      const result = await send(h, US(n));
+      expect(result.breakerTripped).toBeUndefined();
+      pending.push({ at: h.clock.now + 30_000, target: US(n), code: h.sender.lastCode() });
+    }
+    expect(lines).toEqual([]);
+  });
+
+  it('sliding window: a country pumped in one window is judged on it at the start of the next, and forgotten after', async () => {
+    const { h } = await setUp();
     await sendUntilTrip(h, GB, 40);
+    // The next window, the pause over: the last window's SMS still count, so a few new ones trip it again.
     h.clock.now = START + 3600_000 + 1000;
-    // The pause (15 minutes) is over, and the new window has too few SMS to judge.
-    for (let n = 200; n < 215; n++) expect((await send(h, GB(n))).breakerTripped).toBeUndefined();
+    expect(await sendUntilTrip(h, (n) => GB(200 + n), 15)).toBeLessThan(15);
+    // A window later, with no SMS in the last one, it has its 20 SMS to judge again.
+    h.clock.now = START + 3 * 3600_000;
+    for (let n = 300; n < 315; n++) expect((await send(h, GB(n))).breakerTripped).toBeUndefined();
+  });
+
+  it('windows start at midnight UTC, the last of a day shorter when the size does not divide a day', async () => {
+    const { h } = await setUp({
+      OTP_BREAKER_MODE: 'monitor',
+      OTP_BREAKER_MIN_SENDS: '2',
+      OTP_BREAKER_WINDOW_SECONDS: '7000',
+      OTP_COUNTER_SHARDS: '1',
+      OTP_TTL_SECONDS: '1',
+    });
+    const midnight = Date.UTC(2036, 0, 2);
+    h.clock.now = midnight - 1000;
+    await send(h, GB(1));
+    h.clock.now = midnight + 1000;
+    await send(h, GB(2));
+    const keys = (await items(h, 'breaker#GB#')).map((item) => String(item.pk));
+    expect(keys).toHaveLength(2);
+  });
+
+  it('an SMS that could not be delivered does not count: a provider outage pauses no country', async () => {
+    const { h, lines } = await setUp();
+    h.sender.failWith = new Error('SNS throttled');
+    for (let n = 0; n < 40; n++) {
+      h.clock.now += 5000;
+      await expect(send(h, GB(n))).rejects.toThrow();
+    }
+    h.sender.failWith = undefined;
+    h.clock.now += 60_000;
+    await expect(send(h, GB(100))).resolves.toMatchObject({ otpType: 'sms' });
+    expect(lines.filter((l) => l.message !== 'code delivery failed')).toEqual([]);
+    const shards = await items(h, 'breaker#GB#');
+    expect(shards.reduce((sum, item) => sum + Number(item.sent ?? 0), 0)).toBe(1);
+  });
+
+  it('a country converting well pays no read on its sends, but the rare bad-looking sample (one read, then quiet for a minute)', async () => {
+    const { h } = await setUp({ OTP_BREAKER_MIN_SENDS: '50', OTP_BREAKER_MIN_CONVERSION: '0.2' });
+    let reads = 0;
+    let judged = 0;
+    for (let n = 0; n < 200; n++) {
+      h.clock.now += 5000;
+      const { commands } = await countRequests(h, () => send(h, US(n)));
+      const batch = commands.filter((name) => name === 'BatchGetItemCommand').length;
+      reads += batch + commands.filter((name) => name === 'GetItemCommand' || name === 'QueryCommand').length;
+      judged += batch;
+      if (n % 5 !== 0) await verifyCode(h.deps, { target: US(n), code: h.sender.lastCode() });
+    }
+    // Only batch reads of a judgement, and few: a shard that asked is quiet for a minute after.
+    expect(reads).toBe(judged);
+    expect(judged).toBeLessThanOrEqual(10);
   });
 
   it('monitor mode: logs and reports the trip once, refuses nothing', async () => {
@@ -160,6 +254,8 @@ describe('conversion breaker', () => {
 
   it('in parallel: 40 sends to a country that never verifies trip it once, and nothing is sent once it is paused', async () => {
     const { h, lines } = await setUp();
+    await send(h, GB(1000));
+    h.clock.now += GRACE_MS;
     const results = await Promise.allSettled(Array.from({ length: 40 }, (_, n) => send(h, GB(n))));
     const trips = results.filter((r) => r.status === 'fulfilled' && r.value.breakerTripped).length;
     expect(trips).toBe(1);
@@ -174,7 +270,7 @@ describe('conversion breaker', () => {
     const handler = createSendOtpHandler(h.deps, createLogger(), metrics);
     let status = 200;
     for (let n = 0; n < 40 && status === 200; n++) {
-      h.clock.now += 1000;
+      h.clock.now += 5000;
       status = (await call(handler, { body: { target: GB(n) } })).status;
     }
     expect(status).toBe(429);

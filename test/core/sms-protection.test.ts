@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  breakerVerdict,
+  breakerWindowOf,
   breakerTrips,
   numberBlockOf,
   sampleSuggestsTrip,
@@ -50,5 +52,51 @@ describe('SMS cost protection rules', () => {
     expect(sampleSuggestsTrip({ sent: 4, verified: 0 }, 10, SETTINGS)).toBe(false);
     expect(sampleSuggestsTrip({ sent: 5, verified: 0 }, 10, SETTINGS)).toBe(true);
     expect(sampleSuggestsTrip({ sent: 5, verified: 1 }, 10, SETTINGS)).toBe(false);
+  });
+
+  it('breaker windows start at midnight UTC; a size that does not divide a day ends the day with a shorter one', () => {
+    const midnight = Date.UTC(2036, 0, 2);
+    const hour = breakerWindowOf(midnight + 90 * 60_000, 3600_000);
+    expect(hour).toMatchObject({ start: midnight + 3600_000, end: midnight + 7200_000 });
+    const last = breakerWindowOf(midnight - 1000, 7000_000);
+    expect(last.end).toBe(midnight);
+    expect(last.end - last.start).toBe(86_400_000 - 12 * 7000_000);
+    const first = breakerWindowOf(midnight + 1000, 7000_000);
+    expect(first.start).toBe(midnight);
+    expect(first.index).toBe(last.index + 1);
+  });
+
+  it('the verdict blends the previous window by what a window ending now still holds of it', () => {
+    const window = { index: 10, start: 3600_000, end: 7200_000 };
+    const previous = { sent: 100, verified: 0, firstAt: 0 };
+    // A quarter into the window: three quarters of the previous one still count.
+    const verdict = breakerVerdict(
+      4500_000,
+      window,
+      { current: { sent: 10, verified: 10, firstAt: 3700_000 }, previous },
+      60_000,
+      SETTINGS,
+    );
+    expect(verdict.judged).toEqual({ sent: 85, verified: 10 });
+    expect(verdict.trips).toBe(true);
+    // At the window's end the previous one no longer counts.
+    const late = breakerVerdict(
+      7199_999,
+      window,
+      { current: { sent: 60, verified: 30, firstAt: 3700_000 }, previous },
+      60_000,
+      SETTINGS,
+    );
+    expect(late.trips).toBe(false);
+  });
+
+  it('nothing is judged before the oldest SMS counted is a code lifetime old, and the verdict says when it can be', () => {
+    const window = { index: 10, start: 3600_000, end: 7200_000 };
+    const counts = { current: { sent: 100, verified: 0, firstAt: 3600_000 }, previous: { sent: 0, verified: 0 } };
+    expect(breakerVerdict(3659_999, window, counts, 60_000, SETTINGS)).toMatchObject({
+      trips: false,
+      judgeableAt: 3660_000,
+    });
+    expect(breakerVerdict(3660_000, window, counts, 60_000, SETTINGS)).toMatchObject({ trips: true });
   });
 });

@@ -5,8 +5,8 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { BreakerWindowRef, SmsReservation } from '../../core/ports.js';
-import { type Conversion, shardOrder, shardShare } from '../../core/sms-protection.js';
+import type { BreakerSample, BreakerWindowRef, SmsReservation } from '../../core/ports.js';
+import { breakerWindowOf, shardOrder, shardShare, type WindowCounts } from '../../core/sms-protection.js';
 import { HOUR_MS, type Window, windowOf } from '../../core/windows.js';
 import type { Dynamo } from './client.js';
 import { DUE_NAMES, DUE_SET, dueEntry, dueValues } from './due-index.js';
@@ -158,73 +158,151 @@ export async function pauseCountry(
 }
 
 /** The breaker window an SMS sent at `ref.at` counts in, and when its items may go. */
-function breakerWindowOf(ref: BreakerWindowRef): { index: number; expiresAt: number } {
-  const window = windowOf(ref.at, ref.windowMs);
-  // A code sent near the window's end may be verified after it, and still counts in it.
-  return { index: window.index, expiresAt: window.end + HOUR_MS };
+function windowItemsOf(ref: BreakerWindowRef): { index: number; start: number; expiresAt: number } {
+  const window = breakerWindowOf(ref.at, ref.windowMs);
+  // Read as the previous window until the next one ends, and a code sent near its end may be
+  // verified after that.
+  return { index: window.index, start: window.start, expiresAt: window.end + ref.windowMs + HOUR_MS };
 }
 
-async function countOnShard(
-  dynamo: Dynamo,
-  ref: BreakerWindowRef,
-  attribute: 'sent' | 'verified',
-): Promise<Record<string, unknown>> {
-  const { index, expiresAt } = breakerWindowOf(ref);
-  const pk = stateKey.breaker(ref.country, index, Math.floor(Math.random() * ref.shards));
+const shardCounts = (item: Record<string, unknown>): WindowCounts => {
+  const firstAt = num(item, 'firstAt');
+  return {
+    sent: num(item, 'sent') ?? 0,
+    verified: num(item, 'verified') ?? 0,
+    ...(firstAt === undefined ? {} : { firstAt }),
+  };
+};
+
+/** Counts an SMS in its country's breaker window, on a random shard; that shard as the count left it. */
+export async function countSmsSent(dynamo: Dynamo, ref: BreakerWindowRef): Promise<BreakerSample> {
+  const { index, expiresAt } = windowItemsOf(ref);
+  const shard = Math.floor(Math.random() * ref.shards);
+  const pk = stateKey.breaker(ref.country, index, shard);
   const result = await retryConflicts(() =>
     dynamo.client.send(
       new UpdateItemCommand({
         TableName: dynamo.tables.stateTable,
         Key: marshall({ [STATE_PK]: pk }),
-        UpdateExpression: `ADD #count :one SET #ttl = :ttl, ${DUE_SET}`,
-        ExpressionAttributeNames: { '#count': attribute, '#ttl': TTL, ...DUE_NAMES },
-        ExpressionAttributeValues: marshall({ ':one': 1, ':ttl': ttlOf(expiresAt), ...dueValues(pk, expiresAt) }),
-        ReturnValues: attribute === 'sent' ? 'ALL_NEW' : 'NONE',
+        UpdateExpression: `ADD #sent :one SET #first = if_not_exists(#first, :now), #ttl = :ttl, ${DUE_SET}`,
+        ExpressionAttributeNames: { '#sent': 'sent', '#first': 'firstAt', '#ttl': TTL, ...DUE_NAMES },
+        ExpressionAttributeValues: marshall({
+          ':one': 1,
+          ':now': ref.at,
+          ':ttl': ttlOf(expiresAt),
+          ...dueValues(pk, expiresAt),
+        }),
+        ReturnValues: 'ALL_NEW',
       }),
     ),
   );
-  return result.Attributes ? unmarshall(result.Attributes) : {};
+  const item = result.Attributes ? unmarshall(result.Attributes) : {};
+  const judgedUntil = num(item, 'judgedUntil');
+  return { shard, ...shardCounts(item), ...(judgedUntil === undefined ? {} : { judgedUntil }) };
 }
 
-/** Counts an SMS in its country's breaker window, on a random shard; that shard's counts. */
-export async function countSmsSent(
+/** Takes back an SMS that could not be delivered, from the shard that counted it (if it is still there). */
+export async function uncountSmsSent(dynamo: Dynamo, ref: BreakerWindowRef, shard: number): Promise<void> {
+  const pk = stateKey.breaker(ref.country, windowItemsOf(ref).index, shard);
+  try {
+    await retryConflicts(() =>
+      dynamo.client.send(
+        new UpdateItemCommand({
+          TableName: dynamo.tables.stateTable,
+          Key: marshall({ [STATE_PK]: pk }),
+          UpdateExpression: 'ADD #sent :minusOne',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#sent': 'sent', '#pk': STATE_PK },
+          ExpressionAttributeValues: marshall({ ':minusOne': -1 }),
+        }),
+      ),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+/** Counts a verified code on a random shard of the window it was sent in. */
+export async function countSmsVerified(dynamo: Dynamo, ref: BreakerWindowRef): Promise<void> {
+  const { index, expiresAt } = windowItemsOf(ref);
+  const pk = stateKey.breaker(ref.country, index, Math.floor(Math.random() * ref.shards));
+  await retryConflicts(() =>
+    dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: dynamo.tables.stateTable,
+        Key: marshall({ [STATE_PK]: pk }),
+        UpdateExpression: `ADD #verified :one SET #ttl = :ttl, ${DUE_SET}`,
+        ExpressionAttributeNames: { '#verified': 'verified', '#ttl': TTL, ...DUE_NAMES },
+        ExpressionAttributeValues: marshall({ ':one': 1, ':ttl': ttlOf(expiresAt), ...dueValues(pk, expiresAt) }),
+      }),
+    ),
+  );
+}
+
+/** Every shard of a country's breaker window and of the one before it, added up. */
+export async function breakerWindows(
   dynamo: Dynamo,
   ref: BreakerWindowRef,
-): Promise<Conversion & { judgedUntil?: number }> {
-  const item = await countOnShard(dynamo, ref, 'sent');
-  const judgedUntil = num(item, 'judgedUntil');
-  return {
-    sent: num(item, 'sent') ?? 0,
-    verified: num(item, 'verified') ?? 0,
-    ...(judgedUntil === undefined ? {} : { judgedUntil }),
-  };
-}
-
-export async function countSmsVerified(dynamo: Dynamo, ref: BreakerWindowRef): Promise<void> {
-  await countOnShard(dynamo, ref, 'verified');
-}
-
-/** Every shard of a country's breaker window, added up. */
-export async function breakerWindow(dynamo: Dynamo, ref: BreakerWindowRef): Promise<Conversion> {
-  const { index } = breakerWindowOf(ref);
+): Promise<{ current: WindowCounts; previous: WindowCounts }> {
+  const { index, start } = windowItemsOf(ref);
+  const previousIndex = breakerWindowOf(start - 1, ref.windowMs).index;
   const table = dynamo.tables.stateTable;
-  let keys = Array.from({ length: ref.shards }, (_, shard) =>
-    marshall({ [STATE_PK]: stateKey.breaker(ref.country, index, shard) }),
+  const pks = [index, previousIndex].flatMap((window) =>
+    Array.from({ length: ref.shards }, (_, shard) => stateKey.breaker(ref.country, window, shard)),
   );
-  const total: Conversion = { sent: 0, verified: 0 };
+  let keys = pks.map((pk) => marshall({ [STATE_PK]: pk }));
+  const totals = new Map<number, WindowCounts>([
+    [index, { sent: 0, verified: 0 }],
+    [previousIndex, { sent: 0, verified: 0 }],
+  ]);
   for (let round = 0; keys.length > 0; round++) {
     if (round > 0) await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** Math.min(round, 6)));
-    const result = await dynamo.client.send(
-      new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys, ProjectionExpression: 'sent, verified' } } }),
-    );
+    const result = await dynamo.client.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys } } }));
     for (const raw of result.Responses?.[table] ?? []) {
       const item = unmarshall(raw);
-      total.sent += num(item, 'sent') ?? 0;
-      total.verified += num(item, 'verified') ?? 0;
+      const window = pks.indexOf(String(item[STATE_PK])) < ref.shards ? index : previousIndex;
+      const total = totals.get(window) as WindowCounts;
+      const counts = shardCounts(item);
+      total.sent += counts.sent;
+      total.verified += counts.verified;
+      if (counts.firstAt !== undefined && (total.firstAt === undefined || counts.firstAt < total.firstAt)) {
+        total.firstAt = counts.firstAt;
+      }
     }
     keys = result.UnprocessedKeys?.[table]?.Keys ?? [];
   }
-  return total;
+  return { current: totals.get(index) as WindowCounts, previous: totals.get(previousIndex) as WindowCounts };
+}
+
+/** Stamps `judgedUntil` on one shard of the window, or on every shard (`shard` undefined). */
+export async function deferBreaker(
+  dynamo: Dynamo,
+  ref: BreakerWindowRef,
+  shard: number | undefined,
+  until: number,
+): Promise<void> {
+  const { index, expiresAt } = windowItemsOf(ref);
+  const shards = shard === undefined ? Array.from({ length: ref.shards }, (_, i) => i) : [shard];
+  await Promise.all(
+    shards.map((each) => {
+      const pk = stateKey.breaker(ref.country, index, each);
+      return retryConflicts(() =>
+        dynamo.client.send(
+          new UpdateItemCommand({
+            TableName: dynamo.tables.stateTable,
+            Key: marshall({ [STATE_PK]: pk }),
+            UpdateExpression: `SET #judged = :until, #ttl = :ttl, ${DUE_SET}`,
+            ExpressionAttributeNames: { '#judged': 'judgedUntil', '#ttl': TTL, ...DUE_NAMES },
+            ExpressionAttributeValues: marshall({
+              ':until': until,
+              ':ttl': ttlOf(expiresAt),
+              ...dueValues(pk, expiresAt),
+            }),
+          }),
+        ),
+      );
+    }),
+  );
 }
 
 /**
@@ -250,26 +328,6 @@ export async function claimBreakerTrip(dynamo: Dynamo, ref: BreakerWindowRef, un
     if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
-  const { index, expiresAt } = breakerWindowOf(ref);
-  await Promise.all(
-    Array.from({ length: ref.shards }, (_, shard) => {
-      const shardPk = stateKey.breaker(ref.country, index, shard);
-      return retryConflicts(() =>
-        dynamo.client.send(
-          new UpdateItemCommand({
-            TableName: dynamo.tables.stateTable,
-            Key: marshall({ [STATE_PK]: shardPk }),
-            UpdateExpression: `SET #judged = :until, #ttl = :ttl, ${DUE_SET}`,
-            ExpressionAttributeNames: { '#judged': 'judgedUntil', '#ttl': TTL, ...DUE_NAMES },
-            ExpressionAttributeValues: marshall({
-              ':until': until,
-              ':ttl': ttlOf(expiresAt),
-              ...dueValues(shardPk, expiresAt),
-            }),
-          }),
-        ),
-      );
-    }),
-  );
+  await deferBreaker(dynamo, ref, undefined, until);
   return true;
 }

@@ -49,8 +49,11 @@ export class DynamoOtpStore implements OtpStore {
     failures.recordFailure(this.dynamo, mailboxKey, now, windowMs);
   clearFailures: OtpStore['clearFailures'] = (mailboxKey) => failures.clearFailures(this.dynamo, mailboxKey);
   countSmsSent: OtpStore['countSmsSent'] = (breaker) => sms.countSmsSent(this.dynamo, breaker);
+  uncountSmsSent: OtpStore['uncountSmsSent'] = (breaker, shard) => sms.uncountSmsSent(this.dynamo, breaker, shard);
   countSmsVerified: OtpStore['countSmsVerified'] = (breaker) => sms.countSmsVerified(this.dynamo, breaker);
-  breakerWindow: OtpStore['breakerWindow'] = (breaker) => sms.breakerWindow(this.dynamo, breaker);
+  breakerWindows: OtpStore['breakerWindows'] = (breaker) => sms.breakerWindows(this.dynamo, breaker);
+  deferBreaker: OtpStore['deferBreaker'] = (breaker, shard, until) =>
+    sms.deferBreaker(this.dynamo, breaker, shard, until);
   claimBreakerTrip: OtpStore['claimBreakerTrip'] = (breaker, until) =>
     sms.claimBreakerTrip(this.dynamo, breaker, until);
   pauseCountry: OtpStore['pauseCountry'] = (country, now, until, shards) =>
