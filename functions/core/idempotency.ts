@@ -119,7 +119,7 @@ export async function sendIdempotently(
 ): Promise<SendOutcome> {
   if (key === undefined) return { result: await send(request), replayed: false };
   const { config, store } = deps;
-  // A target that is not one fails here, before the key is taken: nothing to give back.
+  // A malformed target fails here, before the key is taken: nothing to give back.
   const fingerprint = sendFingerprint(config.pepper, request, locale);
   const recordKey = idempotencyRecordKey(config.pepper, key);
   const now = deps.now();
@@ -143,7 +143,7 @@ export async function sendIdempotently(
     if (held.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
     if (held.state === 'pending') throw new RequestInProgressError();
     const result = openAnswer(config.pepper, key, held.sealed);
-    // Only a corrupt item or a changed pepper (which changes the record's key too) gets here.
+    // Only a corrupt item gets here: a record is found under the same key and pepper that seal it.
     if (!result) throw new Error('The stored answer of an Idempotency-Key does not open.');
     return { result, replayed: true };
   }

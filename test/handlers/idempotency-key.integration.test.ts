@@ -108,7 +108,13 @@ describe('Idempotency-Key on send', () => {
   it('20 parallel sends with one key: exactly 1 message; 1 fresh 200, every other a replay or 409, 20 in all', async () => {
     const h = await harness();
     const send = sender(h);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => send({ target: PHONE }, keyed(KEY))));
+    // Half at the same instant, half spread over the first send's run: both kinds of answer occur.
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        if (i % 2) await new Promise((resolve) => setTimeout(resolve, i * 8));
+        return send({ target: PHONE }, keyed(KEY));
+      }),
+    );
 
     expect(h.sender.sent).toHaveLength(1);
     const fresh = answers.filter((a) => a.status === 200 && a.headers['idempotent-replayed'] === undefined);
