@@ -162,3 +162,26 @@ export class IdentifierExistsError extends OtpError {
     );
   }
 }
+
+/** A send with the same Idempotency-Key is still running (core/idempotency.ts). */
+export class RequestInProgressError extends OtpError {
+  readonly status = 409;
+  readonly slug = 'request-in-progress';
+  readonly title = 'Request in progress';
+  constructor() {
+    super('A request with this Idempotency-Key is still running. Retry in a moment with the same key.');
+    // Members like a 429's, so that a client waits the same way for both.
+    this.headers['Retry-After'] = '1';
+    this.extensions.retryAfter = 1;
+  }
+}
+
+/** The Idempotency-Key came before with another request body or from another client. */
+export class IdempotencyKeyReusedError extends OtpError {
+  readonly status = 422;
+  readonly slug = 'idempotency-key-reused';
+  readonly title = 'Idempotency-Key reused';
+  constructor() {
+    super('This Idempotency-Key was used for a different request. Use a new key for a new request.');
+  }
+}

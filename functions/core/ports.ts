@@ -5,7 +5,7 @@ import type { WindowCounts } from './sms-protection.js';
  * What the core needs from storage. The adapter (adapters/dynamo/) makes every rule hold under
  * concurrency with conditional writes, and reports facts; the core decides what the caller reads.
  */
-export interface OtpStore {
+export interface OtpStore extends IdempotencyStore {
   /** Counts one send against every limit; or, counting it against none, says which limit refused it. */
   reserveSend(request: SendReservation): Promise<SendRefusal | undefined>;
   /** Stores a code, replacing any earlier code for the same target and purpose. */
@@ -408,3 +408,46 @@ export interface CodeSender {
 }
 
 export type Senders = Record<Channel, CodeSender>;
+
+/**
+ * The Idempotency-Key records of sends (core/idempotency.ts), under the keyed hash of the key. A
+ * record is `pending` while its send runs (a lease, so that a crashed request does not hold the key
+ * for ever) and `done` with the sealed answer until the code's lifetime ends.
+ */
+export interface IdempotencyStore {
+  /**
+   * Takes the record for one send in one conditional write: when there is none, or it expired, or it
+   * is pending with its lease run out. Undefined when taken; otherwise the record that holds the key,
+   * as the refused write found it (no read).
+   */
+  takeIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined>;
+  /** Stores the sealed answer, if `attempt` still holds the record; false when another took it over. */
+  completeIdempotencyKey(completion: IdempotencyCompletion): Promise<boolean>;
+  /** Deletes the record if `attempt` still holds it, so that a retry with the key runs afresh. */
+  releaseIdempotencyKey(recordKey: string, attempt: string): Promise<void>;
+}
+
+export interface IdempotencyClaim {
+  /** The keyed hash of the Idempotency-Key: the key itself is never stored. */
+  recordKey: string;
+  /** The keyed hash of what defines the request: its client and normalised body. */
+  fingerprint: string;
+  /** Random, names this request's hold on the record. */
+  attempt: string;
+  now: number;
+  leaseUntil: number;
+  expiresAt: number;
+}
+
+export type IdempotencyRecord =
+  | { state: 'pending'; fingerprint: string; leaseUntil: number }
+  | { state: 'done'; fingerprint: string; sealed: string; expiresAt: number };
+
+export interface IdempotencyCompletion {
+  recordKey: string;
+  attempt: string;
+  /** The answer, encrypted (core/idempotency.ts sealAnswer). */
+  sealed: string;
+  /** Until when the answer is replayed: the code's lifetime. */
+  expiresAt: number;
+}

@@ -1,10 +1,12 @@
 import { loadConfig } from '../config.js';
 import type { SendApiDeps } from '../core/deps.js';
 import { RateLimitedError } from '../core/errors.js';
+import { sendIdempotently } from '../core/idempotency.js';
 import { DEFAULT_PURPOSE } from '../core/purposes.js';
-import { sendCode } from '../core/send-code.js';
+import { type SendResult, sendCode } from '../core/send-code.js';
 import { callDeps, clientIdentifier } from '../http/client-context.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
+import { idempotencyKeyFrom, REPLAYED_HEADER } from '../http/idempotency-key.js';
 import { createLogger } from '../http/logger.js';
 import { json } from '../http/responses.js';
 import { sendBody } from '../http/schemas.js';
@@ -24,34 +26,53 @@ export function createSendOtpHandler(
     identify: clientIdentifier(deps, logger),
     body: sendBody,
     handle: async ({ body, sourceIp, client, headers }) => {
+      const key = idempotencyKeyFrom(headers);
+      const call = callDeps(deps, client, logger);
       const clientId = client?.id ?? 'anonymous';
-      const sent = await sendCode(callDeps(deps, client, logger), {
+      const request = {
         target: body.target,
         purpose: body.purpose ?? DEFAULT_PURPOSE,
         channel: body.channel,
         sourceIp,
         clientId: client?.id,
         sessionToken: () => tokenFromHeaders(headers),
-      }).catch((error: unknown) => {
+      };
+      const { result: sent, replayed } = await sendIdempotently(
+        call,
+        { key, request, locale: body.locale },
+        (request) => sendCode(call, request),
+      ).catch((error: unknown) => {
         if (error instanceof RateLimitedError) countRefusal(metrics, error, clientId);
         throw error;
       });
       const { testTarget, country, breakerTripped, ...result } = sent;
-      metrics.count(testTarget ? 'TestCodeIssued' : 'CodeSent', { clientId, channel: result.otpType });
-      if (result.otpType === 'sms' && !testTarget && country) {
-        metrics.count(SMS_METRICS.sent, { country });
-        metrics.count(SMS_METRICS.sent, { clientId });
-      }
-      if (breakerTripped) {
-        metrics.count(SMS_METRICS.breakerTripped, {});
-        metrics.count(SMS_METRICS.breakerTripped, { country: breakerTripped.country, mode: breakerTripped.mode });
-      }
-      return json(200, {
-        ...result,
-        message: result.otpType === 'sms' ? 'A code was sent by SMS.' : 'A code was sent by e-mail.',
-      });
+      // A replay sent nothing: the first answer counted its code.
+      if (!replayed) countSent(metrics, { testTarget, country, breakerTripped, otpType: result.otpType }, clientId);
+      return json(
+        200,
+        { ...result, message: result.otpType === 'sms' ? 'A code was sent by SMS.' : 'A code was sent by e-mail.' },
+        replayed ? { [REPLAYED_HEADER]: 'true' } : {},
+      );
     },
   });
+}
+
+/** A code sent, for the operator: per client and channel, and an SMS per country (functions/metrics.ts). */
+function countSent(
+  metrics: UsageMetrics,
+  sent: Pick<SendResult, 'testTarget' | 'country' | 'breakerTripped' | 'otpType'>,
+  clientId: string,
+): void {
+  metrics.count(sent.testTarget ? 'TestCodeIssued' : 'CodeSent', { clientId, channel: sent.otpType });
+  if (sent.otpType === 'sms' && !sent.testTarget && sent.country) {
+    metrics.count(SMS_METRICS.sent, { country: sent.country });
+    metrics.count(SMS_METRICS.sent, { clientId });
+  }
+  const trip = sent.breakerTripped;
+  if (trip) {
+    metrics.count(SMS_METRICS.breakerTripped, {});
+    metrics.count(SMS_METRICS.breakerTripped, { country: trip.country, mode: trip.mode });
+  }
 }
 
 /** A send refused by a limit, by reason, for the operator (functions/metrics.ts, SMS_METRICS). */

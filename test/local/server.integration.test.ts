@@ -92,4 +92,20 @@ describe('local server routing', () => {
     expect(((await first.json()) as { mockCode: string }).mockCode).toMatch(/^\d{6}$/);
     expect((await send('a@example.com')).status).toBe(429);
   });
+
+  it('passes Idempotency-Key through to the handler, and Idempotent-Replayed back', async () => {
+    const send = () =>
+      fetch(`${base}/v1/otp/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'Idempotency-Key': 'local-server-retry-1' },
+        body: JSON.stringify({ target: 'b@example.com' }),
+      });
+    const first = await send();
+    expect(first.status).toBe(200);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const retry = await send();
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(await retry.json()).toEqual(await first.json());
+  });
 });

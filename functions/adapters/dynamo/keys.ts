@@ -8,6 +8,8 @@ import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../tables.js';
 export const stateKey = {
   /** The live code of a target for one purpose: a new code replaces the previous one. */
   code: (targetKey: string, purpose: Purpose) => `code#${targetKey}#${purpose}`,
+  /** A send's Idempotency-Key record, by the keyed hash of the key (core/idempotency.ts idempotencyRecordKey). */
+  idempotency: (recordKey: string) => `idem#${recordKey}`,
   /**
    * A mailbox's send counts (hour, day, cooldown, lock) for one UTC day, under the keyed hash of the
    * target's mailbox (targets.ts, mailboxOf): `ada+1@x.com` and `ada+2@x.com` count on `ada@x.com`'s.

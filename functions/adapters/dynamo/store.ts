@@ -5,6 +5,7 @@ import * as codes from './codes.js';
 import * as customers from './customers.js';
 import { removeExpired } from './due-index.js';
 import * as families from './families.js';
+import * as idempotency from './idempotency.js';
 import * as failures from './failures.js';
 import * as login from './login.js';
 import * as refresh from './refresh.js';
@@ -69,4 +70,9 @@ export class DynamoOtpStore implements OtpStore {
     families.revokeCustomerSessions(this.dynamo, customerId, now);
   removeExpired: OtpStore['removeExpired'] = (now, limit, lookbackHours) =>
     removeExpired(this.dynamo, now, limit, lookbackHours);
+  takeIdempotencyKey: OtpStore['takeIdempotencyKey'] = (claim) => idempotency.takeIdempotencyKey(this.dynamo, claim);
+  completeIdempotencyKey: OtpStore['completeIdempotencyKey'] = (completion) =>
+    idempotency.completeIdempotencyKey(this.dynamo, completion);
+  releaseIdempotencyKey: OtpStore['releaseIdempotencyKey'] = (recordKey, attempt) =>
+    idempotency.releaseIdempotencyKey(this.dynamo, recordKey, attempt);
 }
