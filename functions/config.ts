@@ -347,7 +347,7 @@ export function loadConfig(env: Env): OtpConfig {
     signingKeyRotationDays: integer(env, 'OTP_SIGNING_KEY_ROTATION_DAYS', 30, 1, 365),
     // Keys are required unless turned off: a deployment that forgets the variable is not left open.
     requireApiKey: boolean(env, 'OTP_REQUIRE_API_KEY', true),
-    // NIST SP 800-63B allows at most 100; the default leaves room for guesses already in flight.
+    // NIST SP 800-63B allows at most 100; no concurrency lets more be compared (core/guesses.ts).
     maxFailuresPerTarget: integer(env, 'OTP_MAX_FAILURES_PER_TARGET', 50, 1, 100),
     cleanupMaxItems: integer(env, 'OTP_CLEANUP_MAX_ITEMS', 5000, 1, 100_000),
     // The stack checks its context settings against the same rules (settings-rules.ts).

@@ -100,6 +100,25 @@ export class TargetLockedError extends OtpError {
   }
 }
 
+/**
+ * The target has had many wrong codes lately (guesses.ts): only a code sent from now on, verified
+ * with its send's otpToken, at its first try, is compared. The caller can act at once: send a new
+ * code and verify it with its otpToken. `Retry-After` says when the target is back to normal without.
+ */
+export class NewCodeRequiredError extends OtpError {
+  readonly status = 429;
+  readonly slug = 'too-many-attempts';
+  readonly title = 'Too many attempts';
+  constructor(readonly retryAfterSeconds: number) {
+    super(
+      'Too many wrong codes for this target lately: send a new code and verify it with the otpToken of that send, at the first try.',
+    );
+    this.headers['Retry-After'] = String(retryAfterSeconds);
+    this.extensions.retryAfter = retryAfterSeconds;
+    this.extensions.reason = 'new-code-required';
+  }
+}
+
 export class SessionInvalidError extends OtpError {
   readonly status = 401;
   readonly slug = 'session-invalid';

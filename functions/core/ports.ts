@@ -49,8 +49,24 @@ export interface OtpStore extends IdempotencyStore {
    * every key named `mailboxKey`); 0 once the window after the last one has passed.
    */
   failures(mailboxKey: string, now: number): Promise<FailureCount>;
-  /** Counts a wrong code and returns the count; it lapses `windowMs` after the last failure. */
-  recordFailure(mailboxKey: string, now: number, windowMs: number): Promise<number>;
+  /**
+   * Takes a place for one guess in the mailbox's run of wrong codes before any comparison, within
+   * `limit` places (wrong codes and guesses reserved, together); or, taking none, says how many wrong
+   * codes the run holds and when it lapses. A run lapses `windowMs` after its last wrong code.
+   */
+  reserveGuess(request: GuessReservation): Promise<GuessReservationOutcome>;
+  /**
+   * The reserved guess was compared and was wrong: it stays counted, and the run lapses `windowMs`
+   * from now. Returns the run's wrong codes (0 when a right code ended the run meanwhile).
+   */
+  settleWrongGuess(guess: ReservedGuess, now: number, windowMs: number): Promise<number>;
+  /** The reserved guess was not compared: its place is given back. */
+  releaseGuess(guess: ReservedGuess): Promise<void>;
+  /**
+   * Gives back an attempt that `recordAttempt` counted for a guess that was then not compared
+   * (the target refused it), unless the code has been replaced or consumed meanwhile.
+   */
+  releaseAttempt(code: CodeRef, codeHash: string): Promise<void>;
   /**
    * Refuses sends to a mailbox until `until`: stamped on the send counters that `reserveSend` checks
    * anyway, so that sends pay no extra read for the lock.
@@ -253,6 +269,27 @@ export interface SendRefusal {
   until: number;
 }
 
+export interface GuessReservation {
+  mailboxKey: string;
+  now: number;
+  /** Places the run may hold at most, this guess's included. */
+  limit: number;
+  windowMs: number;
+}
+
+/** One guess's place in a run of wrong codes. */
+export interface ReservedGuess {
+  mailboxKey: string;
+  /** The run it was taken in: a right code ends a run, and a guess of an ended run counts in no other. */
+  run: string;
+}
+
+export type GuessReservationOutcome =
+  /** `place`: the places the run holds with this one (wrong codes and guesses in flight). */
+  | { kind: 'reserved'; guess: ReservedGuess; place: number; expiresAt: number }
+  /** No place under the limit: the run's wrong codes, and when it lapses (epoch ms). */
+  | { kind: 'refused'; wrongCodes: number; expiresAt: number };
+
 export interface FailureCount {
   count: number;
   /** When the count lapses (epoch ms). */
@@ -298,6 +335,10 @@ export type AttemptOutcome =
       customerId?: string;
       /** An SMS code stored with its country: when and where it was sent (the breaker's window). */
       sms?: { country: string; sentAt: number };
+      /** The code's attempts with this one: 1 for its first. */
+      attempts: number;
+      /** Only a request with the code's otpToken can count attempts on it. */
+      requireToken: boolean;
     }
   /** No code, or an expired one: answered exactly like a wrong code. */
   | { kind: 'missing' }

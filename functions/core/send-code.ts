@@ -10,6 +10,7 @@ import {
   RateLimitedError,
   type RateLimitReason,
 } from './errors.js';
+import { newCodesNeedToken } from './guesses.js';
 import { ipBucket } from './network.js';
 import { issueOtpToken } from './otp-token.js';
 import type { BreakerSample, BreakerWindowRef, CodeRef, SendLimit, SendRefusal } from './ports.js';
@@ -69,6 +70,7 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
   // App-store review: a client's test identity gets its fixed code, stored like any other code
   // (attempts, expiry and single use hold) but never sent, so no send limit counts it.
   const testCode = testCodeFor(config, target.address);
+  let requireToken = config.requireOtpToken;
   if (testCode === undefined) {
     if (config.testTargets.some((test) => test.target === target.address)) {
       // A fixed code no verify could accept: the reviewer gets a real code, and the operator is told.
@@ -80,22 +82,29 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     // Counted for the mailbox, not the address: the tags of one inbox (ada+1@, ada+2@) share its
     // limits, its cooldown and its lock (targets.ts, mailboxOf). Also refuses a mailbox locked by too
     // many wrong codes: it could not use a code anyway.
-    const refusal = await store.reserveSend({
-      mailboxKey: opaqueKey(config.pepper, 'target', mailboxOf(target)),
-      ipKey:
-        config.sendLimitPerIpPerHour > 0 && request.sourceIp
-          ? opaqueKey(config.pepper, 'ip', ipBucket(request.sourceIp))
-          : undefined,
-      now,
-      perHour: config.sendLimitPerHour,
-      perDay: config.sendLimitPerDay,
-      perIpPerHour: config.sendLimitPerIpPerHour,
-      cooldownSeconds: config.resendCooldownSeconds,
-      ...(target.channel === 'sms' && target.country
-        ? { sms: smsReservation(config, target.address, target.country, request.clientId) }
-        : {}),
-    });
+    const mailboxKey = opaqueKey(config.pepper, 'target', mailboxOf(target));
+    // Read in the same step: a mailbox with many wrong codes lately gets codes that only their
+    // otpToken can try (guesses.ts), so that a guess without it cannot use them up.
+    const [refusal, failures] = await Promise.all([
+      store.reserveSend({
+        mailboxKey,
+        ipKey:
+          config.sendLimitPerIpPerHour > 0 && request.sourceIp
+            ? opaqueKey(config.pepper, 'ip', ipBucket(request.sourceIp))
+            : undefined,
+        now,
+        perHour: config.sendLimitPerHour,
+        perDay: config.sendLimitPerDay,
+        perIpPerHour: config.sendLimitPerIpPerHour,
+        cooldownSeconds: config.resendCooldownSeconds,
+        ...(target.channel === 'sms' && target.country
+          ? { sms: smsReservation(config, target.address, target.country, request.clientId) }
+          : {}),
+      }),
+      store.failures(mailboxKey, now),
+    ]);
     if (refusal) throw refused(refusal, now, target.country);
+    requireToken ||= newCodesNeedToken(failures.count, config.maxFailuresPerTarget);
   }
   // Counted for the breaker beside the code's write, so that the send waits for no extra round trip.
   const breaker =
@@ -111,7 +120,7 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     codeHash,
     tokenHash,
     maxAttempts: config.maxAttempts,
-    requireToken: config.requireOtpToken,
+    requireToken,
     ...(customerId === undefined ? {} : { customerId }),
     ...(testCode === undefined ? {} : { testTarget: true, issuedTo: request.clientId }),
     channel: target.channel,

@@ -5,13 +5,24 @@ import { channelMismatch, LINK_PURPOSES } from './customers.js';
 import {
   InvalidCodeError,
   InvalidTargetError,
+  NewCodeRequiredError,
   SessionInvalidError,
   TargetInUseError,
   TargetLockedError,
   TooManyAttemptsError,
 } from './errors.js';
 import { openOtpToken } from './otp-token.js';
-import type { CodeRef, Customer, LoginOrigin, Owner, RefreshIssue, SessionRecord, TargetRef } from './ports.js';
+import { openGuesses } from './guesses.js';
+import type {
+  CodeRef,
+  Customer,
+  GuessReservationOutcome,
+  LoginOrigin,
+  Owner,
+  RefreshIssue,
+  SessionRecord,
+  TargetRef,
+} from './ports.js';
 import { type Channel, DEFAULT_PURPOSE, type Purpose, REFRESHABLE_PURPOSES, STEP_UP_PURPOSES } from './purposes.js';
 import { checkSession, hashSessionToken, newSessionId, newSessionToken } from './sessions.js';
 import { mailboxOf, maskTarget, normaliseTarget, type Target } from './targets.js';
@@ -74,7 +85,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   // Wrong codes are counted, and lock sends, per mailbox (targets.ts, mailboxOf), like the send
   // limits: counted per address, each tag of one inbox (ada+1@, ada+2@, ...) would bring its own
   // budget of wrong codes, and a run spread over tags would never reach the cap that locks sends.
-  // The lock is stamped on the mailbox's send counters, so no tag escapes it, and the count is read
+  // The lock is stamped on the mailbox's send counters, so no tag escapes it, and the run is kept
   // for the mailbox, so a verify of another tag is refused too. One proven code of any tag proves
   // control of the inbox and ends its run.
   const mailboxKey = opaqueKey(config.pepper, 'target', mailboxOf(address));
@@ -82,21 +93,41 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   const guessHash = hashCode(config.pepper, target.address, purpose, request.code);
   const now = deps.now();
 
-  const [attempt, owner, failures] = await Promise.all([
+  // The guess takes its place in the mailbox's run of wrong codes in the same step as the attempt
+  // on the code, before any comparison (guesses.ts): no concurrency lets more guesses be compared
+  // than the run allows. A guess without an otpToken may take only the places open to any guess.
+  const maxFailures = config.maxFailuresPerTarget;
+  const open = openGuesses(maxFailures);
+  const [attempt, owner, reservation] = await Promise.all([
     store.recordAttempt(code, now, config.maxAttempts, tokenHash),
     store.findOwner(target),
-    store.failures(mailboxKey, now),
+    store.reserveGuess({
+      mailboxKey,
+      now,
+      limit: tokenHash === undefined ? open : maxFailures,
+      windowMs: FAILURE_WINDOW_MS,
+    }),
   ]);
-  // Checked before any comparison; guesses already in flight can add at most a few more failures.
-  if (failures.count >= config.maxFailuresPerTarget) throw new TargetLockedError(secondsUntil(now, failures.expiresAt));
-  if (attempt.kind === 'exhausted') throw new TooManyAttemptsError();
-  if (attempt.kind === 'missing') {
-    deps.log.info('code rejected', {
-      purpose,
-      reason: 'no live code',
-      target: maskTarget(target.address),
-    });
-    throw new InvalidCodeError();
+  if (reservation.kind === 'refused') {
+    // Not compared: the code keeps the attempt, so that a refused guess never uses up the owner's code.
+    if (attempt.kind === 'counted') await store.releaseAttempt(code, attempt.codeHash);
+    throw refusalOf(reservation, now, maxFailures);
+  }
+  const { guess } = reservation;
+  // Past the open places: only the first try of a code that only its otpToken can try.
+  const tokenOnly = reservation.place > open;
+  if (attempt.kind !== 'counted' || (tokenOnly && !(attempt.requireToken && attempt.attempts === 1))) {
+    // Not a guess: its place is given back, so that guessing against nothing locks nobody.
+    await Promise.all([
+      store.releaseGuess(guess),
+      attempt.kind === 'counted' ? store.releaseAttempt(code, attempt.codeHash) : undefined,
+    ]);
+    if (attempt.kind === 'exhausted') throw new TooManyAttemptsError();
+    if (attempt.kind === 'missing') {
+      deps.log.info('code rejected', { purpose, reason: 'no live code', target: maskTarget(target.address) });
+      throw new InvalidCodeError();
+    }
+    throw new NewCodeRequiredError(secondsUntil(now, reservation.expiresAt));
   }
   // A test identity's code is public to app reviewers: only the client it was issued to may use it.
   // A code that gives a target to a customer is for the customer whose session asked for it.
@@ -104,15 +135,11 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     (attempt.testTarget && attempt.issuedTo !== request.origin?.clientId) ||
     (linkSession !== undefined && attempt.customerId !== linkSession.customerId);
   if (foreignCode || !hashesMatch(attempt.codeHash, guessHash)) {
-    const count = await store.recordFailure(mailboxKey, now, FAILURE_WINDOW_MS);
-    if (count >= config.maxFailuresPerTarget) {
+    const wrongCodes = await store.settleWrongGuess(guess, now, FAILURE_WINDOW_MS);
+    if (wrongCodes >= maxFailures) {
       await store.lockSends(mailboxKey, now, now + FAILURE_WINDOW_MS, config.resendCooldownSeconds);
     }
-    deps.log.info('code rejected', {
-      purpose,
-      failures: failures.count + 1,
-      target: maskTarget(target.address),
-    });
+    deps.log.info('code rejected', { purpose, failures: wrongCodes, target: maskTarget(target.address) });
     throw new InvalidCodeError();
   }
 
@@ -127,31 +154,36 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     testTarget: attempt.testTarget,
     ...(address.country ? { country: address.country } : {}),
   };
-  let result: VerifyResult;
-  if (link && linkSession) {
-    // Told only now, once the code proved control of the target: the send says nothing about it.
-    if (owner && owner.customerId !== linkSession.customerId) throw new TargetInUseError();
-    const own = await ownCustomerOf(deps, linkSession);
-    if (owner?.legacy) await store.migrateLegacyCustomer(target, owner.legacy);
-    const customer = await store.linkTarget({
-      code,
-      codeHash: attempt.codeHash,
-      now,
-      target,
-      customerId: own,
-      sessionHash: linkSession.tokenHash,
-      replace: link.replace,
-    });
-    result = { ...base, isNew: false, customer };
-  } else {
-    result = {
+  const grant = async (): Promise<VerifyResult> => {
+    if (link && linkSession) {
+      // Told only now, once the code proved control of the target: the send says nothing about it.
+      if (owner && owner.customerId !== linkSession.customerId) throw new TargetInUseError();
+      const own = await ownCustomerOf(deps, linkSession);
+      if (owner?.legacy) await store.migrateLegacyCustomer(target, owner.legacy);
+      const customer = await store.linkTarget({
+        code,
+        codeHash: attempt.codeHash,
+        now,
+        target,
+        customerId: own,
+        sessionHash: linkSession.tokenHash,
+        replace: link.replace,
+      });
+      return { ...base, isNew: false, customer };
+    }
+    return {
       ...base,
       ...(await openSession(deps, request, { code, target, owner, now, codeHash: attempt.codeHash })),
     };
-  }
+  };
+  // The right code proves control of the inbox, which ends its run (this guess's place with it),
+  // whether or not this request wins the code: in parallel with the grant, so no step is added.
+  const [granted, cleared] = await Promise.allSettled([grant(), store.clearFailures(mailboxKey)]);
+  if (granted.status === 'rejected') throw granted.reason;
+  if (cleared.status === 'rejected') throw cleared.reason;
+  const result = granted.value;
 
   await converted;
-  if (failures.count > 0) await store.clearFailures(mailboxKey);
   deps.log[attempt.testTarget ? 'warn' : 'info'](attempt.testTarget ? 'test identity verified' : 'code verified', {
     purpose,
     isNew: result.isNew,
@@ -177,6 +209,22 @@ async function countConversion(deps: CoreDeps, sms: { country: string; sentAt: n
       reason: error instanceof Error ? error.name : 'unknown',
     });
   }
+}
+
+/**
+ * What a guess that found no place in its run reads: the target is locked (the run holds the most
+ * wrong codes it may), or only new token-bound codes are compared now, or guesses in flight hold
+ * every place for a moment.
+ */
+function refusalOf(
+  refusal: Extract<GuessReservationOutcome, { kind: 'refused' }>,
+  now: number,
+  maxFailures: number,
+): TargetLockedError | NewCodeRequiredError {
+  if (refusal.wrongCodes >= maxFailures) return new TargetLockedError(secondsUntil(now, refusal.expiresAt));
+  if (refusal.wrongCodes >= openGuesses(maxFailures))
+    return new NewCodeRequiredError(secondsUntil(now, refusal.expiresAt));
+  return new TargetLockedError(1);
 }
 
 /**

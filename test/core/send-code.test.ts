@@ -12,6 +12,8 @@ function refusingStore(limit: SendLimit, until: number): OtpStore {
   return new Proxy({} as OtpStore, {
     get: (_, method) => {
       if (method === 'reserveSend') return () => Promise.resolve({ limit, until });
+      // Read in the same step as the reservation (guesses.ts: whether new codes need their token).
+      if (method === 'failures') return () => Promise.resolve({ count: 0, expiresAt: NOW });
       return () => Promise.reject(new Error(`${String(method)} must not be called after a refusal`));
     },
   });

@@ -75,8 +75,12 @@ describe('removeExpired on DynamoDB Local', () => {
   it('leaves an item whose expiry moved later', async () => {
     const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', OTP_MAX_ATTEMPTS: '10' });
     const targetKey = opaqueKey(PEPPER, 'target', 'a@example.com');
-    await h.store.recordFailure(targetKey, T0, DAY_MS);
-    await h.store.recordFailure(targetKey, T0 + 23 * HOUR_MS, DAY_MS);
+    // Two wrong codes, as verify counts them: a place taken in the run, then settled as wrong.
+    for (const at of [T0, T0 + 23 * HOUR_MS]) {
+      const reservation = await h.store.reserveGuess({ mailboxKey: targetKey, now: at, limit: 50, windowMs: DAY_MS });
+      if (reservation.kind !== 'reserved') throw new Error('the run refused a place');
+      await h.store.settleWrongGuess(reservation.guess, at, DAY_MS);
+    }
     expect(await h.store.removeExpired(T0 + 25 * HOUR_MS, 100, 72)).toEqual({});
     const { Item } = await h.client.send(
       new GetItemCommand({ TableName: h.tables.stateTable, Key: { pk: { S: stateKey.failures(targetKey) } } }),

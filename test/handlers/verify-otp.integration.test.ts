@@ -103,14 +103,28 @@ describe('POST /v1/otp/verify', () => {
   });
 
   it('429 too-many-attempts with Retry-After once the target has too many wrong codes', async () => {
-    const h = await harness({ OTP_MAX_FAILURES_PER_TARGET: '2' });
+    const h = await harness({ OTP_MAX_FAILURES_PER_TARGET: '2', OTP_RESEND_COOLDOWN_SECONDS: '0' });
+    const verify = createVerifyOtpHandler(h.deps);
     const code = await sendAndGetCode(h);
-    const wrong = wrongCode(code);
-    for (let i = 0; i < 2; i++) await call(createVerifyOtpHandler(h.deps), { body: { target: PHONE, code: wrong } });
-    const response = await call(createVerifyOtpHandler(h.deps), { body: { target: PHONE, code } });
-    expectProblem(response, 429, 'too-many-attempts');
-    expect(response.headers['retry-after']).toBe('86400');
-    expect(response.body?.retryAfter).toBe(86_400);
+    expectProblem(await call(verify, { body: { target: PHONE, code: wrongCode(code) } }), 401, 'invalid-code');
+
+    // Past half the cap: the code sent before is not compared; the answer says what to do.
+    const soft = await call(verify, { body: { target: PHONE, code } });
+    expectProblem(soft, 429, 'too-many-attempts');
+    expect(soft.headers['retry-after']).toBe('86400');
+    expect(soft.body).toMatchObject({ retryAfter: 86_400, reason: 'new-code-required' });
+    expect(soft.body?.detail).toMatch(/send a new code and verify it with the otpToken/);
+
+    // A new code tried with its otpToken is compared; wrong, it reaches the cap.
+    const sent = await call(createSendOtpHandler(h.deps), { body: { target: PHONE } });
+    const token = String(sent.body?.otpToken);
+    const last = String(sent.body?.mockCode);
+    expectProblem(await call(verify, { body: { otpToken: token, code: wrongCode(last) } }), 401, 'invalid-code');
+    const locked = await call(verify, { body: { otpToken: token, code: last } });
+    expectProblem(locked, 429, 'too-many-attempts');
+    expect(locked.headers['retry-after']).toBe('86400');
+    expect(locked.body?.retryAfter).toBe(86_400);
+    expect(locked.body?.reason).toBeUndefined();
   });
 
   it('one customer for every spelling of a mailbox', async () => {

@@ -125,6 +125,8 @@ export async function recordAttempt(
       issuedTo: typeof item.issuedTo === 'string' ? item.issuedTo : undefined,
       customerId: typeof item.customerId === 'string' ? item.customerId : undefined,
       ...(typeof item.country === 'string' ? { sms: { country: item.country, sentAt: Number(item.sentAt) } } : {}),
+      attempts: Number(item.attempts ?? 1),
+      requireToken: item.requireToken === true,
     };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -133,5 +135,29 @@ export async function recordAttempt(
     // Another token's code, or a code that wants its token, is to this caller no code at all.
     if (tokenHash === undefined ? old.requireToken === true : old.tokenHash !== tokenHash) return { kind: 'missing' };
     return { kind: 'exhausted' };
+  }
+}
+
+/**
+ * Gives back an attempt counted for a guess that was then not compared (its target refused it), so
+ * that a code's attempts count only comparisons: a guess refused for its target must not use up a
+ * code it never tried. Only while the code is the one counted (same hash) and still holds attempts.
+ */
+export async function releaseAttempt(dynamo: Dynamo, code: CodeRef, codeHash: string): Promise<void> {
+  try {
+    await retryConflicts(() =>
+      dynamo.client.send(
+        new UpdateItemCommand({
+          TableName: dynamo.tables.stateTable,
+          Key: marshall({ [STATE_PK]: codeKeyOf(code) }),
+          UpdateExpression: 'ADD attempts :minusOne',
+          ConditionExpression: 'codeHash = :hash AND attempts > :zero',
+          ExpressionAttributeValues: marshall({ ':minusOne': -1, ':zero': 0, ':hash': codeHash }),
+        }),
+      ),
+    );
+  } catch (error) {
+    // Consumed or replaced meanwhile: nothing to give back.
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
 }

@@ -46,8 +46,11 @@ export class DynamoOtpStore implements OtpStore {
   completeLogin: OtpStore['completeLogin'] = (completion) => login.completeLogin(this.dynamo, completion);
   linkTarget: OtpStore['linkTarget'] = (link) => customers.linkTarget(this.dynamo, link);
   failures: OtpStore['failures'] = (mailboxKey, now) => failures.failures(this.dynamo, mailboxKey, now);
-  recordFailure: OtpStore['recordFailure'] = (mailboxKey, now, windowMs) =>
-    failures.recordFailure(this.dynamo, mailboxKey, now, windowMs);
+  reserveGuess: OtpStore['reserveGuess'] = (request) => failures.reserveGuess(this.dynamo, request);
+  settleWrongGuess: OtpStore['settleWrongGuess'] = (guess, now, windowMs) =>
+    failures.settleWrongGuess(this.dynamo, guess, now, windowMs);
+  releaseGuess: OtpStore['releaseGuess'] = (guess) => failures.releaseGuess(this.dynamo, guess);
+  releaseAttempt: OtpStore['releaseAttempt'] = (code, codeHash) => codes.releaseAttempt(this.dynamo, code, codeHash);
   clearFailures: OtpStore['clearFailures'] = (mailboxKey) => failures.clearFailures(this.dynamo, mailboxKey);
   countSmsSent: OtpStore['countSmsSent'] = (breaker) => sms.countSmsSent(this.dynamo, breaker);
   uncountSmsSent: OtpStore['uncountSmsSent'] = (breaker, shard) => sms.uncountSmsSent(this.dynamo, breaker, shard);
