@@ -72,6 +72,13 @@ export interface OtpStore extends IdempotencyStore {
    * anyway, so that sends pay no extra read for the lock.
    */
   lockSends(mailboxKey: string, now: number, until: number, cooldownSeconds: number): Promise<void>;
+  /**
+   * Until `until`, the mailbox's new codes must be token-bound (core/guesses.ts): stamped on its send
+   * counters like the lock, so that a send learns it without a read.
+   */
+  bindNewCodes(mailboxKey: string, now: number, until: number, cooldownSeconds: number): Promise<void>;
+  /** The mailbox's run of wrong codes ended: its new codes need no token again. */
+  unbindNewCodes(mailboxKey: string, now: number): Promise<void>;
   /** A successful verification ends the run of failures. */
   clearFailures(mailboxKey: string): Promise<void>;
   /**
@@ -235,6 +242,11 @@ export interface SmsReservation {
 export interface SendReservation {
   /** The keyed hash of the target's mailbox (targets.ts, mailboxOf): its tags share one count. */
   mailboxKey: string;
+  /**
+   * The code will be token-bound anyway. Otherwise a mailbox whose new codes must be (core/guesses.ts)
+   * refuses the send as `token-bound`, counting nothing, and the caller tries again with a bound code.
+   */
+  tokenBound: boolean;
   /** An SMS: the caps on SMS spend too. */
   sms?: SmsReservation;
   /** Undefined when the per-IP limit is off or the source IP is unknown. */
@@ -262,6 +274,7 @@ export type SendLimit =
   | 'client-country-hourly'
   | 'client-sms-hourly'
   | 'country-paused'
+  | 'token-bound'
   | 'contended';
 
 export interface SendRefusal {

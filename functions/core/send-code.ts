@@ -10,10 +10,9 @@ import {
   RateLimitedError,
   type RateLimitReason,
 } from './errors.js';
-import { newCodesNeedToken } from './guesses.js';
 import { ipBucket } from './network.js';
 import { issueOtpToken } from './otp-token.js';
-import type { BreakerSample, BreakerWindowRef, CodeRef, SendLimit, SendRefusal } from './ports.js';
+import type { BreakerSample, BreakerWindowRef, CodeRef, SendLimit, SendRefusal, SendReservation } from './ports.js';
 import type { Channel, Purpose } from './purposes.js';
 import { checkSession } from './sessions.js';
 import { mailboxOf, maskTarget, normaliseTarget, type Target } from './targets.js';
@@ -82,29 +81,31 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
     // Counted for the mailbox, not the address: the tags of one inbox (ada+1@, ada+2@) share its
     // limits, its cooldown and its lock (targets.ts, mailboxOf). Also refuses a mailbox locked by too
     // many wrong codes: it could not use a code anyway.
-    const mailboxKey = opaqueKey(config.pepper, 'target', mailboxOf(target));
-    // Read in the same step: a mailbox with many wrong codes lately gets codes that only their
-    // otpToken can try (guesses.ts), so that a guess without it cannot use them up.
-    const [refusal, failures] = await Promise.all([
-      store.reserveSend({
-        mailboxKey,
-        ipKey:
-          config.sendLimitPerIpPerHour > 0 && request.sourceIp
-            ? opaqueKey(config.pepper, 'ip', ipBucket(request.sourceIp))
-            : undefined,
-        now,
-        perHour: config.sendLimitPerHour,
-        perDay: config.sendLimitPerDay,
-        perIpPerHour: config.sendLimitPerIpPerHour,
-        cooldownSeconds: config.resendCooldownSeconds,
-        ...(target.channel === 'sms' && target.country
-          ? { sms: smsReservation(config, target.address, target.country, request.clientId) }
-          : {}),
-      }),
-      store.failures(mailboxKey, now),
-    ]);
+    const reservation: SendReservation = {
+      mailboxKey: opaqueKey(config.pepper, 'target', mailboxOf(target)),
+      tokenBound: requireToken,
+      ipKey:
+        config.sendLimitPerIpPerHour > 0 && request.sourceIp
+          ? opaqueKey(config.pepper, 'ip', ipBucket(request.sourceIp))
+          : undefined,
+      now,
+      perHour: config.sendLimitPerHour,
+      perDay: config.sendLimitPerDay,
+      perIpPerHour: config.sendLimitPerIpPerHour,
+      cooldownSeconds: config.resendCooldownSeconds,
+      ...(target.channel === 'sms' && target.country
+        ? { sms: smsReservation(config, target.address, target.country, request.clientId) }
+        : {}),
+    };
+    let refusal = await store.reserveSend(reservation);
+    if (refusal?.limit === 'token-bound') {
+      // A mailbox with many wrong codes lately gets codes that only their otpToken can try
+      // (guesses.ts), so that a guess without it cannot use them up. Learnt from the refused write:
+      // only such a send pays the second one.
+      requireToken = true;
+      refusal = await store.reserveSend({ ...reservation, tokenBound: true });
+    }
     if (refusal) throw refused(refusal, now, target.country);
-    requireToken ||= newCodesNeedToken(failures.count, config.maxFailuresPerTarget);
   }
   // Counted for the breaker beside the code's write, so that the send waits for no extra round trip.
   const breaker =
@@ -308,7 +309,7 @@ async function linkingCustomer(
 
 /** What the caller reads for each limit the store reports. */
 /** What the caller reads for each limit the store reports. */
-const REFUSALS: Record<SendLimit, { reason: RateLimitReason; detail: string }> = {
+const REFUSALS: Record<Exclude<SendLimit, 'token-bound'>, { reason: RateLimitReason; detail: string }> = {
   cooldown: { reason: 'cooldown', detail: 'A code was sent to this target moments ago.' },
   // Many sends to one target at the same moment: to the caller, the cooldown at work.
   contended: { reason: 'cooldown', detail: 'Too many codes requested at once. Try again in a moment.' },
@@ -331,7 +332,8 @@ const REFUSALS: Record<SendLimit, { reason: RateLimitReason; detail: string }> =
 };
 
 function refused(refusal: SendRefusal, now: number, country: string | undefined): RateLimitedError {
-  const { reason, detail } = REFUSALS[refusal.limit];
+  // Told only to a send that stores a bound code already: it never happens, but reads as contention.
+  const { reason, detail } = REFUSALS[refusal.limit === 'token-bound' ? 'contended' : refusal.limit];
   return new RateLimitedError(reason, detail, secondsUntil(now, refusal.until), country);
 }
 

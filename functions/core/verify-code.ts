@@ -12,7 +12,7 @@ import {
   TooManyAttemptsError,
 } from './errors.js';
 import { openOtpToken } from './otp-token.js';
-import { openGuesses } from './guesses.js';
+import { newCodesNeedToken, openGuesses } from './guesses.js';
 import type {
   CodeRef,
   Customer,
@@ -138,6 +138,9 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     const wrongCodes = await store.settleWrongGuess(guess, now, FAILURE_WINDOW_MS);
     if (wrongCodes >= maxFailures) {
       await store.lockSends(mailboxKey, now, now + FAILURE_WINDOW_MS, config.resendCooldownSeconds);
+    } else if (newCodesNeedToken(wrongCodes, maxFailures)) {
+      // Stamped where sends look anyway (send-limits.ts), so that a send learns it without a read.
+      await store.bindNewCodes(mailboxKey, now, now + FAILURE_WINDOW_MS, config.resendCooldownSeconds);
     }
     deps.log.info('code rejected', { purpose, failures: wrongCodes, target: maskTarget(target.address) });
     throw new InvalidCodeError();
@@ -178,7 +181,11 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   };
   // The right code proves control of the inbox, which ends its run (this guess's place with it),
   // whether or not this request wins the code: in parallel with the grant, so no step is added.
-  const [granted, cleared] = await Promise.allSettled([grant(), store.clearFailures(mailboxKey)]);
+  // A run past its open half bound the mailbox's new codes to their tokens: that ends with it.
+  const [granted, cleared] = await Promise.allSettled([
+    grant(),
+    Promise.all([store.clearFailures(mailboxKey), tokenOnly ? store.unbindNewCodes(mailboxKey, now) : undefined]),
+  ]);
   if (granted.status === 'rejected') throw granted.reason;
   if (cleared.status === 'rejected') throw cleared.reason;
   const result = granted.value;

@@ -4,7 +4,7 @@ import { opaqueKey } from '../../functions/core/codes.js';
 import { InvalidCodeError, NewCodeRequiredError, TargetLockedError } from '../../functions/core/errors.js';
 import type { OtpError } from '../../functions/core/errors.js';
 import { verifyCode } from '../../functions/core/verify-code.js';
-import { type Harness, harness, PEPPER, sendTo, stateItem, wrongCode } from '../support.js';
+import { countRequests, type Harness, harness, PEPPER, sendTo, stateItem, wrongCode } from '../support.js';
 
 const tag = (n: number) => `ada+${n}@x.com`;
 const MAILBOX = opaqueKey(PEPPER, 'target', 'ada@x.com');
@@ -184,5 +184,38 @@ describe('past the open places: only a new code with its otpToken', () => {
     }
     // Whatever the attack did is gone with the run the owner's code ended.
     expect(await stateItem(h, stateKey.failures(MAILBOX))).toBeUndefined();
+  });
+});
+
+describe('token-bound codes, learnt by sends without a read', () => {
+  /** Three wrong codes: the open places of a cap of 5 are taken. */
+  async function pastOpenHalf(h: Harness) {
+    const [first] = await sendToTags(h, [1]);
+    for (const code of wrongCodes(first?.code ?? '').slice(0, 3)) {
+      await expect(verifyCode(h.deps, { target: tag(1), code })).rejects.toBeInstanceOf(InvalidCodeError);
+    }
+  }
+
+  it('past the open half, a send stores a token-bound code and reads nothing to learn it', async () => {
+    const h = await harness(CAP_5);
+    await pastOpenHalf(h);
+    const { commands } = await countRequests(h, () => sendTo(h, tag(2)));
+    expect(commands.filter((name) => /Get|Query|Scan/.test(name))).toEqual([]);
+    expect((await codeItem(h, tag(2)))?.requireToken).toBe(true);
+    // A send before the run reached it stores a code any guess may try.
+    const fresh = await harness(CAP_5);
+    const { commands: freshCommands } = await countRequests(fresh, () => sendTo(fresh, tag(2)));
+    expect(freshCommands.sort()).toEqual(['PutItemCommand', 'UpdateItemCommand']);
+    expect((await codeItem(fresh, tag(2)))?.requireToken).toBeUndefined();
+  });
+
+  it("the owner's right code ends the run, and with it the binding: the next code needs no token", async () => {
+    const h = await harness(CAP_5);
+    await pastOpenHalf(h);
+    const { otpToken } = await sendTo(h, tag(2));
+    await verifyCode(h.deps, { otpToken, code: h.sender.lastCode() });
+    await sendTo(h, tag(3));
+    expect((await codeItem(h, tag(3)))?.requireToken).toBeUndefined();
+    await expect(verifyCode(h.deps, { target: tag(3), code: h.sender.lastCode() })).resolves.toBeDefined();
   });
 });

@@ -13,6 +13,9 @@ import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { cancellationReasons, isConflict, retryConflicts, transact } from './retry.js';
 import { smsCounters } from './sms-limits.js';
 
+/** Until when a mailbox's new codes must be token-bound (core/guesses.ts), on its send counters. */
+const TOKEN_ONLY = 'tokenOnlyUntil';
+
 export interface Counter {
   update: Update;
   /** Which limit refused the send, from the counter's item as it was. */
@@ -109,6 +112,9 @@ function targetCounter(dynamo: Dynamo, request: SendReservation, day: Window, ho
     '(attribute_not_exists(#hour) OR #hour < :perHour)',
   ];
   if (cooldownMs > 0) conditions.push('(attribute_not_exists(#last) OR #last <= :cooldownEdge)');
+  // A mailbox past the open half of its wrong codes gets token-bound codes (core/guesses.ts): a send
+  // that does not store one is refused, and tried again as one, so that no send pays a read for it.
+  if (!request.tokenBound) conditions.push('(attribute_not_exists(#tokenOnly) OR #tokenOnly <= :now)');
   return {
     update: {
       TableName: dynamo.tables.stateTable,
@@ -121,6 +127,7 @@ function targetCounter(dynamo: Dynamo, request: SendReservation, day: Window, ho
         '#last': 'lastSentAt',
         '#locked': 'lockedUntil',
         '#ttl': TTL,
+        ...(request.tokenBound ? {} : { '#tokenOnly': TOKEN_ONLY }),
         ...DUE_NAMES,
       },
       ExpressionAttributeValues: marshall({
@@ -139,7 +146,12 @@ function targetCounter(dynamo: Dynamo, request: SendReservation, day: Window, ho
       if (lockedUntil > now) return { limit: 'target-locked', until: lockedUntil };
       if ((num(item, 'day') ?? 0) >= perDay) return { limit: 'target-daily', until: day.end };
       if ((num(item, hourAttribute) ?? 0) >= perHour) return { limit: 'target-hourly', until: hour.end };
-      return { limit: 'cooldown', until: (num(item, 'lastSentAt') ?? now) + cooldownMs };
+      const lastSentAt = num(item, 'lastSentAt');
+      const tokenOnlyUntil = num(item, TOKEN_ONLY) ?? 0;
+      const cooling = cooldownMs > 0 && lastSentAt !== undefined && lastSentAt > now - cooldownMs;
+      if (!request.tokenBound && tokenOnlyUntil > now && !cooling)
+        return { limit: 'token-bound', until: tokenOnlyUntil };
+      return { limit: 'cooldown', until: (lastSentAt ?? now) + cooldownMs };
     },
   };
 }
@@ -200,6 +212,7 @@ export async function lockSends(
   now: number,
   until: number,
   cooldownSeconds: number,
+  attribute: 'lockedUntil' | typeof TOKEN_ONLY = 'lockedUntil',
 ): Promise<void> {
   const cooldownMs = cooldownSeconds * 1000;
   const days = [...new Map([now, until].map((t) => windowOf(t, DAY_MS)).map((day) => [day.index, day])).values()];
@@ -215,7 +228,7 @@ export async function lockSends(
               // Expiry as the day's own sends set it, so the index entry stays put.
               UpdateExpression: `SET #locked = :until, #ttl = :ttl, ${DUE_SET}`,
               ConditionExpression: 'attribute_not_exists(#locked) OR #locked < :until',
-              ExpressionAttributeNames: { '#locked': 'lockedUntil', '#ttl': TTL, ...DUE_NAMES },
+              ExpressionAttributeNames: { '#locked': attribute, '#ttl': TTL, ...DUE_NAMES },
               ExpressionAttributeValues: marshall({
                 ':until': until,
                 ':ttl': ttlOf(day.end + cooldownMs),
@@ -229,5 +242,27 @@ export async function lockSends(
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
     }),
+  );
+}
+
+/** Ends a mailbox's token-bound stage (its run of wrong codes ended): today's counter and tomorrow's. */
+export async function endTokenOnly(dynamo: Dynamo, mailboxKey: string, now: number): Promise<void> {
+  const today = windowOf(now, DAY_MS);
+  await Promise.all(
+    [today.index, today.index + 1].map((dayIndex) =>
+      retryConflicts(() =>
+        dynamo.client.send(
+          new UpdateItemCommand({
+            TableName: dynamo.tables.stateTable,
+            Key: marshall({ [STATE_PK]: stateKey.sendCounter(mailboxKey, dayIndex) }),
+            UpdateExpression: 'REMOVE #tokenOnly',
+            ConditionExpression: 'attribute_exists(#tokenOnly)',
+            ExpressionAttributeNames: { '#tokenOnly': TOKEN_ONLY },
+          }),
+        ),
+      ).catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }),
+    ),
   );
 }

@@ -9,7 +9,7 @@ import * as idempotency from './idempotency.js';
 import * as failures from './failures.js';
 import * as login from './login.js';
 import * as refresh from './refresh.js';
-import { lockSends, reserveSend } from './send-limits.js';
+import { endTokenOnly, lockSends, reserveSend } from './send-limits.js';
 import * as sessions from './sessions.js';
 import * as sms from './sms-limits.js';
 
@@ -35,6 +35,9 @@ export class DynamoOtpStore implements OtpStore {
   reserveSend: OtpStore['reserveSend'] = (request) => reserveSend(this.dynamo, request);
   lockSends: OtpStore['lockSends'] = (mailboxKey, now, until, cooldown) =>
     lockSends(this.dynamo, mailboxKey, now, until, cooldown);
+  bindNewCodes: OtpStore['bindNewCodes'] = (mailboxKey, now, until, cooldown) =>
+    lockSends(this.dynamo, mailboxKey, now, until, cooldown, 'tokenOnlyUntil');
+  unbindNewCodes: OtpStore['unbindNewCodes'] = (mailboxKey, now) => endTokenOnly(this.dynamo, mailboxKey, now);
   saveCode: OtpStore['saveCode'] = (code) => codes.saveCode(this.dynamo, code);
   discardCode: OtpStore['discardCode'] = (code, codeHash) => codes.discardCode(this.dynamo, code, codeHash);
   recordAttempt: OtpStore['recordAttempt'] = (code, now, max, tokenHash) =>

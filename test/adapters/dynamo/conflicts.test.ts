@@ -29,6 +29,7 @@ const cancelled = (codes: string[]) =>
 
 const reservation = {
   mailboxKey: 'k',
+  tokenBound: false,
   ipKey: 'ip',
   now: Date.UTC(2036, 0, 1, 12),
   perHour: 5,
