@@ -37,6 +37,7 @@ describe('npm run bench, smoke mode', () => {
         operation: string;
         requests: number;
         roundTrips: number;
+        readUnits: number;
         writeUnits: number;
         billedWriteUnits: number;
       }[];
