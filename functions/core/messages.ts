@@ -199,8 +199,8 @@ export const MIN_SMS_APP_NAME = 8;
 
 /**
  * The SMS: the sentence and the warning in the customer's language, then the SMS Retriever hash and
- * the WebOTP line where the client set them (the WebOTP line last, as https://wicg.github.io/web-otp/
- * requires; the SMS Retriever only needs the hash somewhere in the message).
+ * the WebOTP line where the client set them (the WebOTP line last, which the WebOTP format requires;
+ * the SMS Retriever only needs the hash somewhere in the message).
  *
  * One segment (sms-segments.ts) whenever it can be: the first of these that fits is sent, each as
  * written and then folded to GSM-7 (the accents GSM-7 lacks dropped, which turns a message of 70
