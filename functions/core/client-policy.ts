@@ -54,6 +54,9 @@ export interface PolicyExtras {
   /** The client's own caps on its SMS (0: none), besides the deployment's. */
   clientSmsLimitPerHour: number;
   clientSmsLimitPerCountryPerHour: number;
+  /** Lines that let a phone fill the code in by itself (core/messages.ts, smsText). */
+  webOtpDomain?: string;
+  androidAppHash?: string;
 }
 
 /** What a request runs under: the deployment's settings with the calling client's policy applied. */
@@ -89,6 +92,8 @@ export function effectiveConfig<C extends PolicyScope>(config: C, policy: Client
       : config.smsAllowedCountries,
     requireOtpToken: p.requireOtpToken ?? false,
     testTargets: p.testTargets ?? [],
+    ...(p.webOtpDomain ? { webOtpDomain: p.webOtpDomain } : {}),
+    ...(p.androidAppHash ? { androidAppHash: p.androidAppHash } : {}),
   };
 }
 

@@ -454,6 +454,11 @@ export interface OutgoingCode {
   purpose: Purpose;
   expiresInSeconds: number;
   appName: string;
+  /** BCP 47, as the send request carried it: the language of the text (core/messages.ts). */
+  locale?: string;
+  /** The calling client's WebOTP domain and SMS Retriever app hash (client policy), for SMS. */
+  webOtpDomain?: string;
+  androidAppHash?: string;
 }
 
 /** One per channel: the local outbox, SNS for SMS, SES for e-mail. */

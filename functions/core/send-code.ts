@@ -28,6 +28,8 @@ export interface SendRequest {
   clientId?: string;
   /** The session token the request came with, read only by verify-* and update-* (verify-code.ts). */
   sessionToken?: () => string | undefined;
+  /** BCP 47: the language of the message (core/messages.ts). */
+  locale?: string;
 }
 
 export interface SendResult {
@@ -143,6 +145,9 @@ export async function sendCode(deps: SendDeps, request: SendRequest): Promise<Se
         purpose: request.purpose,
         expiresInSeconds: config.codeTtlSeconds,
         appName: config.appName,
+        locale: request.locale,
+        webOtpDomain: config.webOtpDomain,
+        androidAppHash: config.androidAppHash,
       });
     } catch (error) {
       // The caller is told the code is not usable, so make that true; and an SMS that reached no

@@ -36,6 +36,7 @@ export function createSendOtpHandler(
         sourceIp,
         clientId: client?.id,
         sessionToken: () => tokenFromHeaders(headers),
+        locale: body.locale,
       };
       const { result: sent, replayed } = await sendIdempotently(
         call,

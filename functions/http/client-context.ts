@@ -12,7 +12,11 @@ export function clientIdentifier(
     identifyClient({ directory: deps.clients, now: deps.now, requireApiKey: deps.config.requireApiKey, log }, apiKey);
 }
 
-/** The use cases' dependencies for one call: the deployment's settings under the caller's policy. */
+/**
+ * The use cases' dependencies for one call: the deployment's settings under the caller's policy. A
+ * client's messages name the client (its app), an anonymous call's the deployment (OTP_APP_NAME).
+ */
 export function callDeps<D extends { config: PolicyScope }>(deps: D, client: Client | undefined, log: CoreLog) {
-  return { ...deps, config: effectiveConfig(deps.config, client?.policy), log };
+  const config = effectiveConfig(deps.config, client?.policy);
+  return { ...deps, config: client ? { ...config, appName: client.name } : config, log };
 }

@@ -72,6 +72,19 @@ describe('SesEmailSender against aws-ses-v2-local', () => {
     expect(mail?.body.html).toContain('>604213</p>');
   });
 
+  it("sends the subject, text and HTML in the customer's language", async () => {
+    await new SesEmailSender(localClient(), 'Acme <no-reply@acme.example>').send({
+      ...message,
+      to: 'lena@example.com',
+      locale: 'de-CH',
+    });
+    const mail = await storedEmail('lena@example.com');
+    expect(mail?.subject).toBe('Ihr Code zur Bestätigung Ihrer E-Mail-Adresse bei Acme');
+    expect(mail?.body.text).toContain('Ihr Code zur Bestätigung Ihrer E-Mail-Adresse bei Acme lautet 604213.');
+    expect(mail?.body.text).toContain('Er gilt 10 Minuten.');
+    expect(mail?.body.html).toContain('<html lang="de">');
+  });
+
   it('sends from a bare address as given', async () => {
     await new SesEmailSender(localClient(), 'no-reply@acme.example').send({ ...message, to: 'bare@example.com' });
     expect((await storedEmail('bare@example.com'))?.from).toBe('no-reply@acme.example');

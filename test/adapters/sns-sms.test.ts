@@ -52,6 +52,19 @@ describe('SnsSmsSender', () => {
     });
   });
 
+  it("publishes the text in the customer's language, ending with the client's WebOTP line", async () => {
+    await new SnsSmsSender(new SNSClient({ region: 'us-east-1' })).send({
+      ...message,
+      locale: 'es-MX',
+      webOtpDomain: 'acme.example',
+      androidAppHash: 'FA+9qCX9VSu',
+    });
+    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message).toBe(
+      '042917 es tu codigo de inicio de sesion de Acme. Caduca en 5 minutos. No lo compartas con nadie.\n' +
+        'FA+9qCX9VSu\n@acme.example #042917',
+    );
+  });
+
   it('never publishes to a topic', async () => {
     await new SnsSmsSender(new SNSClient({ region: 'us-east-1' })).send(message);
     const input = sns.commandCalls(PublishCommand)[0]?.args[0].input;

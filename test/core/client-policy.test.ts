@@ -201,3 +201,15 @@ describe('testCodeFor', () => {
     expect(testCodeFor(effectiveConfig(deployment(), { ...policy, codeLength: 8 }), '+14155550199')).toBeUndefined();
   });
 });
+
+describe('effectiveConfig: the lines a phone fills the code in from', () => {
+  it("carries the client's WebOTP domain and SMS Retriever hash to its sends", () => {
+    const effective = effectiveConfig(deployment(), { webOtpDomain: 'acme.example', androidAppHash: 'FA+9qCX9VSu' });
+    expect(effective).toMatchObject({ webOtpDomain: 'acme.example', androidAppHash: 'FA+9qCX9VSu' });
+  });
+
+  it('has neither without a policy that sets them', () => {
+    expect(effectiveConfig(deployment(), {})).not.toHaveProperty('webOtpDomain');
+    expect(effectiveConfig(deployment(), undefined)).not.toHaveProperty('androidAppHash');
+  });
+});
