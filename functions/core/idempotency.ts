@@ -97,8 +97,6 @@ export interface IdempotentSend {
   /** The Idempotency-Key header; without one the send runs as it would, and pays nothing more. */
   key: string | undefined;
   request: SendRequest;
-  /** Part of the request's body, though the send does not read it yet. */
-  locale?: string;
 }
 
 export interface SendOutcome {
@@ -114,13 +112,13 @@ export interface SendOutcome {
  */
 export async function sendIdempotently(
   deps: CoreDeps,
-  { key, request, locale }: IdempotentSend,
+  { key, request }: IdempotentSend,
   send: (request: SendRequest) => Promise<SendResult>,
 ): Promise<SendOutcome> {
   if (key === undefined) return { result: await send(request), replayed: false };
   const { config, store } = deps;
   // A malformed target fails here, before the key is taken: nothing to give back.
-  const fingerprint = sendFingerprint(config.pepper, request, locale);
+  const fingerprint = sendFingerprint(config.pepper, request, request.locale);
   const recordKey = idempotencyRecordKey(config.pepper, key);
   const now = deps.now();
   const attempt = randomUUID();

@@ -38,10 +38,8 @@ export function createSendOtpHandler(
         sessionToken: () => tokenFromHeaders(headers),
         locale: body.locale,
       };
-      const { result: sent, replayed } = await sendIdempotently(
-        call,
-        { key, request, locale: body.locale },
-        (request) => sendCode(call, request),
+      const { result: sent, replayed } = await sendIdempotently(call, { key, request }, (request) =>
+        sendCode(call, request),
       ).catch((error: unknown) => {
         if (error instanceof RateLimitedError) countRefusal(metrics, error, clientId);
         throw error;
