@@ -216,6 +216,8 @@ async function prepare(name: string, deps: BenchDeps, index: number): Promise<Pr
       };
     case 'well-known':
       return { event: benchEvent({ method: 'GET', path: '/.well-known/jwks.json', sourceIp }), expected: 200 };
+    case 'openapi':
+      return { event: benchEvent({ method: 'GET', path: '/openapi.json', sourceIp }), expected: 200 };
     case 'cleanup':
       return { event: scheduledEvent(), expected: 'result' };
     default:

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { handler as health } from '../functions/handlers/health.js';
+import { handler as openapi } from '../functions/handlers/openapi.js';
 import { handler as wellKnown } from '../functions/handlers/well-known.js';
 import { createLocalServer } from '../functions/local/server.js';
 import { benchDeps, benchHandlers } from './harness.js';
@@ -46,6 +47,7 @@ export async function runLoad(endpoint: string, levels: number[], secondsPerLeve
     refresh,
     policy,
     'well-known': wellKnown,
+    openapi,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -30,17 +30,22 @@ export class ChannelNotAllowedError extends OtpError {
   readonly title = 'Channel not allowed';
 }
 
-/** Which send limit refused a code: the `reason` member of a 429 `rate-limited`. */
-export type RateLimitReason =
-  | 'cooldown'
-  | 'target-hourly'
-  | 'target-daily'
-  | 'target-locked'
-  | 'ip-hourly'
-  | 'country-hourly'
-  | 'prefix-hourly'
-  | 'sms-hourly'
-  | 'country-paused';
+/** Which send limit refused a code: the `reason` member of a 429 `rate-limited` (and of the OpenAPI document). */
+export const RATE_LIMIT_REASONS = [
+  'cooldown',
+  'target-hourly',
+  'target-daily',
+  'target-locked',
+  'ip-hourly',
+  'country-hourly',
+  'prefix-hourly',
+  'sms-hourly',
+  'country-paused',
+] as const;
+export type RateLimitReason = (typeof RATE_LIMIT_REASONS)[number];
+
+/** The `reason` of a 429 `too-many-attempts` whose caller can send a new code at once (NewCodeRequiredError). */
+export const NEW_CODE_REQUIRED = 'new-code-required';
 
 export class RateLimitedError extends OtpError {
   readonly status = 429;
@@ -115,7 +120,7 @@ export class NewCodeRequiredError extends OtpError {
     );
     this.headers['Retry-After'] = String(retryAfterSeconds);
     this.extensions.retryAfter = retryAfterSeconds;
-    this.extensions.reason = 'new-code-required';
+    this.extensions.reason = NEW_CODE_REQUIRED;
   }
 }
 

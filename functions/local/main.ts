@@ -4,11 +4,13 @@
  * mode on and codes printed to a local outbox instead of SNS and SES.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoClient, LOCAL_KEY, LOCAL_REGION } from '../adapters/dynamo/client.js';
 import { DynamoClientRegistry } from '../adapters/dynamo/clients.js';
 import { accessTokenAlgorithm, ConfigError, loadConfig } from '../config.js';
+import { OPENAPI_PATH } from '../routes.js';
 import { initialKeySet, serializeKeySet } from '../core/signing-keys.js';
 import { addClient, listClients } from '../core/manage-clients.js';
 import {
@@ -18,7 +20,7 @@ import {
   type RunningDynamoDb,
   startDynamoDbLocal,
 } from './dynamodb-local.js';
-import { createLocalServer, type Handlers } from './server.js';
+import { createLocalServer, DOCS_PATH, type Handlers } from './server.js';
 import { removeStateFile, stateFilePath, writeStateFile } from './state-file.js';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -68,9 +70,14 @@ function portFrom(env: NodeJS.ProcessEnv): number {
   return Number(raw);
 }
 
+/** The API reference page that `npm run openapi` wrote beside openapi.json (functions/openapi/html.ts). */
+async function referencePage(): Promise<string> {
+  return readFile(new URL('../../openapi.html', import.meta.url), 'utf8');
+}
+
 async function loadHandlers(): Promise<Handlers> {
   // Imported only now: each handler module reads its configuration when it loads, as on Lambda.
-  const [health, send, verify, session, sessions, refresh, policy, wellKnown] = await Promise.all([
+  const [health, send, verify, session, sessions, refresh, policy, wellKnown, openapi] = await Promise.all([
     import('../handlers/health.js'),
     import('../handlers/send-otp.js'),
     import('../handlers/verify-otp.js'),
@@ -79,6 +86,7 @@ async function loadHandlers(): Promise<Handlers> {
     import('../handlers/refresh.js'),
     import('../handlers/policy.js'),
     import('../handlers/well-known.js'),
+    import('../handlers/openapi.js'),
   ]);
   return {
     health: health.handler,
@@ -89,6 +97,7 @@ async function loadHandlers(): Promise<Handlers> {
     refresh: refresh.handler,
     policy: policy.handler,
     'well-known': wellKnown.handler,
+    openapi: openapi.handler,
   };
 }
 
@@ -166,7 +175,9 @@ async function main(): Promise<void> {
     client.destroy();
   }
 
-  const server = createLocalServer(await loadHandlers(), (line) => out(`  ${line}`));
+  const server = createLocalServer(await loadHandlers(), (line) => out(`  ${line}`), {
+    [DOCS_PATH]: await referencePage(),
+  });
   // Tells `npm run clients` where this server's tables are (functions/clients/connection.ts).
   const stateFile = stateFilePath(port);
   // Synchronous, so that it runs on every way out, process.exit and uncaught errors included.
@@ -225,6 +236,7 @@ async function main(): Promise<void> {
         ...(generatedPepper ? ['  pepper:    generated for this run (set OTP_PEPPER to keep one)'] : []),
         `  tokens:    issuer ${config.issuer}, keys at ${config.issuer}/.well-known/jwks.json` +
           (generatedKeys ? ' (generated for this run; set OTP_SIGNING_KEYS to keep them)' : ''),
+        `  API:       reference at ${url}${DOCS_PATH}, OpenAPI document at ${url}${OPENAPI_PATH}`,
         `  try:       curl -s http://${host}:${actual}/v1/health`,
         'Ready. Ctrl+C stops it.',
         '',

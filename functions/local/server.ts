@@ -14,19 +14,37 @@ export type Handlers = Record<HandlerName, ApiHandler>;
 
 export type AccessLog = (line: string) => void;
 
+/** HTML pages the local server serves beside the API, by path (the API reference at /docs). */
+export type Pages = Readonly<Record<string, string>>;
+
+/** Where `npm start` serves the API reference (openapi.html, functions/openapi/html.ts). */
+export const DOCS_PATH = '/docs';
+
+/**
+ * A page of ours has no script and no external resource (functions/openapi/html.ts): the policy
+ * allows its inline style and nothing else.
+ */
+const PAGE_HEADERS = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-cache',
+};
+
 /**
  * Serves the routes of the API through the very handler exports that are deployed, by turning each
  * request into the event API Gateway (REST) would send. Unknown paths and methods get the problem
  * bodies the API promises.
  */
-export function createLocalServer(handlers: Handlers, accessLog: AccessLog = () => {}): Server {
+export function createLocalServer(handlers: Handlers, accessLog: AccessLog = () => {}, pages: Pages = {}): Server {
   /** Connections with a response under way: a parse error there cannot be answered in between. */
   const answering = new WeakSet<Duplex>();
   const server = createServer((req, res) => {
     const started = Date.now();
     answering.add(req.socket);
     res.once('close', () => answering.delete(req.socket));
-    void serve(handlers, req)
+    void serve(handlers, pages, req)
       .catch(() => internalError())
       .then((result) => {
         write(res, result);
@@ -84,10 +102,16 @@ function rawResponse(result: APIGatewayProxyResult): Buffer {
   return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]);
 }
 
-async function serve(handlers: Handlers, req: IncomingMessage): Promise<APIGatewayProxyResult> {
+async function serve(handlers: Handlers, pages: Pages, req: IncomingMessage): Promise<APIGatewayProxyResult> {
   const url = parseTarget(req.url);
   if (!url) return answer(req, new NotFoundError(req.url ?? ''));
   const method = req.method ?? 'GET';
+  const page = Object.hasOwn(pages, url.pathname) ? pages[url.pathname] : undefined;
+  if (page !== undefined) {
+    if (method !== 'GET') return answer(req, new MethodNotAllowedError(method, ['GET']));
+    req.resume();
+    return { statusCode: 200, headers: { ...PAGE_HEADERS }, body: page };
+  }
   const allowed = methodsOf(url.pathname);
   if (allowed.length === 0) return answer(req, new NotFoundError(url.pathname));
   const route = ROUTES.find((candidate) => candidate.path === url.pathname && candidate.method === method);

@@ -74,6 +74,8 @@ describe('npm run bench, smoke mode', () => {
     // The signing keys: well-known reads them at start, the cleanup on each run (to rotate when due).
     expect(cold.get('well-known')?.secretsManagerCalls).toBe(1);
     expect(cold.get('cleanup')?.secretsManagerCalls).toBe(1);
+    // The OpenAPI document is bundled in its function: no secret, no table.
+    expect(cold.get('openapi')?.secretsManagerCalls).toBe(0);
     const session = results.operations.find((operation) => operation.operation === 'session check');
     expect(session?.requests).toBe(1);
     const send = results.operations.find((operation) => operation.operation === 'send: first code to a target');

@@ -124,6 +124,7 @@ describe('a standard verifier against the local server over HTTP', () => {
       refresh: stub,
       policy: stub,
       'well-known': (event, context) => wellKnown(event, context),
+      openapi: stub,
     };
     server = createLocalServer(handlers);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

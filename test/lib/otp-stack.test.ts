@@ -152,6 +152,7 @@ describe('OtpStack functions', () => {
     expect(functions.map((fn) => fn.Properties.Description).sort()).toEqual([
       'OTP service: cleanup',
       'OTP service: health',
+      'OTP service: openapi',
       'OTP service: policy',
       'OTP service: refresh',
       'OTP service: send-otp',
@@ -217,6 +218,8 @@ describe('OtpStack functions', () => {
     );
     expect(actionsOf(statementsOf(t, 'policy'))).toEqual(new Set(['dynamodb:GetItem']));
     expect(statementsOf(t, 'health')).toEqual([]);
+    // The document is bundled in the function (functions/handlers/openapi.ts): it reads nothing.
+    expect(statementsOf(t, 'openapi')).toEqual([]);
     expect(actionsOf(statementsOf(t, 'well-known'))).toEqual(new Set(['secretsmanager:GetSecretValue']));
     expect(actionsOf(statementsOf(t, 'cleanup'))).toEqual(
       new Set([
@@ -321,7 +324,7 @@ describe('OtpStack functions', () => {
         Resource: { Ref: keysId },
       },
     ]);
-    for (const handler of ['health', 'send-otp', 'policy']) expect(onKeys(handler), handler).toEqual([]);
+    for (const handler of ['health', 'openapi', 'send-otp', 'policy']) expect(onKeys(handler), handler).toEqual([]);
     // The pepper is another secret: the readers of the keys that do not hash codes get none of it.
     const pepperId = stack.getLogicalId(stack.service.pepper.node.defaultChild as CfnElement);
     for (const handler of ['refresh', 'session', 'sessions', 'well-known', 'cleanup']) {

@@ -16,6 +16,7 @@ const handlers: Handlers = {
   refresh: ok,
   policy: ok,
   'well-known': ok,
+  openapi: ok,
 };
 
 let server: Server;

@@ -9,6 +9,7 @@ import { createSessionHandler } from '../../functions/handlers/session.js';
 import { createSessionsHandler } from '../../functions/handlers/sessions.js';
 import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
 import { handler as wellKnown } from '../../functions/handlers/well-known.js';
+import { handler as openapi } from '../../functions/handlers/openapi.js';
 import { createLocalServer } from '../../functions/local/server.js';
 import { harness } from '../support.js';
 
@@ -26,6 +27,7 @@ beforeAll(async () => {
     refresh: createRefreshHandler(h.deps),
     policy: createPolicyHandler(h.deps),
     'well-known': wellKnown,
+    openapi,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
