@@ -12,6 +12,7 @@ import { DUE_NAMES, DUE_SET, dueValues } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { cancellationReasons, isConflict, retryConflicts, transact } from './retry.js';
 import { smsCounters } from './sms-limits.js';
+import { stampUntil } from './stamps.js';
 
 /** Until when a mailbox's new codes must be token-bound (core/guesses.ts), on its send counters. */
 const TOKEN_ONLY = 'tokenOnlyUntil';
@@ -217,31 +218,10 @@ export async function lockSends(
   const cooldownMs = cooldownSeconds * 1000;
   const days = [...new Map([now, until].map((t) => windowOf(t, DAY_MS)).map((day) => [day.index, day])).values()];
   await Promise.all(
-    days.map(async (day) => {
-      const pk = stateKey.sendCounter(mailboxKey, day.index);
-      try {
-        await retryConflicts(() =>
-          dynamo.client.send(
-            new UpdateItemCommand({
-              TableName: dynamo.tables.stateTable,
-              Key: marshall({ [STATE_PK]: pk }),
-              // Expiry as the day's own sends set it, so the index entry stays put.
-              UpdateExpression: `SET #locked = :until, #ttl = :ttl, ${DUE_SET}`,
-              ConditionExpression: 'attribute_not_exists(#locked) OR #locked < :until',
-              ExpressionAttributeNames: { '#locked': attribute, '#ttl': TTL, ...DUE_NAMES },
-              ExpressionAttributeValues: marshall({
-                ':until': until,
-                ':ttl': ttlOf(day.end + cooldownMs),
-                ...dueValues(pk, day.end + cooldownMs),
-              }),
-            }),
-          ),
-        );
-      } catch (error) {
-        // Already locked until later by a failure that landed first.
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
-    }),
+    // Expiry as the day's own sends set it.
+    days.map((day) =>
+      stampUntil(dynamo, stateKey.sendCounter(mailboxKey, day.index), attribute, until, day.end + cooldownMs),
+    ),
   );
 }
 

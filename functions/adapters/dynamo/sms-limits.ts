@@ -12,6 +12,7 @@ import type { Dynamo } from './client.js';
 import { DUE_NAMES, DUE_SET, dueEntry, dueValues } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { retryConflicts } from './retry.js';
+import { stampUntil } from './stamps.js';
 import type { Counter, ShardedCounter } from './send-limits.js';
 
 const num = (item: Record<string, unknown>, name: string): number | undefined =>
@@ -129,30 +130,9 @@ export async function pauseCountry(
   for (let at = windowOf(now, HOUR_MS).start; at < until; at += HOUR_MS) hours.push(windowOf(at, HOUR_MS));
   await Promise.all(
     hours.flatMap((hour) =>
-      Array.from({ length: shards }, async (_, shard) => {
-        const pk = stateKey.smsCountry(country, hour.index, shard);
-        try {
-          await retryConflicts(() =>
-            dynamo.client.send(
-              new UpdateItemCommand({
-                TableName: dynamo.tables.stateTable,
-                Key: marshall({ [STATE_PK]: pk }),
-                UpdateExpression: `SET #paused = :until, #ttl = :ttl, ${DUE_SET}`,
-                ConditionExpression: 'attribute_not_exists(#paused) OR #paused < :until',
-                ExpressionAttributeNames: { '#paused': 'pausedUntil', '#ttl': TTL, ...DUE_NAMES },
-                ExpressionAttributeValues: marshall({
-                  ':until': until,
-                  ':ttl': ttlOf(hour.end),
-                  ...dueValues(pk, hour.end),
-                }),
-              }),
-            ),
-          );
-        } catch (error) {
-          // Paused until later already by a trip that landed first.
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        }
-      }),
+      Array.from({ length: shards }, (_, shard) =>
+        stampUntil(dynamo, stateKey.smsCountry(country, hour.index, shard), 'pausedUntil', until, hour.end),
+      ),
     ),
   );
 }
