@@ -17,6 +17,8 @@ export default defineConfig({
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       // Handlers count what they do in EMF lines on stdout; tests that check metrics inject a recorder.
       POWERTOOLS_METRICS_DISABLED: 'true',
+      // The Tracer is off outside Lambda anyway (functions/http/tracer.ts); said here so no test sends segments.
+      POWERTOOLS_TRACE_ENABLED: 'false',
       OTP_PEPPER: 'test-pepper-test-pepper-test-pepper-0123',
       OTP_DELIVERY: 'local',
     },

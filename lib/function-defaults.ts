@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
 
@@ -11,8 +11,17 @@ import type { BuildOptions } from 'esbuild';
  */
 export const ESBUILD_TARGET = 'node24';
 
+/**
+ * A `require` for the CommonJS packages bundled into ES modules: the X-Ray SDK under Powertools
+ * Tracer (functions/http/tracer.ts) requires Node's built-ins at run time, which esbuild leaves as
+ * `require()` calls, and an ES module has no `require` of its own.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __otpCreateRequire } from 'node:module'; const require = __otpCreateRequire(import.meta.url);";
+
 export const BUNDLING: BundlingOptions = {
   format: OutputFormat.ESM,
+  banner: ESM_REQUIRE_BANNER,
   mainFields: ['module', 'main'],
   minify: true,
   sourceMap: false,
@@ -29,6 +38,9 @@ export const FUNCTION_DEFAULTS = {
   architecture: Architecture.ARM_64,
   memorySize: 512,
   timeout: Duration.seconds(10),
+  // X-Ray: Lambda's own segments, and the handler and AWS SDK subsegments functions/http/tracer.ts
+  // records. Brings the role its permission to send them.
+  tracing: Tracing.ACTIVE,
 } as const;
 
 /**
@@ -46,6 +58,7 @@ export function esbuildOptions(entry: string, outfile: string): BuildOptions {
     minify: BUNDLING.minify,
     sourcemap: BUNDLING.sourceMap,
     target: BUNDLING.target,
+    banner: { js: ESM_REQUIRE_BANNER },
     // bundleAwsSDK: nothing is external.
     external: [],
   };

@@ -11,7 +11,7 @@ import { isProductionStage } from '../../functions/settings-rules.js';
 import { PROTECT_CONFIGURATION_COUNTRIES } from '../../lib/otp-protect-configuration.js';
 import { OtpStack } from '../../lib/otp-stack.js';
 import { settingsFromContext } from '../../lib/stack-config.js';
-import { testApp } from './test-app.js';
+import { testApp, withoutXray } from './test-app.js';
 
 type Resource = {
   Type: string;
@@ -122,13 +122,17 @@ function statementsOf(t: Template, handler: string): Statement[] {
   const policies = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter((policy) =>
     (policy.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId),
   );
-  return policies
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
-    .flatMap((statement) =>
-      Array.isArray(statement.Resource)
-        ? statement.Resource.map((resource: unknown) => ({ ...statement, Resource: resource }))
-        : [statement],
-    );
+  return (
+    policies
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+      // X-Ray's grant is the same for every function; the tracing tests check it (test/lib/otp-service.test.ts).
+      .flatMap(withoutXray)
+      .flatMap((statement) =>
+        Array.isArray(statement.Resource)
+          ? statement.Resource.map((resource: unknown) => ({ ...statement, Resource: resource }))
+          : [statement],
+      )
+  );
 }
 
 /** The environment of every function of the service, the cleanup included. */
