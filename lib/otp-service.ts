@@ -251,6 +251,8 @@ export class OtpService extends Construct {
       smsCountries: props.sms?.allowedCountries,
       breakerMinConversion: props.sms?.breaker?.minConversion,
       alarms: this.alarms.countryPaused ? [this.alarms.countryPaused] : [],
+      // The stage is named after props.stage (lib/otp-rest-api.ts).
+      api: { apiName: this.api.restApiName, stage: props.stage },
     });
   }
 }
