@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -29,9 +31,23 @@ export const BUNDLING: BundlingOptions = {
   bundleAwsSDK: true,
 };
 
+/**
+ * The package's root: the nearest folder above this module with a package.json. This module runs
+ * from lib/ in the repository (tsx) and from dist/lib/ where an app imports `otp-service/cdk`
+ * (tsconfig.cdk.json); the handlers' sources are at functions/handlers/ under the root in both.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('otp-service: no package.json above lib/function-defaults');
+    dir = parent;
+  }
+  return dir;
+}
+
 /** The source file of a handler, as NodejsFunction wants its entry. */
-export const handlerEntry = (name: string): string =>
-  fileURLToPath(new URL(`../functions/handlers/${name}.ts`, import.meta.url));
+export const handlerEntry = (name: string): string => join(packageRoot(), 'functions', 'handlers', `${name}.ts`);
 
 export const FUNCTION_DEFAULTS = {
   runtime: Runtime.NODEJS_24_X,
