@@ -71,7 +71,7 @@ function conversionPerCountry(countries: readonly string[]): IMetric[] {
   });
 }
 
-/** API Gateway's titles of the per-route graphs, in the order they appear. */
+/** The titles of the per-route graphs (API Gateway's metrics), in the order they appear. */
 export const ROUTE_GRAPHS = ['Latency p50 per route', 'Latency p99 per route', '4XX per route', '5XX per route'];
 
 /**
