@@ -7,6 +7,10 @@ import { defineConfig } from 'vitest/config';
  * *.integration.test.ts) runs against one DynamoDB Local started for the run. `npm test` runs all three.
  */
 export default defineConfig({
+  // `otp-service/cdk` resolves to the TypeScript source in this repository's own tests (package.json
+  // exports, the `otp-source` condition); an app that installs the package gets dist/.
+  resolve: { conditions: ['otp-source', 'module', 'node', 'development|production'] },
+  ssr: { resolve: { conditions: ['otp-source', 'module', 'node', 'development|production'] } },
   test: {
     setupFiles: ['test/setup-env.ts'],
     // DynamoDB Local and the e2e server take a moment to start on a 2-core machine.
@@ -17,6 +21,8 @@ export default defineConfig({
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       // Handlers count what they do in EMF lines on stdout; tests that check metrics inject a recorder.
       POWERTOOLS_METRICS_DISABLED: 'true',
+      // The Tracer is off outside Lambda anyway (functions/http/tracer.ts); said here so no test sends segments.
+      POWERTOOLS_TRACE_ENABLED: 'false',
       OTP_PEPPER: 'test-pepper-test-pepper-test-pepper-0123',
       OTP_DELIVERY: 'local',
     },

@@ -14,6 +14,7 @@ import type { AccessTokens } from './core/access-tokens.js';
 import { type ClientDirectory, cachedDirectory } from './core/clients.js';
 import { KeySetError, type SigningKeyVault } from './core/signing-keys.js';
 import { createLogger } from './http/logger.js';
+import { traced } from './http/tracer.js';
 import type { CodeSender, OtpStore, Senders } from './core/ports.js';
 
 /**
@@ -35,7 +36,7 @@ const dynamoClients = new Map<string | undefined, DynamoDBClient>();
 function sharedDynamoClient(config: OtpConfig): DynamoDBClient {
   let client = dynamoClients.get(config.dynamoEndpoint);
   if (!client) {
-    client = dynamoClient(config.dynamoEndpoint);
+    client = traced(dynamoClient(config.dynamoEndpoint));
     dynamoClients.set(config.dynamoEndpoint, client);
   }
   return client;
@@ -55,11 +56,11 @@ export function createClientDirectory(config: OtpConfig): ClientDirectory {
 export function createSenders(config: OtpConfig): Senders {
   if (config.delivery === 'local') return localSenders();
   return {
-    sms: new SnsSmsSender(smsClient(), {
+    sms: new SnsSmsSender(traced(smsClient()), {
       senderId: config.smsSenderId,
       originationNumber: config.smsOriginationNumber,
     }),
-    email: config.emailFrom ? new SesEmailSender(emailClient(), config.emailFrom) : unavailable('email'),
+    email: config.emailFrom ? new SesEmailSender(traced(emailClient()), config.emailFrom) : unavailable('email'),
   };
 }
 
@@ -96,6 +97,6 @@ export function createAccessTokens(
 /** The stored key set the scheduled function rotates; undefined where keys are inline or absent. */
 export function createSigningKeyVault(config: Pick<OtpConfig, 'signingKeysSecretArn'>): SigningKeyVault | undefined {
   return config.signingKeysSecretArn
-    ? new SecretsManagerKeyVault(secretsClient(), config.signingKeysSecretArn)
+    ? new SecretsManagerKeyVault(traced(secretsClient()), config.signingKeysSecretArn)
     : undefined;
 }

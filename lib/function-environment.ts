@@ -6,22 +6,25 @@ import type { BreakerMode } from '../functions/settings-rules.js';
 
 /** SMS per hour, all clients together; 0 turns a cap off (functions/config.ts). */
 export interface SmsHourlyLimits {
-  /** Per destination country (OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR). */
+  /** Per destination country (OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR). @default 500 */
   readonly perCountry?: number;
-  /** Per number block, all digits but the last three (OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR). */
+  /** Per number block, all digits but the last three (OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR). @default 10 */
   readonly perPrefix?: number;
-  /** For the whole deployment (OTP_SMS_LIMIT_PER_HOUR). */
+  /** For the whole deployment (OTP_SMS_LIMIT_PER_HOUR). @default 2000 */
   readonly total?: number;
 }
 
 /** The per-country conversion breaker (functions/config.ts, OTP_BREAKER_*). */
 export interface BreakerSettings {
+  /** `enforce` pauses, `monitor` only logs and counts a trip, `off` does neither. @default 'enforce' */
   readonly mode?: BreakerMode;
-  /** SMS to a country within the window before its conversion is judged. */
+  /** SMS to a country within the window before its conversion is judged. @default 50 */
   readonly minSends?: number;
-  /** Verified / sent below this pauses the country. */
+  /** Verified / sent below this pauses the country. @default 0.2 */
   readonly minConversion?: number;
+  /** The window sends and verifications are counted over, in seconds. @default 3600 */
   readonly windowSeconds?: number;
+  /** How long a tripped country stays paused, in seconds. @default 900 */
   readonly pauseSeconds?: number;
 }
 

@@ -3,6 +3,12 @@ import { Construct } from 'constructs';
 import type { OtpAuthorizer } from './otp-authorizer.js';
 import type { OtpService } from './otp-service.js';
 
+/** Tracing.ACTIVE (lib/function-defaults.ts) grants these two actions, which take no resource. */
+const XRAY_REASON =
+  'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource ARN, so "*" is their only resource.';
+const SMS_PUBLISH_REASON =
+  'An SMS published to a phone number has no resource ARN; publishing to any topic is explicitly denied.';
+
 const acknowledge = (scope: Construct, id: string, reason: string) =>
   Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-${id}`, reason });
 
@@ -36,13 +42,9 @@ export function acknowledgeNagFindings(service: OtpService, options: { sms: bool
       'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'Only lets the function write its own CloudWatch logs.',
     );
-  }
-  if (options.sms) {
-    acknowledge(
-      functions['send-otp'],
-      'IAM5[Resource::*]',
-      'An SMS published to a phone number has no resource ARN; publishing to any topic is explicitly denied.',
-    );
+    // One acknowledgement per finding and construct: the send function's names its SMS reason too.
+    const sms = options.sms && fn === functions['send-otp'];
+    acknowledge(fn, 'IAM5[Resource::*]', sms ? `${SMS_PUBLISH_REASON} ${XRAY_REASON}` : XRAY_REASON);
   }
   const accountDefault = service.protectConfiguration?.accountDefault;
   if (accountDefault) {
@@ -87,4 +89,5 @@ export function acknowledgeAuthorizerNagFindings(authorizer: OtpAuthorizer): voi
     'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     'Only lets the function write its own CloudWatch logs.',
   );
+  acknowledge(authorizer.fn, 'IAM5[Resource::*]', XRAY_REASON);
 }

@@ -32,20 +32,27 @@ import { OtpWaf } from './otp-waf.js';
 
 /** Codes by SMS through SNS. */
 export interface OtpSmsProps {
-  /** ISO 3166 alpha-2 codes of the countries codes may be sent to; every other country is refused. */
+  /** Required. ISO 3166 alpha-2 codes of the countries codes may be sent to; every other country is refused. */
   readonly allowedCountries: readonly string[];
-  /** Alphanumeric sender ID, where the destination country supports one. */
+  /**
+   * Alphanumeric sender ID, where the destination country supports one.
+   * @default none: the carrier's or the account's default sender
+   */
   readonly senderId?: string;
-  /** E.164 number to send from (an origination number of End User Messaging). */
+  /**
+   * E.164 number to send from (an origination number of End User Messaging).
+   * @default none: SNS picks one of the account's
+   */
   readonly originationNumber?: string;
   /**
    * SMS per hour per country, per number block and for the whole deployment; 0 turns one off.
-   * @default the functions' defaults (API.md, Configuration)
+   * @default 500 per country, 10 per number block, 2000 in all (functions/config.ts)
    */
   readonly hourlyLimits?: SmsHourlyLimits;
   /**
-   * The per-country conversion breaker.
-   * @default the functions' defaults (API.md, Configuration)
+   * The per-country conversion breaker: a country whose codes are rarely verified is paused.
+   * @default enforced; judged after 50 SMS to a country within 3600 s, below 0.2 verified per SMS,
+   * paused 900 s (functions/config.ts)
    */
   readonly breaker?: BreakerSettings;
   /**
@@ -65,7 +72,7 @@ export interface OtpSmsProps {
 
 /** Codes by e-mail through SES. */
 export interface OtpEmailProps {
-  /** The From of code e-mails: `address` or `Name <address>`; the function may send from that address only. */
+  /** Required. The From of code e-mails: `address` or `Name <address>`; the function may send from that address only. */
   readonly from: string;
   /**
    * The verified SES identity (domain or address) that sends.
@@ -75,7 +82,10 @@ export interface OtpEmailProps {
 }
 
 export interface OtpServiceProps {
-  /** Names the API Gateway stage and the REST API (`otp-service-<stage>`). Lower-case. */
+  /**
+   * Required. Names the API Gateway stage, the REST API (`otp-service-<stage>`) and the dashboard;
+   * lower-case. A name starting with prod or prd makes the service production (see `production`).
+   */
   readonly stage: string;
   /**
    * Treats the stage as production even though its name does not start with prod or prd (a stage
@@ -90,9 +100,15 @@ export interface OtpServiceProps {
    * @default false
    */
   readonly devMode?: boolean;
-  /** @default no SMS */
+  /**
+   * Codes by SMS through SNS. One of `sms` and `email` at least.
+   * @default no SMS
+   */
   readonly sms?: OtpSmsProps;
-  /** @default no e-mail */
+  /**
+   * Codes by e-mail through SES (an identity verified in the account). One of `sms` and `email` at least.
+   * @default no e-mail
+   */
   readonly email?: OtpEmailProps;
   /**
    * The alarm on the account's SMS spend goes off at 80% of this, in USD per month.
@@ -251,6 +267,8 @@ export class OtpService extends Construct {
       smsCountries: props.sms?.allowedCountries,
       breakerMinConversion: props.sms?.breaker?.minConversion,
       alarms: this.alarms.countryPaused ? [this.alarms.countryPaused] : [],
+      // The stage is named after props.stage (lib/otp-rest-api.ts).
+      api: { apiName: this.api.restApiName, stage: props.stage },
     });
   }
 }

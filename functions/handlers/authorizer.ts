@@ -14,6 +14,7 @@ import {
   UNAUTHORIZED,
 } from '../http/authorizer-policy.js';
 import { createLogger } from '../http/logger.js';
+import { traceInvocation } from '../http/tracer.js';
 import { createAccessTokens, createStore, withSigningKeys } from '../wiring.js';
 
 export type AuthorizerDeps = BearerDeps & {
@@ -48,7 +49,10 @@ export function createAuthorizerHandler(deps: AuthorizerDeps, logger: Logger = c
       throw new Error('Authorizer failure', { cause: error });
     }
   };
-  return middy(authorize).use(injectLambdaContext(logger));
+  // A refused token is the authorizer's answer, not a fault of it.
+  return middy(authorize)
+    .use(traceInvocation((error) => error instanceof Error && error.message === UNAUTHORIZED))
+    .use(injectLambdaContext(logger));
 }
 
 const config = await withSigningKeys(loadConfig(process.env));

@@ -8,6 +8,7 @@ import type { OtpStore } from '../core/ports.js';
 import { type KeyRotation, rotateSigningKeys } from '../core/signing-keys.js';
 import { DAY_MS } from '../core/windows.js';
 import { createLogger } from '../http/logger.js';
+import { traceInvocation } from '../http/tracer.js';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../metrics.js';
 import { createSigningKeyVault, createStore } from '../wiring.js';
 
@@ -52,6 +53,7 @@ export function createCleanupHandler(deps: CleanupDeps, limit: number) {
     if (rotationError !== undefined) throw rotationError;
     return signingKeys ? { ...result, signingKeys } : result;
   })
+    .use(traceInvocation(() => false))
     .use(injectLambdaContext(logger, { logEvent: false }))
     .use(logMetrics(metrics));
 }

@@ -9,6 +9,7 @@ import type { Client } from '../core/clients.js';
 import { OtpError } from '../core/errors.js';
 import { MethodNotAllowedError, ValidationError } from './errors.js';
 import { jsonBody } from './json-body.js';
+import { traceInvocation } from './tracer.js';
 import { internalError, problem } from './responses.js';
 
 export interface HttpRequest<Body> {
@@ -77,6 +78,8 @@ export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
 
   // after/onError run in reverse order of use(): security headers are added last, to every response.
   const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(route)
+    // First, so that the invocation's subsegment spans the whole chain.
+    .use(traceInvocation((error) => error instanceof OtpError))
     // No reporting endpoint exists, so no empty Reporting-Endpoints header.
     .use(httpSecurityHeaders({ reportingEndpoints: false } as Parameters<typeof httpSecurityHeaders>[0]))
     .use(injectLambdaContext(options.logger, { logEvent: false, resetKeys: true }))

@@ -43,6 +43,8 @@ function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean;
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Metrics go to CloudWatch in EMF lines on stdout: here they would only bury the outbox.
   env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  // No X-Ray daemon here (functions/http/tracer.ts).
+  env.POWERTOOLS_TRACE_ENABLED ??= 'false';
   const generatedPepper = !env.OTP_PEPPER;
   // Codes from a previous run are gone with the in-memory database anyway.
   if (generatedPepper) env.OTP_PEPPER = randomBytes(32).toString('base64url');

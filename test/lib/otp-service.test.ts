@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { problemBody } from '../../functions/http/problem.js';
 import { OtpService, type OtpServiceProps } from '../../lib/otp-service.js';
-import { testApp } from './test-app.js';
+import { testApp, XRAY_ACTIONS } from './test-app.js';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 
@@ -204,5 +204,29 @@ describe('OtpService gateway answers', () => {
         }),
       },
     });
+  });
+});
+
+describe('OtpService tracing', () => {
+  it('traces every function and the API stage with X-Ray, each role allowed to send its segments', () => {
+    const t = template(SMS_ONLY);
+    const functions = Object.entries(t.findResources('AWS::Lambda::Function') as Record<string, Resource>).filter(
+      ([, fn]) => String(fn.Properties.Description).startsWith('OTP service: '),
+    );
+    expect(functions).toHaveLength(HANDLERS.length + 1);
+    const policies = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>);
+    for (const [, fn] of functions) {
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      const role = { Ref: fn.Properties.Role['Fn::GetAtt'][0] };
+      const statements = policies
+        .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(JSON.stringify(role)))
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: expect.arrayContaining(XRAY_ACTIONS),
+        Resource: '*',
+      });
+    }
+    t.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: true });
   });
 });

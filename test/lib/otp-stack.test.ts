@@ -8,10 +8,11 @@ import { METRICS_NAMESPACE, METRICS_SERVICE, SMS_METRICS } from '../../functions
 import { HANDLERS, ROUTES } from '../../functions/routes.js';
 import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { isProductionStage } from '../../functions/settings-rules.js';
+import { ROUTE_GRAPHS } from '../../lib/otp-dashboard.js';
 import { PROTECT_CONFIGURATION_COUNTRIES } from '../../lib/otp-protect-configuration.js';
 import { OtpStack } from '../../lib/otp-stack.js';
 import { settingsFromContext } from '../../lib/stack-config.js';
-import { testApp } from './test-app.js';
+import { testApp, withoutXray } from './test-app.js';
 
 type Resource = {
   Type: string;
@@ -122,13 +123,17 @@ function statementsOf(t: Template, handler: string): Statement[] {
   const policies = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter((policy) =>
     (policy.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId),
   );
-  return policies
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
-    .flatMap((statement) =>
-      Array.isArray(statement.Resource)
-        ? statement.Resource.map((resource: unknown) => ({ ...statement, Resource: resource }))
-        : [statement],
-    );
+  return (
+    policies
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+      // X-Ray's grant is the same for every function; the tracing tests check it (test/lib/otp-service.test.ts).
+      .flatMap(withoutXray)
+      .flatMap((statement) =>
+        Array.isArray(statement.Resource)
+          ? statement.Resource.map((resource: unknown) => ({ ...statement, Resource: resource }))
+          : [statement],
+      )
+  );
 }
 
 /** The environment of every function of the service, the cleanup included. */
@@ -893,10 +898,55 @@ describe('OtpStack dashboard', () => {
 
   it('shows only the refusals without SMS, and names the dashboard in an output', () => {
     const t = template({ smsCountries: '', emailFrom: 'no-reply@acme.example' });
-    expect(Object.keys(graphs(t))).toEqual(['Sends refused by reason']);
+    expect(Object.keys(graphs(t))).toEqual(['Sends refused by reason', ...ROUTE_GRAPHS]);
     expect(JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'))).not.toContain(SMS_METRICS.sent);
     const [dashboardId] = Object.keys(t.findResources('AWS::CloudWatch::Dashboard'));
     t.hasOutput('DashboardName', { Value: { Ref: dashboardId } });
+  });
+});
+
+describe('OtpStack dashboard, per route', () => {
+  const route = (metricName: string, { method, path }: { method: string; path: string }, stat?: string) => [
+    'AWS/ApiGateway',
+    metricName,
+    'ApiName',
+    'otp-service-dev',
+    'Method',
+    method,
+    'Resource',
+    path,
+    'Stage',
+    'dev',
+    { label: `${method} ${path}`, ...(stat ? { stat } : {}) },
+  ];
+
+  it('draws latency p50 and p99, 4XX and 5XX of every route of functions/routes.ts, one line each', () => {
+    const widgets = graphs(template());
+    for (const title of ROUTE_GRAPHS) expect(widgets[title]).toHaveLength(ROUTES.length);
+    expect(widgets['Latency p50 per route']).toEqual(ROUTES.map((r) => route('Latency', r, 'p50')));
+    expect(widgets['Latency p99 per route']).toEqual(ROUTES.map((r) => route('Latency', r, 'p99')));
+    expect(widgets['4XX per route']).toEqual(ROUTES.map((r) => route('4XXError', r, 'Sum')));
+    expect(widgets['5XX per route']).toEqual(ROUTES.map((r) => route('5XXError', r, 'Sum')));
+    const stats = Object.fromEntries(
+      dashboardOf(template())
+        .filter((widget) => ROUTE_GRAPHS.includes(widget.properties.title as string))
+        .map((widget) => [widget.properties.title, widget.properties.stat]),
+    );
+    expect(stats).toEqual({
+      'Latency p50 per route': 'p50',
+      'Latency p99 per route': 'p99',
+      '4XX per route': 'Sum',
+      '5XX per route': 'Sum',
+    });
+  });
+
+  it('reads the metrics the stage emits per method: detailed metrics on', () => {
+    template().hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'dev',
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', MetricsEnabled: true }),
+      ]),
+    });
   });
 });
 

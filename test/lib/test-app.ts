@@ -19,3 +19,16 @@ export const FEATURE_FLAGS = Object.fromEntries(
 export function testApp(context: Record<string, unknown> = {}): App {
   return new App({ context: { ...FEATURE_FLAGS, ...context, 'aws:cdk:bundling-stacks': [] } });
 }
+
+/** What Tracing.ACTIVE grants every function's role (lib/function-defaults.ts): X-Ray takes no resource. */
+export const XRAY_ACTIONS = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+
+/**
+ * The statement without X-Ray's actions, or nothing if it had only those: the permissions a function
+ * was granted for its own work. (CDK merges the X-Ray grant with any other statement on "*".)
+ */
+export function withoutXray<S extends { Action: string | string[] }>(statement: S): S[] {
+  const actions = [statement.Action].flat().filter((action) => !XRAY_ACTIONS.includes(action));
+  if (actions.length === 0) return [];
+  return [{ ...statement, Action: actions.length === 1 ? actions[0] : actions }];
+}
