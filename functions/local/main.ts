@@ -18,6 +18,7 @@ import {
   type RunningDynamoDb,
   startDynamoDbLocal,
 } from './dynamodb-local.js';
+import { ArgumentError, type DataDir, dataDirArgument, keptPepper, keptSigningKeys, openDataDir } from './data-dir.js';
 import { createLocalServer, type Handlers } from './server.js';
 import { removeStateFile, stateFilePath, writeStateFile } from './state-file.js';
 
@@ -32,8 +33,14 @@ async function fail(text: string): Promise<never> {
   process.exit(1);
 }
 
-/** Local defaults: dev mode and the console outbox, unless the caller set them. */
-function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean; generatedKeys: boolean } {
+/**
+ * Local defaults: dev mode and the console outbox, unless the caller set them. The pepper and the
+ * signing keys, unless set, are made for this run, or kept in the data dir when there is one.
+ */
+function applyLocalDefaults(
+  env: NodeJS.ProcessEnv,
+  dataDir: DataDir | undefined,
+): { generatedPepper: boolean; generatedKeys: boolean } {
   env.OTP_DEV_MODE ??= 'true';
   env.OTP_DELIVERY ??= 'local';
   // The README's walk-through calls the API without a key; a key that comes is still checked.
@@ -42,12 +49,17 @@ function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean;
   // Metrics go to CloudWatch in EMF lines on stdout: here they would only bury the outbox.
   env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const generatedPepper = !env.OTP_PEPPER;
-  // Codes from a previous run are gone with the in-memory database anyway.
-  if (generatedPepper) env.OTP_PEPPER = randomBytes(32).toString('base64url');
-  // Access tokens of a previous run name sessions that the in-memory database has lost anyway.
+  // Without a data dir, codes from a previous run are gone with the in-memory database anyway.
+  if (generatedPepper) env.OTP_PEPPER = dataDir ? keptPepper(dataDir) : randomBytes(32).toString('base64url');
+  // Without a data dir, access tokens of a previous run name sessions that the in-memory database has lost anyway.
   const generatedKeys = !env.OTP_SIGNING_KEYS && !env.OTP_SIGNING_KEYS_SECRET_ARN;
   // Of the configured algorithm: inline keys never rotate to another one (config.ts refuses them).
-  if (generatedKeys) env.OTP_SIGNING_KEYS = serializeKeySet(initialKeySet(Date.now(), accessTokenAlgorithm(env)));
+  if (generatedKeys) {
+    const algorithm = accessTokenAlgorithm(env);
+    env.OTP_SIGNING_KEYS = dataDir
+      ? keptSigningKeys(dataDir, algorithm)
+      : serializeKeySet(initialKeySet(Date.now(), algorithm));
+  }
   return { generatedPepper, generatedKeys };
 }
 
@@ -113,10 +125,18 @@ async function main(): Promise<void> {
   let generated: ReturnType<typeof applyLocalDefaults>;
   let port: number;
   let config: ReturnType<typeof loadConfig>;
+  let dataDir: DataDir | undefined;
   const host = process.env.HOST?.trim() || '127.0.0.1';
   try {
+    const dir = dataDirArgument(process.argv.slice(2));
+    dataDir = dir === undefined ? undefined : openDataDir(dir);
+  } catch (error) {
+    if (error instanceof ArgumentError) return fail(error.message);
+    return fail(`Cannot use the data directory: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
     // Inside: it reads OTP_ACCESS_TOKEN_ALGORITHM, and a bad value is told as every other one.
-    generated = applyLocalDefaults(process.env);
+    generated = applyLocalDefaults(process.env, dataDir);
     port = portFrom(process.env);
     process.env.OTP_ISSUER ??= localIssuer(host, port);
     config = loadConfig(process.env);
@@ -128,7 +148,7 @@ async function main(): Promise<void> {
 
   if (!config.dynamoEndpoint) {
     try {
-      dynamo = await startDynamoDbLocal();
+      dynamo = await startDynamoDbLocal({ dbPath: dataDir?.dynamoDb });
     } catch (error) {
       if (error instanceof JavaMissingError) return fail(error.message);
       return fail(`Could not start DynamoDB Local: ${error instanceof Error ? error.message : String(error)}`);
@@ -214,7 +234,7 @@ async function main(): Promise<void> {
         `OTP service (local) listening on http://${host}:${actual}`,
         ...(dynamo
           ? [
-              `  DynamoDB:  ${endpoint} (DynamoDB Local, in memory, pid ${dynamo.pid})`,
+              `  DynamoDB:  ${endpoint} (DynamoDB Local, ${dataDir ? `data in ${dataDir.dynamoDb}` : 'in memory'}, pid ${dynamo.pid})`,
               '             listening on 127.0.0.1 only; one database for any access key and region (-sharedDb)',
             ]
           : [`  DynamoDB:  ${endpoint} (yours; requests signed with key "${LOCAL_KEY}", region "${LOCAL_REGION}")`]),
@@ -222,9 +242,19 @@ async function main(): Promise<void> {
         ...clientLines,
         `  delivery:  ${config.delivery === 'local' ? 'local outbox (codes are printed below, nothing is sent)' : 'AWS SNS and SES'}`,
         `  dev mode:  ${config.devMode ? 'on (responses include mockCode)' : 'off'}`,
-        ...(generatedPepper ? ['  pepper:    generated for this run (set OTP_PEPPER to keep one)'] : []),
+        ...(generatedPepper
+          ? [
+              dataDir
+                ? `  pepper:    kept in ${dataDir.pepperFile}`
+                : '  pepper:    generated for this run (set OTP_PEPPER, or use --data-dir, to keep one)',
+            ]
+          : []),
         `  tokens:    issuer ${config.issuer}, keys at ${config.issuer}/.well-known/jwks.json` +
-          (generatedKeys ? ' (generated for this run; set OTP_SIGNING_KEYS to keep them)' : ''),
+          (generatedKeys
+            ? dataDir
+              ? ` (kept in ${dataDir.signingKeysFile})`
+              : ' (generated for this run; set OTP_SIGNING_KEYS, or use --data-dir, to keep them)'
+            : ''),
         `  try:       curl -s http://${host}:${actual}/v1/health`,
         'Ready. Ctrl+C stops it.',
         '',
