@@ -22,6 +22,9 @@ import { ArgumentError, type DataDir, dataDirArgument, keptPepper, keptSigningKe
 import { createLocalServer, type Handlers } from './server.js';
 import { removeStateFile, stateFilePath, writeStateFile } from './state-file.js';
 
+/** The default OTP_CORS_ORIGINS of npm start: pages served from this machine, on any port. */
+const LOCAL_CORS_ORIGINS = 'http://localhost:*,http://127.0.0.1:*,http://[::1]:*';
+
 const out = (text: string) => process.stdout.write(`${text}\n`);
 
 /** Set once DynamoDB Local runs, so that no way out of this process leaves the java child behind. */
@@ -48,6 +51,9 @@ function applyLocalDefaults(
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Metrics go to CloudWatch in EMF lines on stdout: here they would only bury the outbox.
   env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  // A web app's dev server on this machine may call, whatever its port; a page from anywhere else,
+  // which `*` would let read mockCode and sessions of this server, may not. Empty turns CORS off.
+  env.OTP_CORS_ORIGINS ??= LOCAL_CORS_ORIGINS;
   const generatedPepper = !env.OTP_PEPPER;
   // Without a data dir, codes from a previous run are gone with the in-memory database anyway.
   if (generatedPepper) env.OTP_PEPPER = dataDir ? keptPepper(dataDir) : randomBytes(32).toString('base64url');
@@ -186,7 +192,9 @@ async function main(): Promise<void> {
     client.destroy();
   }
 
-  const server = createLocalServer(await loadHandlers(), (line) => out(`  ${line}`));
+  const server = createLocalServer(await loadHandlers(), (line) => out(`  ${line}`), {
+    corsOrigins: handlerConfig.corsOrigins,
+  });
   // Tells `npm run clients` where this server's tables are (functions/clients/connection.ts).
   const stateFile = stateFilePath(port);
   // Synchronous, so that it runs on every way out, process.exit and uncaught errors included.
@@ -242,6 +250,7 @@ async function main(): Promise<void> {
         ...clientLines,
         `  delivery:  ${config.delivery === 'local' ? 'local outbox (codes are printed below, nothing is sent)' : 'AWS SNS and SES'}`,
         `  dev mode:  ${config.devMode ? 'on (responses include mockCode)' : 'off'}`,
+        `  CORS:      ${config.corsOrigins === undefined ? 'off (OTP_CORS_ORIGINS is empty)' : `web apps at ${config.corsOrigins === '*' ? 'any origin' : config.corsOrigins.join(', ')} may call`}`,
         ...(generatedPepper
           ? [
               dataDir
