@@ -106,6 +106,18 @@ describe('npm start -- --data-dir', () => {
       const port = await freePort();
       const first = await serve(port, tmp);
       const { sessionToken, accessToken } = await login(first.base, 'gone@example.com');
+      // CORS by default (functions/local/main.ts): pages from this machine, on any port, and no other site.
+      const preflight = (origin: string) =>
+        fetch(`${first.base}/v1/otp/send`, {
+          method: 'OPTIONS',
+          headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' },
+        });
+      const local = await preflight('http://localhost:5173');
+      expect(local.status).toBe(204);
+      expect(local.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+      expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+      const health = await fetch(`${first.base}/v1/health`, { headers: { Origin: 'http://127.0.0.1:8080' } });
+      expect(health.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:8080');
       await stop(first.npm);
       expect(first.npm.output()).toContain('(DynamoDB Local, in memory,');
 
