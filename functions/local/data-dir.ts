@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config.js';
+import { isAlive } from './state-file.js';
 import {
   initialKeySet,
   KeySetError,
@@ -23,6 +24,8 @@ export interface DataDir {
   dynamoDb: string;
   pepperFile: string;
   signingKeysFile: string;
+  /** The pid of the server that uses the directory (claimDataDir). */
+  lockFile: string;
 }
 
 export class ArgumentError extends Error {
@@ -61,7 +64,31 @@ export function openDataDir(dir: string): DataDir {
     dynamoDb: join(root, 'dynamodb'),
     pepperFile: join(root, 'pepper'),
     signingKeysFile: join(root, 'signing-keys.json'),
+    lockFile: join(root, 'server.pid'),
   };
+}
+
+/**
+ * Marks the directory as this process's, refusing it while another live server holds it: two
+ * DynamoDB Locals on one database file would each see a different, and soon broken, state. A file
+ * left by a server that was killed names a pid that is gone, and is taken over. Returns the release.
+ */
+export function claimDataDir(dir: DataDir, pid = process.pid, alive: (pid: number) => boolean = isAlive): () => void {
+  for (let tries = 0; ; tries++) {
+    try {
+      writeFileSync(dir.lockFile, `${pid}\n`, { mode: 0o600, flag: 'wx' });
+      return () => {
+        if (readFileSync(dir.lockFile, 'utf8').trim() === String(pid)) rmSync(dir.lockFile, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 0) throw error;
+    }
+    const holder = Number(readFileSync(dir.lockFile, 'utf8').trim());
+    if (Number.isInteger(holder) && holder > 0 && holder !== pid && alive(holder)) {
+      throw new ArgumentError(`${dir.root} is in use by another npm start (pid ${holder}); stop it first.`);
+    }
+    rmSync(dir.lockFile, { force: true });
+  }
 }
 
 /**

@@ -18,7 +18,15 @@ import {
   type RunningDynamoDb,
   startDynamoDbLocal,
 } from './dynamodb-local.js';
-import { ArgumentError, type DataDir, dataDirArgument, keptPepper, keptSigningKeys, openDataDir } from './data-dir.js';
+import {
+  ArgumentError,
+  claimDataDir,
+  type DataDir,
+  dataDirArgument,
+  keptPepper,
+  keptSigningKeys,
+  openDataDir,
+} from './data-dir.js';
 import { createLocalServer, type Handlers } from './server.js';
 import { removeStateFile, stateFilePath, writeStateFile } from './state-file.js';
 
@@ -136,6 +144,17 @@ async function main(): Promise<void> {
   try {
     const dir = dataDirArgument(process.argv.slice(2));
     dataDir = dir === undefined ? undefined : openDataDir(dir);
+    if (dataDir) {
+      const release = claimDataDir(dataDir);
+      // Synchronous, so that it runs on every way out, process.exit and uncaught errors included.
+      process.once('exit', () => {
+        try {
+          release();
+        } catch {
+          // Removed by hand meanwhile: nothing to release.
+        }
+      });
+    }
   } catch (error) {
     if (error instanceof ArgumentError) return fail(error.message);
     return fail(`Cannot use the data directory: ${error instanceof Error ? error.message : String(error)}`);

@@ -69,7 +69,13 @@ describe('npm start -- --data-dir', () => {
       const first = await serve(port, tmp, ['--data-dir', dataDir]);
       const { sessionToken, accessToken } = await login(first.base, 'kept@example.com');
       expect(await sessionStatus(first.base, sessionToken)).toBe(200);
+      // A second server on the same directory is refused while the first runs.
+      const rival = startNpm({ PORT: String(await freePort()), TMPDIR: tmp }, ['--data-dir', dataDir]);
+      started.push(rival);
+      expect((await rival.exited).code).not.toBe(0);
+      expect(rival.output()).toContain('is in use by another npm start');
       await stop(first.npm);
+      expect(readdirSync(dataDir)).not.toContain('server.pid');
 
       for (const file of ['pepper', 'signing-keys.json']) {
         expect(statSync(join(dataDir, file)).mode & 0o777).toBe(0o600);

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { ConfigError } from '../../functions/config.js';
 import { initialKeySet, serializeKeySet } from '../../functions/core/signing-keys.js';
 import {
   ArgumentError,
+  claimDataDir,
   dataDirArgument,
   keptPepper,
   keptSigningKeys,
@@ -80,5 +81,25 @@ describe('the secrets kept in a data dir', () => {
     }
     expect(message).toContain('holds ES256 signing keys');
     expect(message).not.toContain(keys.current.jwk.d);
+  });
+});
+
+describe('claimDataDir', () => {
+  it('refuses a directory that a live server holds, and releases only its own claim', () => {
+    const dir = fresh();
+    const release = claimDataDir(dir, 111, () => true);
+    expect(readFileSync(dir.lockFile, 'utf8').trim()).toBe('111');
+    expect(() => claimDataDir(dir, 222, () => true)).toThrow(/in use by another npm start \(pid 111\)/);
+    release();
+    expect(existsSync(dir.lockFile)).toBe(false);
+  });
+
+  it('takes over the claim of a server that is gone', () => {
+    const dir = fresh();
+    claimDataDir(dir, 111, () => true);
+    const release = claimDataDir(dir, 222, (pid) => pid !== 111);
+    expect(readFileSync(dir.lockFile, 'utf8').trim()).toBe('222');
+    release();
+    expect(existsSync(dir.lockFile)).toBe(false);
   });
 });
