@@ -8,9 +8,10 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   // `otp-service/cdk` resolves to the TypeScript source in this repository's own tests (package.json
-  // exports, the `otp-source` condition); an app that installs the package gets dist/.
-  resolve: { conditions: ['otp-source', 'module', 'node', 'development|production'] },
-  ssr: { resolve: { conditions: ['otp-source', 'module', 'node', 'development|production'] } },
+  // exports, the `otp-source` condition); an app that installs the package gets dist/. Not `module`:
+  // Node itself loads the SDK packages, whose module builds are not Node ESM.
+  resolve: { conditions: ['otp-source', 'node', 'development|production'] },
+  ssr: { resolve: { conditions: ['otp-source', 'node', 'development|production'] } },
   test: {
     setupFiles: ['test/setup-env.ts'],
     // DynamoDB Local and the e2e server take a moment to start on a 2-core machine.

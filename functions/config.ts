@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { CHANNELS, type Channel } from './core/purposes.js';
+import { type CorsOrigins, parseCorsOrigins } from './http/cors.js';
 import {
   DEFAULT_SIGNING_ALGORITHM,
   KeySetError,
@@ -109,6 +110,8 @@ export interface OtpConfig {
   smsOriginationNumber?: string;
   appName: string;
   dynamoEndpoint?: string;
+  /** The web origins whose scripts may read the answers (http/cors.ts); undefined for none. */
+  corsOrigins?: CorsOrigins;
 }
 
 export class ConfigError extends Error {
@@ -239,6 +242,18 @@ function issuer(env: Env): string {
   const port = raw(env, 'PORT');
   const fallback = `http://127.0.0.1:${port !== undefined && /^\d+$/.test(port) ? port : '3000'}`;
   return text(env, 'OTP_ISSUER', fallback, ISSUER_URL);
+}
+
+/**
+ * OTP_CORS_ORIGINS; every handler reads it when its chain is built (http/http-handler.ts), and
+ * loadConfig too, so that npm start refuses a bad value before serving.
+ */
+export function corsOrigins(env: Env): CorsOrigins | undefined {
+  try {
+    return parseCorsOrigins(env.OTP_CORS_ORIGINS);
+  } catch (error) {
+    throw new ConfigError('OTP_CORS_ORIGINS', `${(error as Error).message}.`);
+  }
 }
 
 /** OTP_ACCESS_TOKEN_ALGORITHM; npm start reads it before loadConfig, to make its keys. */
@@ -376,5 +391,6 @@ export function loadConfig(env: Env): OtpConfig {
     smsOriginationNumber: optional(env, 'OTP_SMS_ORIGINATION_NUMBER', E164_NUMBER),
     appName: text(env, 'OTP_APP_NAME', 'OTP', APP_NAME),
     dynamoEndpoint: optional(env, 'DYNAMODB_ENDPOINT', HTTP_URL),
+    corsOrigins: corsOrigins(env),
   };
 }

@@ -1,6 +1,7 @@
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
+import type { CorsOrigins } from '../functions/http/cors.js';
 import { METRICS_SERVICE } from '../functions/metrics.js';
 import type { BreakerMode } from '../functions/settings-rules.js';
 
@@ -48,6 +49,8 @@ export interface FunctionEnvironmentProps {
   smsHourlyLimits?: SmsHourlyLimits;
   breaker?: BreakerSettings;
   emailFrom?: string;
+  /** The web origins that may read the answers (functions/http/cors.ts); none where unset. */
+  corsOrigins?: CorsOrigins;
 }
 
 /**
@@ -74,6 +77,7 @@ export function functionEnvironment(props: FunctionEnvironmentProps): Record<str
     ...(props.emailFrom ? { OTP_EMAIL_FROM: props.emailFrom } : {}),
     ...(props.smsSenderId ? { OTP_SMS_SENDER_ID: props.smsSenderId } : {}),
     ...(props.smsOriginationNumber ? { OTP_SMS_ORIGINATION_NUMBER: props.smsOriginationNumber } : {}),
+    ...(props.corsOrigins ? { OTP_CORS_ORIGINS: props.corsOrigins === '*' ? '*' : props.corsOrigins.join(',') } : {}),
     ...whereSet({
       OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR: props.smsHourlyLimits?.perCountry,
       OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR: props.smsHourlyLimits?.perPrefix,

@@ -1,16 +1,34 @@
 import { ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { CORS_EXPOSE_HEADERS, type CorsOrigins } from '../functions/http/cors.js';
 import { INTERNAL_ERROR, type Problem, problemBody } from '../functions/http/problem.js';
 
 /** Header values of a gateway response are mapping expressions: literals go in single quotes. */
-const HEADERS = { 'Content-Type': "'application/problem+json'", 'Cache-Control': "'no-store'" };
+const PROBLEM_HEADERS = { 'Content-Type': "'application/problem+json'", 'Cache-Control': "'no-store'" };
+
+/**
+ * What lets a page read the gateway's own problems, as it reads the handlers' (functions/http/cors.ts).
+ * A gateway response cannot choose among origins, only map a literal or a request header: one
+ * origin is named, several are answered with the request's own Origin. These bodies are the fixed
+ * texts below, with nothing of any caller in them, so showing them to another origin tells it
+ * nothing; the handlers' answers, which do hold data, stay limited to the list.
+ */
+export function gatewayCorsHeaders(origins: CorsOrigins | undefined): Record<string, string> {
+  if (origins === undefined) return {};
+  const expose = { 'Access-Control-Expose-Headers': `'${CORS_EXPOSE_HEADERS.join(', ')}'` };
+  if (origins === '*') return { 'Access-Control-Allow-Origin': "'*'", ...expose };
+  const origin = origins.length === 1 ? `'${origins[0]}'` : 'method.request.header.Origin';
+  return { 'Access-Control-Allow-Origin': origin, Vary: "'Origin'", ...expose };
+}
 
 const template = (problem: Problem) => ({ 'application/json': JSON.stringify(problemBody(problem)) });
 
 /**
  * What API Gateway answers by itself (no route, throttled, blocked, too large, timed out) gets the
- * problem+json body the handlers write, from the same builder.
+ * problem+json body the handlers write, from the same builder, and with `corsOrigins` the headers
+ * that let a web app read it.
  */
-export function addProblemResponses(api: RestApi): void {
+export function addProblemResponses(api: RestApi, corsOrigins?: CorsOrigins): void {
+  const HEADERS = { ...PROBLEM_HEADERS, ...gatewayCorsHeaders(corsOrigins) };
   // An unknown path or method reaches no integration and is answered as a missing token.
   api.addGatewayResponse('not-found', {
     type: ResponseType.MISSING_AUTHENTICATION_TOKEN,

@@ -1,6 +1,8 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
+  Cors,
+  type CorsOptions,
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
@@ -10,6 +12,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, type CorsOrigins } from '../functions/http/cors.js';
 import { type HandlerName, ROUTES } from '../functions/routes.js';
 
 /**
@@ -47,6 +50,21 @@ export interface OtpRestApiProps {
   functions: Record<HandlerName, IFunction>;
   retention: RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** Web origins whose preflights the gateway answers; no OPTIONS method without them. */
+  corsOrigins?: CorsOrigins;
+}
+
+/**
+ * The gateway's answer to preflights, the same as the local server's (functions/http/cors.ts):
+ * CDK's mock integration echoes the request's Origin when it is one of several allowed.
+ */
+export function corsPreflight(origins: CorsOrigins): CorsOptions {
+  return {
+    allowOrigins: origins === '*' ? Cors.ALL_ORIGINS : [...origins],
+    allowMethods: [...new Set(ROUTES.map((route) => route.method))],
+    allowHeaders: CORS_ALLOW_HEADERS,
+    maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+  };
 }
 
 /** The REST API: the routes of functions/routes.ts on their functions, throttled, logged without bodies. */
@@ -58,6 +76,7 @@ export function otpRestApi(scope: Construct, props: OtpRestApiProps): RestApi {
   const api = new RestApi(scope, 'Api', {
     restApiName: `otp-service-${props.stage}`,
     description: 'One-time-password service',
+    ...(props.corsOrigins ? { defaultCorsPreflightOptions: corsPreflight(props.corsOrigins) } : {}),
     endpointTypes: [EndpointType.REGIONAL],
     cloudWatchRole: true,
     // One role per account and region serves every API's logs: a dev stack's destroy must not take

@@ -128,6 +128,11 @@ export interface OtpServiceProps {
    */
   readonly requireApiKey?: boolean;
   /**
+   * Web origins (`https://app.example.com`) whose scripts may call the API, or `*`: the gateway
+   * answers their preflights and every answer carries the CORS headers. None when left out.
+   */
+  readonly corsOrigins?: '*' | readonly string[];
+  /**
    * `iss` of access tokens and the base of `/.well-known/*` URLs: the URL callers reach the API at,
    * without a trailing slash, e.g. `https://otp.example.com` for a custom domain mapped to the stage.
    * @default the stage URL of the REST API, `https://{restApiId}.execute-api.{region}.{urlSuffix}/{stage}`
@@ -212,6 +217,7 @@ export class OtpService extends Construct {
       smsHourlyLimits: props.sms?.hourlyLimits,
       breaker: props.sms?.breaker,
       emailFrom: email?.from,
+      corsOrigins: props.corsOrigins,
     });
     const handlers = handlerFunctions(service, { environment: this.environment, retention, removalPolicy });
     this.functions = handlers.functions;
@@ -226,8 +232,14 @@ export class OtpService extends Construct {
       sms: props.sms !== undefined,
       email,
     });
-    this.api = otpRestApi(service, { stage: props.stage, functions: this.functions, retention, removalPolicy });
-    addProblemResponses(this.api);
+    this.api = otpRestApi(service, {
+      stage: props.stage,
+      functions: this.functions,
+      retention,
+      removalPolicy,
+      corsOrigins: props.corsOrigins,
+    });
+    addProblemResponses(this.api, props.corsOrigins);
     // Built from the API's id, not from api.url: that names the deployment stage, which depends on
     // every method and so on every function, and a function's variable cannot depend on it.
     this.issuer =

@@ -27,6 +27,7 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
     smsMonthlyBudgetUsd: settings.smsMonthlyBudgetUsd,
     waf: settings.waf,
     requireApiKey: settings.requireApiKey,
+    corsOrigins: settings.corsOrigins,
     issuer: settings.issuer,
     accessTokenAlgorithm: settings.accessTokenAlgorithm,
   };

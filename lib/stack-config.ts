@@ -1,5 +1,6 @@
 import type * as z from 'zod/mini';
 import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
+import { type CorsOrigins, parseCorsOrigins } from '../functions/http/cors.js';
 import type { BreakerSettings, SmsHourlyLimits } from './function-environment.js';
 import {
   ACCESS_TOKEN_ALGORITHM,
@@ -60,6 +61,8 @@ export interface StackSettings {
   issuer?: string;
   /** ES256 (API.md's contract) unless RS256 is asked for, which an HTTP API JWT authorizer needs. */
   accessTokenAlgorithm: SigningAlgorithm;
+  /** Web origins that may call the API (OTP_CORS_ORIGINS), or `*`; no CORS without it. */
+  corsOrigins?: CorsOrigins;
 }
 
 export class SettingsError extends Error {
@@ -123,6 +126,28 @@ const SMS_ONLY_SETTINGS = [
   'protectConfiguration',
   'protectConfigurationDefault',
 ] as const;
+
+/**
+ * `corsOrigins`: `*` or exact origins. The `:*` port form the functions accept for npm start is
+ * refused: the gateway's preflight answer matches origins exactly.
+ */
+function corsSetting(context: Context): CorsOrigins | undefined {
+  const value = text(context, 'corsOrigins');
+  let origins: CorsOrigins | undefined;
+  try {
+    origins = parseCorsOrigins(value);
+  } catch (error) {
+    throw new SettingsError('corsOrigins', `${(error as Error).message}.`);
+  }
+  const anyPort = origins === '*' ? undefined : origins?.find((origin) => origin.endsWith(':*'));
+  if (anyPort !== undefined) {
+    throw new SettingsError(
+      'corsOrigins',
+      `must list exact origins; the gateway cannot match any port (got "${anyPort}").`,
+    );
+  }
+  return origins;
+}
 
 export function settingsFromContext(context: Context): StackSettings {
   const stage = checked(context, 'stage', STAGE_NAME) ?? 'dev';
@@ -205,5 +230,6 @@ export function settingsFromContext(context: Context): StackSettings {
     issuer: httpsIssuer(context),
     accessTokenAlgorithm: (checked(context, 'accessTokenAlgorithm', ACCESS_TOKEN_ALGORITHM) ??
       'ES256') as SigningAlgorithm,
+    corsOrigins: corsSetting(context),
   };
 }

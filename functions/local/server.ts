@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse, S
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { OtpError } from '../core/errors.js';
+import { corsHeaders, type CorsOrigins, preflightHeaders } from '../http/cors.js';
 import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../http/errors.js';
 import type { ApiHandler } from '../http/http-handler.js';
 import { MAX_BODY_BYTES } from '../http/json-body.js';
@@ -32,20 +33,35 @@ const PAGE_HEADERS = {
   'Cache-Control': 'no-cache',
 };
 
+export interface LocalServerOptions {
+  /**
+   * The web origins that may call (OTP_CORS_ORIGINS, as the handlers read it): preflights are
+   * answered here, as the gateway answers them (lib/otp-rest-api.ts); without it, OPTIONS is a 405.
+   */
+  corsOrigins?: CorsOrigins;
+  /** Pages served beside the API. */
+  pages?: Pages;
+}
+
 /**
  * Serves the routes of the API through the very handler exports that are deployed, by turning each
  * request into the event API Gateway (REST) would send. Unknown paths and methods get the problem
  * bodies the API promises.
  */
-export function createLocalServer(handlers: Handlers, accessLog: AccessLog = () => {}, pages: Pages = {}): Server {
+export function createLocalServer(
+  handlers: Handlers,
+  accessLog: AccessLog = () => {},
+  options: LocalServerOptions = {},
+): Server {
   /** Connections with a response under way: a parse error there cannot be answered in between. */
   const answering = new WeakSet<Duplex>();
   const server = createServer((req, res) => {
     const started = Date.now();
     answering.add(req.socket);
     res.once('close', () => answering.delete(req.socket));
-    void serve(handlers, pages, req)
+    void serve(handlers, req, options)
       .catch(() => internalError())
+      .then((result) => withCors(result, options.corsOrigins, req.headers.origin))
       .then((result) => {
         write(res, result);
         accessLog(`${req.method} ${req.url} ${result.statusCode} ${Date.now() - started}ms`);
@@ -102,7 +118,26 @@ function rawResponse(result: APIGatewayProxyResult): Buffer {
   return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]);
 }
 
-async function serve(handlers: Handlers, pages: Pages, req: IncomingMessage): Promise<APIGatewayProxyResult> {
+/**
+ * The server's own answers (404, 405, 413, 500) carry the CORS headers as the gateway's do
+ * (lib/gateway-responses.ts); the handlers' answers have theirs already.
+ */
+function withCors(
+  result: APIGatewayProxyResult,
+  origins: CorsOrigins | undefined,
+  origin: string | undefined,
+): APIGatewayProxyResult {
+  const has = Object.keys(result.headers ?? {}).some((name) => name.toLowerCase() === 'access-control-allow-origin');
+  return has || origins === undefined
+    ? result
+    : { ...result, headers: { ...result.headers, ...corsHeaders(origins, origin) } };
+}
+
+async function serve(
+  handlers: Handlers,
+  req: IncomingMessage,
+  { corsOrigins, pages = {} }: LocalServerOptions,
+): Promise<APIGatewayProxyResult> {
   const url = parseTarget(req.url);
   if (!url) return answer(req, new NotFoundError(req.url ?? ''));
   const method = req.method ?? 'GET';
@@ -114,6 +149,11 @@ async function serve(handlers: Handlers, pages: Pages, req: IncomingMessage): Pr
   }
   const allowed = methodsOf(url.pathname);
   if (allowed.length === 0) return answer(req, new NotFoundError(url.pathname));
+  if (method === 'OPTIONS' && corsOrigins !== undefined) {
+    req.resume();
+    // An origin not allowed gets no Access-Control-Allow-* headers, and the browser stops there.
+    return { statusCode: 204, headers: preflightHeaders(corsOrigins, req.headers.origin, allowed), body: '' };
+  }
   const route = ROUTES.find((candidate) => candidate.path === url.pathname && candidate.method === method);
   if (!route) return answer(req, new MethodNotAllowedError(method, allowed));
 

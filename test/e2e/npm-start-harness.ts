@@ -13,12 +13,17 @@ export interface NpmStart {
 /** What the test run set up for itself must not leak into the server under test. */
 const TEST_ONLY = ['DYNAMODB_ENDPOINT', 'OTP_PEPPER', 'OTP_DELIVERY', 'OTP_DEV_MODE', 'OTP_SIGNING_KEYS'];
 
-export function startNpm(extraEnv: Record<string, string> = {}): NpmStart {
+/** `args` go to the server after `--`, as in `npm start -- --data-dir .data`. */
+export function startNpm(extraEnv: Record<string, string> = {}, args: readonly string[] = []): NpmStart {
   let output = '';
   const env: NodeJS.ProcessEnv = { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO' };
   for (const name of TEST_ONLY) delete env[name];
   Object.assign(env, extraEnv);
-  const child = spawn('npm', ['start'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['start', ...(args.length > 0 ? ['--', ...args] : [])], {
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const collect = (chunk: Buffer) => {
     output += chunk.toString();
   };

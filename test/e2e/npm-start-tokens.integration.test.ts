@@ -122,7 +122,7 @@ describe('npm start and access tokens', () => {
 
   it('makes keys of its own when none are given, and says so', async () => {
     const { npm, base } = await serve({});
-    expect(npm.output()).toContain('(generated for this run; set OTP_SIGNING_KEYS to keep them)');
+    expect(npm.output()).toContain('(generated for this run; set OTP_SIGNING_KEYS, or use --data-dir, to keep them)');
     const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
     expect(jwks.keys).toHaveLength(2);
     await stop(npm);

@@ -16,7 +16,12 @@ function synthWithNag(context: Record<string, string>) {
 const contexts: Record<string, string>[] = [
   { stage: 'dev', smsCountries: 'US' },
   { stage: 'prod', smsCountries: 'US,CA', emailFrom: 'Acme <no-reply@acme.example>' },
-  { stage: 'staging', smsCountries: 'US,GB', protectConfigurationDefault: 'true' },
+  {
+    stage: 'staging',
+    smsCountries: 'US,GB',
+    protectConfigurationDefault: 'true',
+    corsOrigins: 'https://app.example.com,https://admin.example.com',
+  },
   { stage: 'dev', emailFrom: 'no-reply@acme.example', waf: 'false', devMode: 'true', requireApiKey: 'false' },
 ];
 

@@ -113,7 +113,7 @@ describe('the reference page of npm start', () => {
   beforeAll(async () => {
     const stub: ApiHandler = () => Promise.reject(new Error('not under test'));
     const handlers = Object.fromEntries(HANDLERS.map((name) => [name, stub])) as Handlers;
-    server = createLocalServer(handlers, () => {}, { [DOCS_PATH]: page });
+    server = createLocalServer(handlers, () => {}, { pages: { [DOCS_PATH]: page } });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
