@@ -252,8 +252,10 @@ async function judgeBreaker(
       config,
     );
     if (!verdict.trips) {
-      // Too soon: asked again once it can be judged. Judged and cleared: not for a minute.
-      await store.deferBreaker(breaker, sample.shard, verdict.judgeableAt ?? now + VERDICT_HOLD_MS);
+      // Too soon: asked again once it can be judged. Judged and cleared: not for a minute. Too few
+      // SMS yet: asked again by the next send whose shard suggests it, so a trip is not put off.
+      const until = verdict.judgeableAt ?? (verdict.cleared ? now + VERDICT_HOLD_MS : undefined);
+      if (until !== undefined) await store.deferBreaker(breaker, sample.shard, until);
       return undefined;
     }
     const until = now + config.breakerPauseSeconds * 1000;

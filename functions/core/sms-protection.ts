@@ -81,6 +81,8 @@ export interface BreakerVerdict {
   trips: boolean;
   /** Too soon to judge: when the oldest SMS counted will have had its code lifetime. */
   judgeableAt?: number;
+  /** Judged on enough SMS, and they convert: a verdict that holds a while. */
+  cleared?: boolean;
   /** The counts judged: the current window and the part of the previous one still in reach. */
   judged: Conversion;
 }
@@ -110,5 +112,6 @@ export function breakerVerdict(
   if (firstAt === undefined || now - firstAt < graceMs) {
     return { trips: false, judged, judgeableAt: (firstAt ?? now) + graceMs };
   }
-  return { trips: breakerTrips(judged, config), judged };
+  const trips = breakerTrips(judged, config);
+  return { trips, judged, ...(!trips && judged.sent >= config.breakerMinSends ? { cleared: true } : {}) };
 }

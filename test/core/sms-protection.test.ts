@@ -87,7 +87,17 @@ describe('SMS cost protection rules', () => {
       60_000,
       SETTINGS,
     );
-    expect(late.trips).toBe(false);
+    expect(late).toMatchObject({ trips: false, cleared: true });
+    // Too few SMS to judge is no verdict that holds.
+    const few = breakerVerdict(
+      7199_999,
+      window,
+      { current: { sent: 10, verified: 0, firstAt: 3700_000 }, previous },
+      60_000,
+      SETTINGS,
+    );
+    expect(few.trips).toBe(false);
+    expect(few.cleared).toBeUndefined();
   });
 
   it('nothing is judged before the oldest SMS counted is a code lifetime old, and the verdict says when it can be', () => {
