@@ -154,29 +154,47 @@ const shardCounts = (item: Record<string, unknown>): WindowCounts => {
   };
 };
 
-/** Counts an SMS in its country's breaker window, on a random shard; that shard as the count left it. */
-export async function countSmsSent(dynamo: Dynamo, ref: BreakerWindowRef): Promise<BreakerSample> {
+/**
+ * Adds one to a count on a random shard of the window `ref.at` falls in, creating the shard with the
+ * window's expiry; an SMS sent also records when the window's first one was. The shard as it is now.
+ */
+async function countOnRandomShard(
+  dynamo: Dynamo,
+  ref: BreakerWindowRef,
+  attribute: 'sent' | 'verified',
+): Promise<{ shard: number; item: Record<string, unknown> }> {
   const { index, expiresAt } = windowItemsOf(ref);
   const shard = Math.floor(Math.random() * ref.shards);
   const pk = stateKey.breaker(ref.country, index, shard);
+  const first = attribute === 'sent';
   const result = await retryConflicts(() =>
     dynamo.client.send(
       new UpdateItemCommand({
         TableName: dynamo.tables.stateTable,
         Key: marshall({ [STATE_PK]: pk }),
-        UpdateExpression: `ADD #sent :one SET #first = if_not_exists(#first, :now), #ttl = :ttl, ${DUE_SET}`,
-        ExpressionAttributeNames: { '#sent': 'sent', '#first': 'firstAt', '#ttl': TTL, ...DUE_NAMES },
+        UpdateExpression: `ADD #count :one SET ${first ? '#first = if_not_exists(#first, :now), ' : ''}#ttl = :ttl, ${DUE_SET}`,
+        ExpressionAttributeNames: {
+          '#count': attribute,
+          '#ttl': TTL,
+          ...(first ? { '#first': 'firstAt' } : {}),
+          ...DUE_NAMES,
+        },
         ExpressionAttributeValues: marshall({
           ':one': 1,
-          ':now': ref.at,
           ':ttl': ttlOf(expiresAt),
           ...dueValues(pk, expiresAt),
+          ...(first ? { ':now': ref.at } : {}),
         }),
-        ReturnValues: 'ALL_NEW',
+        ReturnValues: first ? 'ALL_NEW' : 'NONE',
       }),
     ),
   );
-  const item = result.Attributes ? unmarshall(result.Attributes) : {};
+  return { shard, item: result.Attributes ? unmarshall(result.Attributes) : {} };
+}
+
+/** Counts an SMS in its country's breaker window, on a random shard; that shard as the count left it. */
+export async function countSmsSent(dynamo: Dynamo, ref: BreakerWindowRef): Promise<BreakerSample> {
+  const { shard, item } = await countOnRandomShard(dynamo, ref, 'sent');
   const judgedUntil = num(item, 'judgedUntil');
   return { shard, ...shardCounts(item), ...(judgedUntil === undefined ? {} : { judgedUntil }) };
 }
@@ -204,19 +222,7 @@ export async function uncountSmsSent(dynamo: Dynamo, ref: BreakerWindowRef, shar
 
 /** Counts a verified code on a random shard of the window it was sent in. */
 export async function countSmsVerified(dynamo: Dynamo, ref: BreakerWindowRef): Promise<void> {
-  const { index, expiresAt } = windowItemsOf(ref);
-  const pk = stateKey.breaker(ref.country, index, Math.floor(Math.random() * ref.shards));
-  await retryConflicts(() =>
-    dynamo.client.send(
-      new UpdateItemCommand({
-        TableName: dynamo.tables.stateTable,
-        Key: marshall({ [STATE_PK]: pk }),
-        UpdateExpression: `ADD #verified :one SET #ttl = :ttl, ${DUE_SET}`,
-        ExpressionAttributeNames: { '#verified': 'verified', '#ttl': TTL, ...DUE_NAMES },
-        ExpressionAttributeValues: marshall({ ':one': 1, ':ttl': ttlOf(expiresAt), ...dueValues(pk, expiresAt) }),
-      }),
-    ),
-  );
+  await countOnRandomShard(dynamo, ref, 'verified');
 }
 
 /** Every shard of a country's breaker window and of the one before it, added up. */
