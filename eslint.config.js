@@ -22,6 +22,23 @@ export default tseslint.config(
     },
   },
   {
+    // The typed client runs in browsers and React Native (client/index.ts): fetch only.
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', '../*'],
+              message: 'The client runs in browsers and React Native: nothing of Node, nothing from outside client/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // Tests read members of parsed JSON bodies and rejected promises.
