@@ -31,6 +31,14 @@ const testTarget = z.strictObject({
   ),
 });
 
+/**
+ * The longest WebOTP domains whose SMS still fit one segment in every language, purpose and code
+ * length (test/core/messages.test.ts), as the fill-in lines are never cut (core/messages.ts smsText):
+ * parsePolicy refuses longer ones.
+ */
+export const MAX_WEB_OTP_DOMAIN_LENGTH = 57;
+export const MAX_WEB_OTP_DOMAIN_LENGTH_WITH_APP_HASH = 45;
+
 export const CLIENT_POLICY = z.strictObject({
   codeLength: z.optional(whole(6, 10)),
   codeTtlSeconds: z.optional(whole(1, 600)),
@@ -154,6 +162,14 @@ export function parsePolicy(input: unknown): ClientPolicy {
     }
   });
   if (policy.testTargets === undefined) delete policy.testTargets;
+  // Only when a policy is written: one stored before this rule keeps working, in two segments.
+  const longest = policy.androidAppHash ? MAX_WEB_OTP_DOMAIN_LENGTH_WITH_APP_HASH : MAX_WEB_OTP_DOMAIN_LENGTH;
+  if (policy.webOtpDomain !== undefined && policy.webOtpDomain.length > longest) {
+    issues.push({
+      path: 'webOtpDomain',
+      message: `must be at most ${longest} characters${policy.androidAppHash ? ' with an androidAppHash' : ''}, or the SMS may need two segments`,
+    });
+  }
   if (issues.length > 0) throw new PolicyError(issues);
   return policy;
 }

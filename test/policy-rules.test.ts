@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePolicy, PolicyError } from '../functions/policy-rules.js';
+import { checkPolicy, parsePolicy, PolicyError } from '../functions/policy-rules.js';
 
 /** The fields a PolicyError names, as the API and the CLI show them. */
 function fieldsOf(input: unknown): string[] {
@@ -192,5 +192,25 @@ describe('parsePolicy: what it accepts', () => {
       androidAppHash: 'FA+9qCX9VSu',
     };
     expect(parsePolicy(policy)).toEqual(policy);
+  });
+});
+
+describe('webOtpDomain', () => {
+  const domain = (length: number) => `${'a'.repeat(length - 4)}.com`;
+
+  it('is refused when written longer than one segment allows: 57 characters, 45 with an androidAppHash', () => {
+    expect(parsePolicy({ webOtpDomain: domain(57) })).toEqual({ webOtpDomain: domain(57) });
+    expect(() => parsePolicy({ webOtpDomain: domain(58) })).toThrow(
+      'policy.webOtpDomain: must be at most 57 characters, or the SMS may need two segments',
+    );
+    const hash = { androidAppHash: 'FA+9qCX9VSu' };
+    expect(parsePolicy({ ...hash, webOtpDomain: domain(45) })).toEqual({ ...hash, webOtpDomain: domain(45) });
+    expect(() => parsePolicy({ ...hash, webOtpDomain: domain(46) })).toThrow(
+      'policy.webOtpDomain: must be at most 45 characters with an androidAppHash, or the SMS may need two segments',
+    );
+  });
+
+  it('stored longer by an older release, still reads: the client keeps working, in two segments', () => {
+    expect(checkPolicy({ webOtpDomain: domain(62) })).toEqual({ webOtpDomain: domain(62) });
   });
 });

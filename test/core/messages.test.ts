@@ -9,6 +9,7 @@ import {
   smsText,
 } from '../../functions/core/messages.js';
 import { PURPOSES } from '../../functions/core/purposes.js';
+import { MAX_WEB_OTP_DOMAIN_LENGTH, MAX_WEB_OTP_DOMAIN_LENGTH_WITH_APP_HASH } from '../../functions/policy-rules.js';
 import { smsSegments } from '../../functions/core/sms-segments.js';
 
 const message: CodeMessage = {
@@ -117,13 +118,16 @@ const LONGEST_APP_NAMES = [
   'W'.repeat(MAX_NAME_LENGTH),
 ];
 
-/** The domains that README.md promises fit: 45 characters with an Android hash too, 57 without. */
+/** The longest domains a policy may set (policy-rules.ts): 45 characters with an Android hash too, 57 without. */
 const domain = (length: number) => `${'a'.repeat(length - 4)}.com`;
 const FILL_IN: Array<[string, Partial<CodeMessage>]> = [
   ['no fill-in line', {}],
   ['an Android hash', { androidAppHash: 'FA+9qCX9VSu' }],
-  ['a WebOTP domain of 57 characters', { webOtpDomain: domain(57) }],
-  ['an Android hash and a WebOTP domain of 45 characters', { androidAppHash: 'FA+9qCX9VSu', webOtpDomain: domain(45) }],
+  ['the longest WebOTP domain', { webOtpDomain: domain(MAX_WEB_OTP_DOMAIN_LENGTH) }],
+  [
+    'an Android hash and the longest WebOTP domain with it',
+    { androidAppHash: 'FA+9qCX9VSu', webOtpDomain: domain(MAX_WEB_OTP_DOMAIN_LENGTH_WITH_APP_HASH) },
+  ],
 ];
 
 describe('smsText: always one segment', () => {
@@ -143,6 +147,29 @@ describe('smsText: always one segment', () => {
       }
     },
   );
+
+  it.each([
+    ['no Android hash', {}, MAX_WEB_OTP_DOMAIN_LENGTH],
+    ['an Android hash', { androidAppHash: 'FA+9qCX9VSu' }, MAX_WEB_OTP_DOMAIN_LENGTH_WITH_APP_HASH],
+  ])('with %s, one character more than the longest WebOTP domain can need two segments', (_what, hash, longest) => {
+    const segments = MESSAGE_LOCALES.flatMap((locale) =>
+      PURPOSES.map(
+        (purpose) =>
+          smsSegments(
+            smsText({
+              ...message,
+              ...hash,
+              locale,
+              purpose,
+              code: '0123456789',
+              expiresInSeconds: 600,
+              webOtpDomain: domain(longest + 1),
+            }),
+          ).segments,
+      ),
+    );
+    expect(Math.max(...segments)).toBe(2);
+  });
 
   it('cuts a long app name at the end, deterministically, to fit', () => {
     const long: CodeMessage = {
