@@ -416,6 +416,8 @@ export function openApiDocument(version: string): Schema {
         'One-time passwords by SMS and e-mail, sessions and access tokens. Every error is RFC 9457 `application/problem+json` with `success: false` and an `error` slug; `type` ends in the slug. Every success body has `success: true` (but this document’s own). Any path also answers 404 `not-found`; a deployed stage’s gateway may answer 403 `forbidden` (firewall), 429 `rate-limited` (throttling, `Retry-After: 1`) and 504 `timeout`. Responses carry `Cache-Control: no-store` unless they are public (the keys, this document).',
       license: { name: 'MIT', identifier: 'MIT' },
     },
+    // What `npm start` serves; GET /openapi.json puts the URL the API is reached at in its place.
+    servers: [{ url: 'http://127.0.0.1:3000', description: 'npm start, the local server' }],
     paths,
     components: {
       schemas: componentSchemas(),
