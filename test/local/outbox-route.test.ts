@@ -8,6 +8,7 @@ import { handler as health } from '../../functions/handlers/health.js';
 import type { ApiHandler } from '../../functions/http/http-handler.js';
 import { isLoopbackAddress, isLoopbackHost, OUTBOX_PATH, outboxLogFor } from '../../functions/local/outbox-route.js';
 import { createLocalServer, type Handlers } from '../../functions/local/server.js';
+import { methodsOf, ROUTES } from '../../functions/routes.js';
 
 /** The outbox path never reaches a handler; health is the real one. */
 const unused: ApiHandler = () => Promise.reject(new Error('not called'));
@@ -181,6 +182,13 @@ describe('the local outbox route, when the server keeps no log', () => {
       expect(response.status).toBe(404);
       expect(await response.json()).toMatchObject({ error: 'not-found' });
     }
+  });
+});
+
+describe('the outbox path in a deployed stack', () => {
+  it('is no route of the API, which the stack builds its resources and functions from', () => {
+    expect(methodsOf(OUTBOX_PATH)).toEqual([]);
+    expect(ROUTES.filter((route) => route.path.startsWith('/_local'))).toEqual([]);
   });
 });
 
