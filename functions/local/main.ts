@@ -29,7 +29,10 @@ import {
   keptSigningKeys,
   openDataDir,
 } from './data-dir.js';
+import { keepLocalMessages } from '../adapters/local-outbox.js';
+import { OUTBOX_PATH, outboxLogFor } from './outbox-route.js';
 import { createLocalServer, DOCS_PATH, type Handlers } from './server.js';
+import { TRY_PATH, tryPages } from './try-page.js';
 import { removeStateFile, stateFilePath, writeStateFile } from './state-file.js';
 
 /** The default OTP_CORS_ORIGINS of npm start: pages served from this machine, on any port. */
@@ -222,9 +225,16 @@ async function main(): Promise<void> {
     client.destroy();
   }
 
+  // Before the handlers load: the send handler's outbox keeps its messages from its first send on.
+  const outbox = outboxLogFor(handlerConfig);
+  if (outbox) keepLocalMessages(outbox);
   const server = createLocalServer(await loadHandlers(), (line) => out(`  ${line}`), {
-    pages: { [DOCS_PATH]: await referencePage() },
+    pages: {
+      [DOCS_PATH]: await referencePage(),
+      ...(await tryPages({ requireApiKey: handlerConfig.requireApiKey })),
+    },
     corsOrigins: handlerConfig.corsOrigins,
+    outbox,
   });
   // Tells `npm run clients` where this server's tables are (functions/clients/connection.ts).
   const stateFile = stateFilePath(port);
@@ -295,6 +305,10 @@ async function main(): Promise<void> {
               ? ` (kept in ${dataDir.signingKeysFile})`
               : ' (generated for this run; set OTP_SIGNING_KEYS, or use --data-dir, to keep them)'
             : ''),
+        `  page:      ${url}${TRY_PATH} to try the flow in a browser (send, outbox, verify, refresh, revoke)`,
+        ...(outbox
+          ? [`  outbox:    ${url}${OUTBOX_PATH}?to=TARGET, the last messages (dev mode; this machine only)`]
+          : []),
         `  API:       reference at ${url}${DOCS_PATH}, OpenAPI document at ${url}${OPENAPI_PATH}`,
         `  try:       curl -s http://${host}:${actual}/v1/health`,
         'Ready. Ctrl+C stops it.',

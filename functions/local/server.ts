@@ -9,14 +9,29 @@ import { MAX_BODY_BYTES } from '../http/json-body.js';
 import { type Problem, problemResponse } from '../http/problem.js';
 import { internalError, problem } from '../http/responses.js';
 import { type HandlerName, methodsOf, ROUTES } from '../routes.js';
+import type { OutboxLog } from '../adapters/local-outbox.js';
 import { apiGatewayEvent, lambdaContext } from './events.js';
+import { OUTBOX_PATH, outboxAnswer } from './outbox-route.js';
 
 export type Handlers = Record<HandlerName, ApiHandler>;
 
 export type AccessLog = (line: string) => void;
 
-/** HTML pages the local server serves beside the API, by path (the API reference at /docs). */
-export type Pages = Readonly<Record<string, string>>;
+/**
+ * A file served beside the API as it is: the try page's HTML, script and style
+ * (functions/local/try-page.ts). HTML comes with a policy of its own in `csp`.
+ */
+export interface PageAsset {
+  body: string;
+  contentType: string;
+  csp?: string;
+}
+
+/**
+ * What the local server serves beside the API, by path: an HTML page with no script (the API
+ * reference at /docs), under PAGE_HEADERS, or an asset with its own type and policy.
+ */
+export type Pages = Readonly<Record<string, string | PageAsset>>;
 
 /** Where `npm start` serves the API reference (openapi.html, functions/openapi/html.ts). */
 export const DOCS_PATH = '/docs';
@@ -33,6 +48,14 @@ const PAGE_HEADERS = {
   'Cache-Control': 'no-cache',
 };
 
+function pageAnswer(page: string | PageAsset): APIGatewayProxyResult {
+  if (typeof page === 'string') return { statusCode: 200, headers: { ...PAGE_HEADERS }, body: page };
+  const headers: Record<string, string> = { ...PAGE_HEADERS, 'Content-Type': page.contentType };
+  if (page.csp === undefined) delete headers['Content-Security-Policy'];
+  else headers['Content-Security-Policy'] = page.csp;
+  return { statusCode: 200, headers, body: page.body };
+}
+
 export interface LocalServerOptions {
   /**
    * The web origins that may call (OTP_CORS_ORIGINS, as the handlers read it): preflights are
@@ -41,6 +64,11 @@ export interface LocalServerOptions {
   corsOrigins?: CorsOrigins;
   /** Pages served beside the API. */
   pages?: Pages;
+  /**
+   * The local outbox's recent messages, served at OUTBOX_PATH (functions/local/outbox-route.ts);
+   * without it, that path does not exist. npm start gives it in dev mode only.
+   */
+  outbox?: OutboxLog;
 }
 
 /**
@@ -59,9 +87,11 @@ export function createLocalServer(
     const started = Date.now();
     answering.add(req.socket);
     res.once('close', () => answering.delete(req.socket));
+    // The outbox is for pages of this server alone: no origin, however allowed, may read it.
+    const sameOriginOnly = options.outbox !== undefined && parseTarget(req.url)?.pathname === OUTBOX_PATH;
     void serve(handlers, req, options)
       .catch(() => internalError())
-      .then((result) => withCors(result, options.corsOrigins, req.headers.origin))
+      .then((result) => (sameOriginOnly ? result : withCors(result, options.corsOrigins, req.headers.origin)))
       .then((result) => {
         write(res, result);
         accessLog(`${req.method} ${req.url} ${result.statusCode} ${Date.now() - started}ms`);
@@ -136,7 +166,7 @@ function withCors(
 async function serve(
   handlers: Handlers,
   req: IncomingMessage,
-  { corsOrigins, pages = {} }: LocalServerOptions,
+  { corsOrigins, pages = {}, outbox }: LocalServerOptions,
 ): Promise<APIGatewayProxyResult> {
   const url = parseTarget(req.url);
   if (!url) return answer(req, new NotFoundError(req.url ?? ''));
@@ -145,7 +175,11 @@ async function serve(
   if (page !== undefined) {
     if (method !== 'GET') return answer(req, new MethodNotAllowedError(method, ['GET']));
     req.resume();
-    return { statusCode: 200, headers: { ...PAGE_HEADERS }, body: page };
+    return pageAnswer(page);
+  }
+  if (outbox && url.pathname === OUTBOX_PATH) {
+    req.resume();
+    return outboxAnswer(req, url, outbox);
   }
   const allowed = methodsOf(url.pathname);
   if (allowed.length === 0) return answer(req, new NotFoundError(url.pathname));
