@@ -24,7 +24,8 @@ export function outboxLogFor(config: Pick<OtpConfig, 'devMode' | 'delivery'>): O
 
 export class LocalOnlyError extends OtpError {
   readonly status = 403;
-  readonly slug = 'local-only';
+  // The gateway's slug for a request it will not serve (lib/gateway-responses.ts): one an app knows already.
+  readonly slug = 'forbidden';
   readonly title = 'Local requests only';
   constructor() {
     super('The local outbox answers only requests from this machine, addressed to localhost, 127.0.0.1 or [::1].');

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { transform } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import type { Pages } from './server.js';
 
 /**
@@ -27,13 +28,25 @@ function escapeHtml(text: string): string {
 }
 
 /**
- * The try page, its script (try.ts with its types stripped: it imports nothing, so esbuild has
- * nothing to bundle) and its style. `requireApiKey` (OTP_REQUIRE_API_KEY) only changes what the
+ * The try page, its script (try.ts bundled with the typed client it calls the API through) and
+ * its style. `requireApiKey` (OTP_REQUIRE_API_KEY) only changes what the
  * page says about the API key field.
  */
 export async function tryPages({ requireApiKey }: { requireApiKey: boolean }): Promise<Pages> {
-  const [html, script, style] = await Promise.all([source('index.html'), source('try.ts'), source('try.css')]);
-  const { code } = await transform(script, { loader: 'ts', format: 'esm', target: 'es2022', sourcefile: 'try.ts' });
+  const [html, style, bundled] = await Promise.all([
+    source('index.html'),
+    source('try.css'),
+    build({
+      entryPoints: [fileURLToPath(new URL('./try-page/try.ts', import.meta.url))],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      write: false,
+      logLevel: 'silent',
+    }),
+  ]);
+  const code = bundled.outputFiles[0]?.text ?? '';
   const hint = requireApiKey
     ? 'Required by this server (OTP_REQUIRE_API_KEY=true): npm start printed the key of its client "local" on its first start.'
     : 'Optional here (OTP_REQUIRE_API_KEY=false); a key that comes is still checked.';

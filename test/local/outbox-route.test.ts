@@ -138,13 +138,13 @@ describe('the local outbox route, when the server keeps a log (npm start in dev 
     expect(api.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
   });
 
-  it('refuses a request addressed to any other name than a loopback one (DNS rebinding): 403 local-only', async () => {
+  it('refuses a request addressed to any other name than a loopback one (DNS rebinding): 403 forbidden', async () => {
     const path = `${OUTBOX_PATH}?to=ana%40example.com`;
     const port = new URL(withOutbox).port;
     for (const host of [`attacker.example:${port}`, `192.168.1.20:${port}`, 'localhost.attacker.example']) {
       const answer = await getWithHost(withOutbox, path, host);
       expect(answer.status).toBe(403);
-      expect(JSON.parse(answer.body)).toMatchObject({ error: 'local-only', status: 403 });
+      expect(JSON.parse(answer.body)).toMatchObject({ error: 'forbidden', status: 403 });
       expect(answer.body).not.toContain('604213');
       expect(answer.body).not.toContain('333333');
     }
@@ -170,7 +170,7 @@ describe('the local outbox route, on a server that listens on every interface (H
     const path = `${OUTBOX_PATH}?to=ana%40example.com`;
     const remote = await getWithHost(`http://${external}:${port}`, path, `localhost:${port}`);
     expect(remote.status).toBe(403);
-    expect(JSON.parse(remote.body)).toMatchObject({ error: 'local-only' });
+    expect(JSON.parse(remote.body)).toMatchObject({ error: 'forbidden' });
     expect((await getWithHost(`http://127.0.0.1:${port}`, path, `localhost:${port}`)).status).toBe(200);
   });
 });

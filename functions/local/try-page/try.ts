@@ -1,32 +1,30 @@
-/// <reference lib="dom" />
 /**
  * The script of the page `npm start` serves at `/` (index.html beside this file, served by
- * functions/local/try-page.ts, which strips the types with esbuild and serves it as /try.js). It
- * calls the API of the server that served it, same origin, as an app would.
+ * functions/local/try-page.ts, which bundles it with esbuild and serves it as /try.js). It calls the
+ * API of the server that served it through the typed client of client/, as a web app would, so the
+ * client runs in a real browser here (test/e2e/npm-start-try-page.integration.test.ts).
  *
  * Everything it shows is built with textContent, never as HTML, so nothing an answer carries can
  * become markup. The tokens live in this page's memory only: a reload forgets them.
  *
- * The `reference lib="dom"` above puts the DOM's types in the one TypeScript program of the
- * repository (tsconfig.json), so that `tsc --noEmit` and ESLint check this file too.
+ * Type-checked for the browser, without Node's types, by tsconfig.json beside this file.
  */
 
-export {};
+import {
+  memoryTokenStore,
+  OtpClient,
+  OtpNotSignedInError,
+  OtpProblemError,
+  type Purpose,
+  type RefreshResponse,
+  type StoredSession,
+  type VerifyResponse,
+} from '../../../client/index.js';
 
 /** functions/local/outbox-route.ts; not imported, as this file is served alone, without a bundler. */
 const OUTBOX_PATH = '/_local/outbox';
 
-/** The purposes whose send and verify need the customer's session (API.md, Purposes). */
-const SESSION_PURPOSES = new Set(['verify-email', 'verify-phone', 'update-email', 'update-phone']);
-
 type Json = Record<string, unknown>;
-
-interface Answer {
-  status: number;
-  /** The JSON body, when the answer has one. */
-  body: Json | undefined;
-  retryAfter: string | null;
-}
 
 /** A message as the outbox route gives it (functions/adapters/local-outbox.ts, KeptMessage). */
 interface KeptMessage {
@@ -44,12 +42,23 @@ interface KeptMessage {
 /** A row of a definition list: label, value, and the id of its value, where a test or a link needs one. */
 type Row = [label: string, value: unknown, id?: string];
 
+/** The login's tokens, as the client keeps them (client/tokens.ts). */
+const store = memoryTokenStore();
 const state: {
   otpToken?: string;
-  sessionToken?: string;
-  accessToken?: string;
-  refreshToken?: string;
+  /** The last tokens the store held, kept after a revoke to show that the server refuses them. */
+  lastSession?: StoredSession;
 } = {};
+
+/** A client per call, with the API key as the field says now; they share the one token store. */
+function otp(tokenStore = store): OtpClient {
+  const apiKey = input.apiKey.value.trim();
+  return new OtpClient({ baseUrl: location.origin, apiKey: apiKey || undefined, tokenStore, platform: 'web' });
+}
+
+async function remember(): Promise<void> {
+  state.lastSession = (await store.load()) ?? state.lastSession;
+}
 
 function byId<T extends HTMLElement>(id: string, kind: { new (): T; prototype: T }): T {
   const found = document.getElementById(id);
@@ -122,52 +131,35 @@ function showSuccess(container: HTMLElement, status: string, ...content: Node[])
   container.replaceChildren(element('p', status, 'status'), ...content);
 }
 
-/** An error answer as the API gives it: the problem's members, Retry-After, and the whole JSON. */
-function showProblem(container: HTMLElement, answer: Answer): void {
-  const body = answer.body ?? {};
+/**
+ * An error as the API gives it: the problem's members, Retry-After, and the whole JSON. Anything
+ * else (no answer at all) is rethrown, for run() to show.
+ */
+function showProblem(container: HTMLElement, error: unknown): void {
+  if (error instanceof OtpNotSignedInError) {
+    showNote(container, `${error.message} (a refused refresh token signs the page out)`);
+    return;
+  }
+  if (!(error instanceof OtpProblemError)) throw error;
+  const body = error.problem as Json;
   container.className = 'result problem';
   container.replaceChildren(
-    element('p', `HTTP ${answer.status}${typeof body.error === 'string' ? ` ${body.error}` : ''}`, 'status'),
+    element('p', `HTTP ${error.status} ${error.slug}`, 'status'),
     list([
-      ['status', body.status ?? answer.status],
-      ['error', body.error],
+      ['status', error.status],
+      ['error', error.slug],
       ['title', body.title],
       ['detail', body.detail],
       ['reason', body.reason],
-      ['Retry-After', answer.retryAfter === null ? undefined : `${answer.retryAfter} s`],
+      ['Retry-After', error.retryAfter === undefined ? undefined : `${error.retryAfter} s`],
     ]),
-    pretty(answer.body),
+    pretty(body),
   );
 }
 
 function showNote(container: HTMLElement, text: string): void {
   container.className = 'result';
   container.replaceChildren(element('p', text, 'hint'));
-}
-
-async function call(
-  method: 'GET' | 'POST' | 'DELETE',
-  path: string,
-  { body, token }: { body?: Json; token?: string } = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const apiKey = input.apiKey.value.trim();
-  if (apiKey) headers['X-API-Key'] = apiKey;
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: Json | undefined;
-  try {
-    parsed = text ? (JSON.parse(text) as Json) : undefined;
-  } catch {
-    parsed = { text };
-  }
-  return { status: response.status, body: parsed, retryAfter: response.headers.get('Retry-After') };
 }
 
 /** Runs one action with its button held down; a failure (no answer from the server) shows where its result goes. */
@@ -190,13 +182,11 @@ async function run(trigger: HTMLButtonElement, container: HTMLElement, action: (
 }
 
 function updateSessionButtons(): void {
-  button.check.disabled = !state.sessionToken;
-  button.revoke.disabled = !state.sessionToken;
-  button.refresh.disabled = !state.refreshToken;
-}
-
-function sessionFor(purpose: string): string | undefined {
-  return SESSION_PURPOSES.has(purpose) ? state.sessionToken : undefined;
+  void Promise.resolve(store.load()).then((session) => {
+    button.check.disabled = !session && !state.lastSession;
+    button.revoke.disabled = !session;
+    button.refresh.disabled = !session;
+  });
 }
 
 function submitter(of: HTMLFormElement): HTMLButtonElement {
@@ -207,20 +197,19 @@ function submitter(of: HTMLFormElement): HTMLButtonElement {
 
 async function send(): Promise<void> {
   const target = input.target.value.trim();
-  const purpose = input.purpose.value;
-  const body: Json = { target, purpose };
   const locale = input.locale.value.trim();
-  if (locale) body.locale = locale;
-  const answer = await call('POST', '/v1/otp/send', { body, token: sessionFor(purpose) });
-  if (answer.status !== 200 || !answer.body) {
-    showProblem(result.send, answer);
+  let sent;
+  try {
+    // The client adds the stored session to the purposes that need one.
+    sent = await otp().send({ target, purpose: input.purpose.value as Purpose, locale: locale || undefined });
+  } catch (error) {
+    showProblem(result.send, error);
     return;
   }
-  const sent = answer.body;
-  state.otpToken = typeof sent.otpToken === 'string' ? sent.otpToken : undefined;
+  state.otpToken = sent.otpToken;
   showSuccess(
     result.send,
-    `HTTP ${answer.status}: ${shown(sent.message)}`,
+    `HTTP 200: ${sent.message}`,
     list([
       ['otpType', sent.otpType, 'send-otp-type'],
       ['otpToken', sent.otpToken, 'send-otp-token'],
@@ -229,7 +218,7 @@ async function send(): Promise<void> {
       ['mockCode', sent.mockCode, 'send-mock-code'],
     ]),
   );
-  await showOutbox(target, typeof sent.mockCode === 'string' ? sent.mockCode : undefined);
+  await showOutbox(target, sent.mockCode);
 }
 
 function offerCode(code: string | undefined): void {
@@ -239,8 +228,9 @@ function offerCode(code: string | undefined): void {
 
 /** Asks the local outbox once for what it delivered to the target: the newest message is the one just sent. */
 async function showOutbox(target: string, mockCode: string | undefined): Promise<void> {
-  const answer = await call('GET', `${OUTBOX_PATH}?to=${encodeURIComponent(target)}`);
-  if (answer.status === 404) {
+  // Not an API route: the local server's own, so a plain fetch.
+  const response = await fetch(`${OUTBOX_PATH}?to=${encodeURIComponent(target)}`);
+  if (response.status === 404) {
     showNote(
       result.outbox,
       'This server has no outbox to show: dev mode is off, or codes go to SNS and SES. Read the code where it was ' +
@@ -249,12 +239,13 @@ async function showOutbox(target: string, mockCode: string | undefined): Promise
     offerCode(mockCode);
     return;
   }
-  if (answer.status !== 200 || !answer.body) {
-    showProblem(result.outbox, answer);
+  const body = (await response.json()) as Json;
+  if (response.status !== 200) {
+    showNote(result.outbox, `The outbox answered ${response.status}: ${shown(body.detail)}`);
     offerCode(mockCode);
     return;
   }
-  const messages = Array.isArray(answer.body.messages) ? (answer.body.messages as KeptMessage[]) : [];
+  const messages = Array.isArray(body.messages) ? (body.messages as KeptMessage[]) : [];
   const newest = messages[0];
   if (!newest) {
     showNote(result.outbox, 'Nothing in the outbox for this target: a test target of a client policy sends nothing.');
@@ -307,12 +298,8 @@ function decodedAccessToken(token: string): Node[] {
   }
 }
 
-/** The tokens of a verify or a refresh answer, kept for the session's buttons and shown. */
-function takeTokens(tokens: Json, origin: string): void {
-  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  state.sessionToken = text(tokens.sessionToken);
-  state.accessToken = text(tokens.accessToken);
-  state.refreshToken = text(tokens.refreshToken);
+/** The tokens of a verify or a refresh answer, shown. */
+function showTokens(tokens: Partial<RefreshResponse>, origin: string): void {
   showSuccess(
     result.tokens,
     origin,
@@ -324,29 +311,33 @@ function takeTokens(tokens: Json, origin: string): void {
       ['accessToken', tokens.accessToken, 'access-token'],
       ['accessExpiresIn (s)', tokens.accessExpiresIn],
     ]),
-    ...(state.accessToken ? decodedAccessToken(state.accessToken) : []),
+    ...(tokens.accessToken ? decodedAccessToken(tokens.accessToken) : []),
   );
 }
 
 async function verify(): Promise<void> {
-  const purpose = input.purpose.value;
-  const body: Json = { code: input.code.value.trim(), purpose };
+  const purpose = input.purpose.value as Purpose;
   const target = input.target.value.trim();
-  if (target) body.target = target;
-  if (input.withOtpToken.checked && state.otpToken) body.otpToken = state.otpToken;
   const name = input.name.value.trim();
-  if (name) body.name = name;
-  const answer = await call('POST', '/v1/otp/verify', { body, token: sessionFor(purpose) });
-  if (answer.status !== 200 || !answer.body) {
-    showProblem(result.verify, answer);
+  let verified: VerifyResponse;
+  try {
+    // A login or register puts its tokens in the store; step-up and reset-password only return theirs.
+    verified = await otp().verify({
+      code: input.code.value.trim(),
+      purpose,
+      target: target || undefined,
+      otpToken: input.withOtpToken.checked ? state.otpToken : undefined,
+      name: name || undefined,
+    });
+  } catch (error) {
+    showProblem(result.verify, error);
     return;
   }
-  const verified = answer.body;
-  const identity = (verified.identity ?? {}) as Json;
-  const tokens = typeof verified.sessionToken === 'string';
+  await remember();
+  const { identity } = verified;
   showSuccess(
     result.verify,
-    `HTTP ${answer.status}: ${shown(verified.verifiedTarget)} verified`,
+    `HTTP 200: ${verified.verifiedTarget} verified`,
     list([
       ['verifiedTarget', verified.verifiedTarget],
       ['otpType', verified.otpType],
@@ -364,21 +355,37 @@ async function verify(): Promise<void> {
       ['lastLoginAt', identity.lastLoginAt],
       ['loginCount', identity.loginCount],
     ]),
-    ...(tokens ? [] : [element('p', `No new tokens for ${purpose}: the session you have stays the one.`, 'hint')]),
+    ...(verified.sessionToken
+      ? []
+      : [element('p', `No new tokens for ${purpose}: the session you have stays the one.`, 'hint')]),
   );
-  if (tokens) takeTokens(verified, `Issued by verify (${purpose})`);
+  if (verified.sessionToken) {
+    showTokens(
+      verified,
+      verified.refreshToken
+        ? `Issued by verify (${purpose})`
+        : `Issued by verify (${purpose}): shown, not kept; the login's tokens stay in use`,
+    );
+  }
 }
 
+/**
+ * GET /v1/session with the stored session, or after a revoke with the revoked one, to show that
+ * the server refuses it (the client then tries its refresh token once, which is refused too).
+ */
 async function checkSession(): Promise<void> {
-  const answer = await call('GET', '/v1/session', { token: state.sessionToken });
-  if (answer.status !== 200 || !answer.body) {
-    showProblem(result.session, answer);
+  const stored = await store.load();
+  let session;
+  try {
+    session = await otp(stored ? store : memoryTokenStore(state.lastSession)).session();
+  } catch (error) {
+    showProblem(result.session, error);
     return;
   }
-  const session = answer.body;
+  await remember();
   showSuccess(
     result.session,
-    `HTTP ${answer.status}: the session is valid`,
+    'HTTP 200: the session is valid',
     list([
       ['customerId', session.customerId, 'session-customer-id'],
       ['target', session.target],
@@ -393,30 +400,34 @@ async function checkSession(): Promise<void> {
 }
 
 async function refresh(): Promise<void> {
-  const used = state.refreshToken;
-  const answer = await call('POST', '/v1/session/refresh', { body: { refreshToken: used } });
-  if (answer.status !== 200 || !answer.body) {
-    showProblem(result.session, answer);
+  const used = (await store.load())?.refreshToken;
+  let rotated: RefreshResponse;
+  try {
+    rotated = await otp().refresh();
+  } catch (error) {
+    showProblem(result.session, error);
     return;
   }
-  takeTokens(answer.body, 'Rotated by refresh: every token is new');
+  await remember();
+  showTokens(rotated, 'Rotated by refresh: every token is new');
   showSuccess(
     result.session,
-    `HTTP ${answer.status}: new sessionToken, accessToken and refreshToken (above)`,
+    'HTTP 200: new sessionToken, accessToken and refreshToken (above)',
     list([['spent refreshToken', used, 'spent-refresh-token']]),
     element('p', 'Presenting the spent refresh token again would revoke the whole session (reuse).', 'hint'),
   );
 }
 
 async function revoke(): Promise<void> {
-  const answer = await call('DELETE', '/v1/session', { token: state.sessionToken });
-  if (answer.status !== 204) {
-    showProblem(result.session, answer);
+  try {
+    await otp().revoke();
+  } catch (error) {
+    showProblem(result.session, error);
     return;
   }
   showSuccess(
     result.session,
-    `HTTP ${answer.status}: revoked`,
+    'HTTP 204: revoked',
     element('p', 'Its session token, access tokens and refresh token no longer work: Check session now answers 401.'),
   );
 }
