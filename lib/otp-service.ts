@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -18,17 +18,17 @@ import {
   senderDomain,
 } from '../functions/settings-rules.js';
 import { type BreakerSettings, functionEnvironment, type SmsHourlyLimits } from './function-environment.js';
-import { addProblemResponses } from './gateway-responses.js';
+import { addMethodNotAllowed, addProblemResponses } from './gateway-responses.js';
 import { OtpAlarms } from './otp-alarms.js';
 import { OtpCleanup } from './otp-cleanup.js';
 import { OtpDashboard } from './otp-dashboard.js';
 import { OtpProtectConfiguration } from './otp-protect-configuration.js';
 import { handlerFunctions } from './otp-functions.js';
 import { grantHandlerPermissions } from './otp-permissions.js';
-import { otpRestApi } from './otp-rest-api.js';
+import { type ApiThrottle, type OtpCustomDomain, otpRestApi } from './otp-rest-api.js';
 import { pepperSecret, signingKeysSecret } from './otp-secrets.js';
 import { OtpTables } from './otp-tables.js';
-import { OtpWaf } from './otp-waf.js';
+import { OtpWaf, type WafRateLimits } from './otp-waf.js';
 
 /** Codes by SMS through SNS. */
 export interface OtpSmsProps {
@@ -116,10 +116,31 @@ export interface OtpServiceProps {
    */
   readonly smsMonthlyBudgetUsd?: number;
   /**
-   * A WAF web ACL in front of the API (AWS common rules, per-IP rate limits on the send, verify and session routes).
+   * A WAF web ACL in front of the API (AWS common rules, per-IP rate limits on every request and,
+   * tighter, on the send, verify and session routes).
    * @default true
    */
   readonly waf?: boolean;
+  /**
+   * The WAF's per-IP limits, requests per 5 minutes. Phones behind one carrier-grade NAT share one
+   * IP and so one budget: raise them where most users come through a few carriers' addresses.
+   * @default 1000 in all, 50 to send, 100 to verify, 300 to the session routes (lib/otp-waf.ts)
+   */
+  readonly wafRateLimits?: WafRateLimits;
+  /**
+   * The stage's throttle, requests a second and burst; each route's own limit is a share of it
+   * (lib/otp-rest-api.ts, ROUTE_THROTTLE_TENTHS).
+   * @default 100 a second, burst 200
+   */
+  readonly throttle?: ApiThrottle;
+  /**
+   * A custom domain for the API (a regional endpoint, TLS 1.2 or newer), mapped at its root to the
+   * stage, so that apps call `https://<domainName>/v1/...`. The execute-api URL is then disabled, and
+   * `issuer` defaults to `https://<domainName>`. The DNS record (a CNAME or alias to the domain's
+   * regional name, output `CustomDomainTarget`) is yours to create.
+   * @default none: the execute-api URL
+   */
+  readonly customDomain?: OtpCustomDomain;
   /**
    * Calls without an `X-API-Key` header get `401 invalid-api-key`; a key, when one comes, is checked
    * either way. Turn off only for a stage whose callers cannot hold a key: every keyless call then
@@ -164,6 +185,8 @@ export class OtpService extends Construct {
   /** What every function of the service starts with; the cleanup function gets it too. */
   readonly environment: Record<string, string>;
   readonly api: RestApi;
+  /** Where apps call the API: the custom domain's root, or the execute-api stage URL. */
+  readonly url: string;
   readonly cleanup: OtpCleanup;
   readonly waf?: OtpWaf;
   readonly alarms: OtpAlarms;
@@ -183,6 +206,7 @@ export class OtpService extends Construct {
       throw new Error('OtpService: sms.allowedCountries is empty; leave sms out to send no SMS.');
     }
     if (props.sms) checkSmsProtection(props.sms);
+    if (props.customDomain) checkCustomDomain(this, props.customDomain);
     if (props.sms?.protectConfigurationAccountDefault && props.sms.protectConfiguration === false) {
       throw new Error('OtpService: sms.protectConfigurationAccountDefault needs sms.protectConfiguration.');
     }
@@ -238,12 +262,17 @@ export class OtpService extends Construct {
       retention,
       removalPolicy,
       corsOrigins: props.corsOrigins,
+      throttle: props.throttle,
+      customDomain: props.customDomain,
     });
     addProblemResponses(this.api, props.corsOrigins);
+    addMethodNotAllowed(this.api, props.corsOrigins);
+    this.url = props.customDomain ? `https://${props.customDomain.domainName}/` : this.api.url;
     // Built from the API's id, not from api.url: that names the deployment stage, which depends on
     // every method and so on every function, and a function's variable cannot depend on it.
     this.issuer =
       props.issuer ??
+      (props.customDomain && `https://${props.customDomain.domainName}`) ??
       `https://${this.api.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${props.stage}`;
     this.environment.OTP_ISSUER = this.issuer;
     for (const fn of Object.values(this.functions)) fn.addEnvironment('OTP_ISSUER', this.issuer);
@@ -262,7 +291,11 @@ export class OtpService extends Construct {
         accountDefault: props.sms.protectConfigurationAccountDefault ?? false,
       });
     }
-    if (props.waf ?? true) this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage });
+    if (props.waf ?? true) {
+      this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage, rateLimits: props.wafRateLimits });
+    } else if (props.wafRateLimits) {
+      throw new Error('OtpService: wafRateLimits needs the WAF, which waf: false turns off.');
+    }
     // Named, with the region: the alarm's description sends the operator to it by name.
     const dashboardName = `otp-service-${props.stage}-${Stack.of(this).region}`;
     this.alarms = new OtpAlarms(this, 'Alarms', {
@@ -282,6 +315,20 @@ export class OtpService extends Construct {
       // The stage is named after props.stage (lib/otp-rest-api.ts).
       api: { apiName: this.api.restApiName, stage: props.stage },
     });
+  }
+}
+
+/**
+ * A regional custom domain takes a certificate of its own region: a certificate ARN of another
+ * region fails the deploy, so it fails synth where the stack's region is known.
+ */
+function checkCustomDomain(scope: Construct, domain: OtpCustomDomain): void {
+  const region = Stack.of(scope).region;
+  const certificateRegion = domain.certificateArn.split(':')[3];
+  if (!Token.isUnresolved(region) && !Token.isUnresolved(domain.certificateArn) && certificateRegion !== region) {
+    throw new Error(
+      `OtpService: customDomain.certificateArn is in ${certificateRegion}; a regional custom domain needs an ACM certificate in ${region}, the stack's region.`,
+    );
   }
 }
 

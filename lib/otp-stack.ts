@@ -26,6 +26,12 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
     email: settings.emailFrom ? { from: settings.emailFrom, sesIdentity: settings.sesIdentity } : undefined,
     smsMonthlyBudgetUsd: settings.smsMonthlyBudgetUsd,
     waf: settings.waf,
+    // Only when set: the construct refuses limits without the WAF, and the settings refuse them too.
+    wafRateLimits: Object.values(settings.wafRateLimits).some((limit) => limit !== undefined)
+      ? settings.wafRateLimits
+      : undefined,
+    throttle: settings.throttle,
+    customDomain: settings.customDomain,
     requireApiKey: settings.requireApiKey,
     corsOrigins: settings.corsOrigins,
     issuer: settings.issuer,
@@ -44,7 +50,18 @@ export class OtpStack extends Stack {
     // service became one construct.
     this.service = new OtpService(this, 'Default', serviceProps(settings));
 
-    new CfnOutput(this, 'ApiUrl', { value: this.service.api.url, description: 'Base URL of the OTP API' });
+    new CfnOutput(this, 'ApiUrl', { value: this.service.url, description: 'Base URL of the OTP API' });
+    const domain = this.service.api.domainName;
+    if (domain) {
+      new CfnOutput(this, 'CustomDomainTarget', {
+        value: domain.domainNameAliasDomainName,
+        description: `Point ${settings.customDomain?.domainName ?? 'the custom domain'} here, with a CNAME or a Route 53 alias record`,
+      });
+      new CfnOutput(this, 'CustomDomainHostedZoneId', {
+        value: domain.domainNameAliasHostedZoneId,
+        description: 'The hosted zone of CustomDomainTarget, for a Route 53 alias record',
+      });
+    }
     new CfnOutput(this, 'Issuer', {
       value: this.service.issuer,
       description: 'iss of access tokens; discovery at <Issuer>/.well-known/openid-configuration',

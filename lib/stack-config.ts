@@ -2,6 +2,8 @@ import type * as z from 'zod/mini';
 import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 import { type CorsOrigins, parseCorsOrigins } from '../functions/http/cors.js';
 import type { BreakerSettings, SmsHourlyLimits } from './function-environment.js';
+import { type ApiThrottle, THROTTLE_LIMITS } from './otp-rest-api.js';
+import { WAF_RATE_LIMIT_RANGE, type WafRateLimits } from './otp-waf.js';
 import {
   ACCESS_TOKEN_ALGORITHM,
   BREAKER_MIN_CONVERSION,
@@ -63,6 +65,12 @@ export interface StackSettings {
   accessTokenAlgorithm: SigningAlgorithm;
   /** Web origins that may call the API (OTP_CORS_ORIGINS), or `*`; no CORS without it. */
   corsOrigins?: CorsOrigins;
+  /** Per-IP limits of the WAF's rate rules, per 5 minutes; where unset the rules keep their defaults. */
+  wafRateLimits: WafRateLimits;
+  /** The stage's throttle (requests a second, burst), which each route's own is a share of. */
+  throttle: ApiThrottle;
+  /** A custom domain (ACM certificate in the stack's region) in front of the API; the execute-api URL is then off. */
+  customDomain?: { domainName: string; certificateArn: string };
 }
 
 export class SettingsError extends Error {
@@ -149,6 +157,72 @@ function corsSetting(context: Context): CorsOrigins | undefined {
   return origins;
 }
 
+/** A whole number within bounds, when it is set. */
+const wholeNumber = (context: Context, name: string, min: number, max: number): number | undefined => {
+  const value = text(context, name);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new SettingsError(name, `must be a whole number from ${min} to ${max} (got "${value}").`);
+  }
+  return Number(value);
+};
+
+/** `wafRateLimit*`: requests per source IP per 5 minutes, within what WAF accepts. */
+function wafRateLimitSettings(context: Context): WafRateLimits {
+  const limit = (name: string) => wholeNumber(context, name, WAF_RATE_LIMIT_RANGE.min, WAF_RATE_LIMIT_RANGE.max);
+  const limits = {
+    all: limit('wafRateLimitAll'),
+    send: limit('wafRateLimitSend'),
+    verify: limit('wafRateLimitVerify'),
+    session: limit('wafRateLimitSession'),
+  };
+  const set = Object.entries(limits).find(([, value]) => value !== undefined);
+  if (set && !flag(context, 'waf', true)) {
+    const name = `wafRateLimit${set[0][0]?.toUpperCase()}${set[0].slice(1)}`;
+    throw new SettingsError(name, 'needs the WAF, which waf=false turns off.');
+  }
+  return limits;
+}
+
+/**
+ * `throttleRate` and `throttleBurst`: within the account's default regional limits (10,000 requests
+ * a second, burst 5,000), and at least 10 a second so that every route's share is at least 1.
+ */
+function throttleSettings(context: Context): ApiThrottle {
+  const rate = wholeNumber(context, 'throttleRate', THROTTLE_LIMITS.minRate, THROTTLE_LIMITS.maxRate);
+  const burst = wholeNumber(context, 'throttleBurst', THROTTLE_LIMITS.minBurst, THROTTLE_LIMITS.maxBurst);
+  return { rate, burst };
+}
+
+/** A lower-case host name of at least two labels: what API Gateway takes as a custom domain. */
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** An ACM certificate's ARN; its region is the stack's, checked by OtpService where the region is known. */
+export const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+
+/** `domainName` and `certificateArn`, both or neither. */
+function customDomainSetting(context: Context): StackSettings['customDomain'] {
+  const domainName = text(context, 'domainName');
+  const certificateArn = text(context, 'certificateArn');
+  if (domainName === undefined && certificateArn === undefined) return undefined;
+  if (domainName === undefined) throw new SettingsError('certificateArn', 'needs domainName, the domain it is for.');
+  if (certificateArn === undefined) {
+    throw new SettingsError('domainName', "needs certificateArn, an ACM certificate for it in the stack's region.");
+  }
+  if (!DOMAIN_NAME.test(domainName)) {
+    throw new SettingsError(
+      'domainName',
+      `must be a lower-case host name like otp.acme.example (got "${domainName}").`,
+    );
+  }
+  if (!CERTIFICATE_ARN.test(certificateArn)) {
+    throw new SettingsError(
+      'certificateArn',
+      `must be an ACM certificate ARN, arn:aws:acm:REGION:ACCOUNT:certificate/ID (got "${certificateArn}").`,
+    );
+  }
+  return { domainName, certificateArn };
+}
+
 export function settingsFromContext(context: Context): StackSettings {
   const stage = checked(context, 'stage', STAGE_NAME) ?? 'dev';
   const production = isProductionStage(stage);
@@ -231,5 +305,8 @@ export function settingsFromContext(context: Context): StackSettings {
     accessTokenAlgorithm: (checked(context, 'accessTokenAlgorithm', ACCESS_TOKEN_ALGORITHM) ??
       'ES256') as SigningAlgorithm,
     corsOrigins: corsSetting(context),
+    wafRateLimits: wafRateLimitSettings(context),
+    throttle: throttleSettings(context),
+    customDomain: customDomainSetting(context),
   };
 }

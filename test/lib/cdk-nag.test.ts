@@ -23,6 +23,15 @@ const contexts: Record<string, string>[] = [
     corsOrigins: 'https://app.example.com,https://admin.example.com',
   },
   { stage: 'dev', emailFrom: 'no-reply@acme.example', waf: 'false', devMode: 'true', requireApiKey: 'false' },
+  {
+    stage: 'prod-eu',
+    smsCountries: 'FR',
+    domainName: 'otp.acme.example',
+    certificateArn: 'arn:aws:acm:eu-west-3:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789',
+    throttleRate: '400',
+    wafRateLimitAll: '5000',
+    wafRateLimitSend: '200',
+  },
 ];
 
 describe('cdk-nag AwsSolutions', () => {

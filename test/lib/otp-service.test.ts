@@ -166,20 +166,36 @@ describe('OtpService gateway answers', () => {
     const responses = Object.values(
       template(SMS_ONLY).findResources('AWS::ApiGateway::GatewayResponse') as Record<string, Resource>,
     );
+    // Every response type of API Gateway ("Gateway response types", API Gateway Developer Guide) but
+    // the authorizer's and the configuration errors, which DEFAULT_5XX answers as 500.
     expect(responses.map((response) => response.Properties.ResponseType).sort()).toEqual([
+      'ACCESS_DENIED',
+      'BAD_REQUEST_BODY',
+      'BAD_REQUEST_PARAMETERS',
       'DEFAULT_4XX',
       'DEFAULT_5XX',
+      'EXPIRED_TOKEN',
       'INTEGRATION_TIMEOUT',
+      'INVALID_API_KEY',
+      'INVALID_SIGNATURE',
       'MISSING_AUTHENTICATION_TOKEN',
+      'QUOTA_EXCEEDED',
       'REQUEST_TOO_LARGE',
+      'RESOURCE_NOT_FOUND',
       'THROTTLED',
+      'UNAUTHORIZED',
+      'UNSUPPORTED_MEDIA_TYPE',
       'WAF_FILTERED',
     ]);
     for (const response of responses) {
       const body = JSON.parse(response.Properties.ResponseTemplates['application/json'] as string);
       const slug = body.error as string;
+      const extensions = body.retryAfter === undefined ? {} : { retryAfter: body.retryAfter };
       expect(body).toEqual(
-        problemBody({ status: Number(response.Properties.StatusCode), slug, title: body.title, detail: body.detail }),
+        problemBody(
+          { status: Number(response.Properties.StatusCode), slug, title: body.title, detail: body.detail },
+          extensions,
+        ),
       );
       expect(response.Properties.ResponseParameters).toMatchObject({
         'gatewayresponse.header.Content-Type': "'application/problem+json'",
@@ -194,12 +210,15 @@ describe('OtpService gateway answers', () => {
         'rate-limited': Match.objectLike({
           ContentType: 'APPLICATION_JSON',
           Content: JSON.stringify(
-            problemBody({
-              status: 429,
-              slug: 'rate-limited',
-              title: 'Too many codes requested',
-              detail: 'Too many requests from this network. Try again later.',
-            }),
+            problemBody(
+              {
+                status: 429,
+                slug: 'rate-limited',
+                title: 'Too many codes requested',
+                detail: 'Too many requests from this network. Try again later.',
+              },
+              { retryAfter: 300 },
+            ),
           ),
         }),
       },

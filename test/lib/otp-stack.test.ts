@@ -531,7 +531,13 @@ function routesOf(t: Template) {
     const parent = resource.Properties.ParentId as { Ref?: string };
     return `${parent.Ref ? pathOf(parent.Ref) : ''}/${resource.Properties.PathPart as string}`;
   };
-  return Object.values(t.findResources('AWS::ApiGateway::Method') as Record<string, Resource>).map((method) => ({
+  // ANY methods answer a wrong method with 405 (test/lib/gateway-responses.test.ts): no route of their own.
+  return Object.values(
+    t.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: Match.not('ANY') } }) as Record<
+      string,
+      Resource
+    >,
+  ).map((method) => ({
     method: method.Properties.HttpMethod as string,
     path: pathOf((method.Properties.ResourceId as { Ref: string }).Ref),
     integration: method.Properties.Integration as { Type: string; Uri: unknown },
@@ -631,13 +637,8 @@ describe('OtpStack API', () => {
 });
 
 describe('OtpStack WAF', () => {
-  /** The rules of the web ACL, by name. */
-  function wafRules(): Record<string, Record<string, any>> {
-    const acl = Object.values(template().findResources('AWS::WAFv2::WebACL') as Record<string, Resource>)[0];
-    return Object.fromEntries((acl?.Properties.Rules as Record<string, any>[]).map((rule) => [rule.Name, rule]));
-  }
-
-  it('attaches a web ACL with the AWS common rules', () => {
+  // The rules themselves, and which paths each counts: test/lib/otp-waf.test.ts.
+  it('attaches a web ACL with the AWS common rules and the per-IP rate rules to the stage', () => {
     const t = template();
     t.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
@@ -645,98 +646,35 @@ describe('OtpStack WAF', () => {
         Match.objectLike({
           Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } },
         }),
+        Match.objectLike({ Name: 'all-rate-per-ip' }),
+        Match.objectLike({ Name: 'send-rate-per-ip' }),
+        Match.objectLike({ Name: 'verify-rate-per-ip' }),
+        Match.objectLike({ Name: 'session-rate-per-ip' }),
       ]),
     });
     t.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+    const [stageId] = Object.keys(t.findResources('AWS::ApiGateway::Stage'));
+    expect(JSON.stringify(t.findResources('AWS::WAFv2::WebACLAssociation'))).toContain(stageId);
   });
 
-  it.each([
-    ['send-rate-per-ip', 50, 'rate-limited'],
-    ['verify-rate-per-ip', 100, 'requests-rate-limited'],
-    ['session-rate-per-ip', 300, 'requests-rate-limited'],
-  ])('limits %s per IP per 5 minutes to %i, answering 429 %s', (name, limit, body) => {
-    const rule = wafRules()[name];
-    expect(rule?.Statement.RateBasedStatement).toMatchObject({
-      AggregateKeyType: 'IP',
-      Limit: limit,
-      EvaluationWindowSec: 300,
-      ScopeDownStatement: { RegexMatchStatement: { FieldToMatch: { UriPath: {} } } },
-    });
-    expect(rule?.Action.Block.CustomResponse).toMatchObject({ ResponseCode: 429, CustomResponseBodyKey: body });
-    template().hasResourceProperties('AWS::WAFv2::WebACL', {
-      CustomResponseBodies: { [body]: Match.objectLike({ ContentType: 'APPLICATION_JSON' }) },
-    });
-  });
-
-  /** WAF's text transformations, as AWS documents them, for the ones the rules use. */
-  const TRANSFORM: Record<string, (input: string) => string> = {
-    // Percent-decodes; a malformed escape stays as it is.
-    URL_DECODE: (input) =>
-      input.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
-    // Removes repeated slashes, `./` and `../` (with the segment before it); keeps one trailing slash.
-    NORMALIZE_PATH: (input) => {
-      const out: string[] = [];
-      const segments = input.split('/');
-      segments.forEach((segment, index) => {
-        const last = index === segments.length - 1;
-        if (segment === '.' || (segment === '' && index > 0 && !last)) return;
-        if (segment === '..') out.pop();
-        else out.push(segment);
-      });
-      const path = out.join('/');
-      return input.endsWith('/') && !path.endsWith('/') ? `${path}/` : path;
-    },
-  };
-
-  /** Whether the scope-down of rule `name`, transformations then regex, matches `path`. */
-  function ruleMatches(name: string, path: string): boolean {
-    const match = wafRules()[name]?.Statement.RateBasedStatement.ScopeDownStatement.RegexMatchStatement;
-    const transformations = [...(match.TextTransformations as { Priority: number; Type: string }[])].sort(
-      (a, b) => a.Priority - b.Priority,
+  it('takes the rate limits from the context', () => {
+    const acl = Object.values(
+      template({ wafRateLimitAll: '4000', wafRateLimitSend: '120' }).findResources('AWS::WAFv2::WebACL') as Record<
+        string,
+        Resource
+      >,
+    )[0];
+    const limits = Object.fromEntries(
+      (acl?.Properties.Rules as Record<string, any>[])
+        .filter((rule) => rule.Statement.RateBasedStatement)
+        .map((rule) => [rule.Name, rule.Statement.RateBasedStatement.Limit]),
     );
-    const transformed = transformations.reduce((text, { Type }) => {
-      const transform = TRANSFORM[Type];
-      if (!transform) throw new Error(`no model of the ${Type} transformation`);
-      return transform(text);
-    }, path);
-    return new RegExp(match.RegexString as string).test(transformed);
-  }
-
-  /** Other spellings of `path` that the gateway may route to the same method. */
-  const spellings = (path: string) => [
-    path,
-    `/prod${path}`,
-    `${path}/`,
-    `/prod${path}/`,
-    `/${path}`,
-    path.replace('/v1/', '/v1//'),
-    path.replace('/v1/', '/v1/./'),
-    path.replace('/v1/', '/v1/x/../'),
-    path.replace('/v1/', '/v1%2F'),
-    path.replace('/v1/', '/v1/%2E/'),
-    path.replace('/v1/', '/%76%31/'),
-  ];
-
-  it.each([
-    ['send-rate-per-ip', ['/v1/otp/send']],
-    ['verify-rate-per-ip', ['/v1/otp/verify']],
-    ['session-rate-per-ip', ['/v1/session', '/v1/sessions', '/v1/session/refresh']],
-  ])('counts every spelling of the paths of %s', (name, paths) => {
-    for (const spelling of paths.flatMap(spellings)) expect(ruleMatches(name, spelling), spelling).toBe(true);
-  });
-
-  it.each([
-    [
-      'send-rate-per-ip',
-      ['/v1/otp/verify', '/v1/otp/sender', '/v1/otp/send/x', '/v1/otp/send//x', '/V1/OTP/SEND', '/v1/otp/policy'],
-    ],
-    ['verify-rate-per-ip', ['/v1/otp/send', '/v1/otp/verifyx', '/v1/otp/Verify', '/v1/otp/verify/x']],
-    [
-      'session-rate-per-ip',
-      ['/v1/health', '/v1/sessionx', '/v1/session/x', '/v1/Session', '/v1/session/refresh/x', '/v1/otp/send'],
-    ],
-  ])('does not count %s on paths the gateway does not route to it', (name, paths) => {
-    for (const path of paths) expect(ruleMatches(name, path), path).toBe(false);
+    expect(limits).toEqual({
+      'all-rate-per-ip': 4000,
+      'send-rate-per-ip': 120,
+      'verify-rate-per-ip': 100,
+      'session-rate-per-ip': 300,
+    });
   });
 
   it('can be turned off', () => {
@@ -1197,6 +1135,116 @@ describe('stack settings', () => {
     expect(settingsFromContext((name) => ({ emailFrom: 'Acme <no-reply@acme.example>' })[name]).sesIdentity).toBe(
       'acme.example',
     );
+  });
+});
+
+const CERTIFICATE = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+const CUSTOM_DOMAIN = { domainName: 'otp.acme.example', certificateArn: CERTIFICATE };
+
+describe('OtpStack gateway: logs, throttles, TLS, custom domain', () => {
+  const stageOf = (t: Template) =>
+    Object.values(t.findResources('AWS::ApiGateway::Stage') as Record<string, Resource>)[0]?.Properties;
+
+  it('logs the path the client sent, the route, the status, what the gateway refused it as and the latencies', () => {
+    const format = stageOf(template())?.AccessLogSetting.Format as string;
+    const line = JSON.parse(format.replace(/\$context\.[a-zA-Z.]+/g, '0')) as Record<string, unknown>;
+    expect(Object.keys(line)).toEqual(expect.arrayContaining(['requestId', 'ip', 'status', 'path']));
+    expect(format).toContain('"path":"$context.path"');
+    expect(format).toContain('"resourcePath":"$context.resourcePath"');
+    expect(format).toContain('"errorType":"$context.error.responseType"');
+    expect(format).toContain('"responseLatency":$context.responseLatency');
+    expect(format).toContain('"integrationLatency":"$context.integrationLatency"');
+    expect(format).toContain('"wafStatus":"$context.waf.status"');
+    // Nothing that may carry a token or a code: no query string, no header, no body.
+    expect(format).not.toMatch(/querystring|header|input\.body|requestOverride/i);
+  });
+
+  it('takes the stage throttle from the context, and gives each route its share of it', () => {
+    const settings = stageOf(template({ throttleRate: '500' }))?.MethodSettings as Record<string, unknown>[];
+    const at = (path: string, method: string) =>
+      settings.find((s) => s.ResourcePath === path && s.HttpMethod === method) as Record<string, number>;
+    expect(at('/*', '*')).toMatchObject({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 });
+    expect(at('/~1v1~1otp~1send', 'POST')).toMatchObject({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+    expect(at('/~1v1~1otp~1verify', 'POST')).toMatchObject({ ThrottlingRateLimit: 150, ThrottlingBurstLimit: 300 });
+    expect(at('/~1v1~1sessions', 'GET')).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+    const burst = stageOf(template({ throttleRate: '500', throttleBurst: '3000' }))?.MethodSettings;
+    expect(burst).toEqual(
+      expect.arrayContaining([expect.objectContaining({ ResourcePath: '/*', ThrottlingBurstLimit: 3000 })]),
+    );
+  });
+
+  it.each([
+    ['throttleRate', '9'],
+    ['throttleRate', '10001'],
+    ['throttleRate', '2.5'],
+    ['throttleBurst', '0'],
+    ['throttleBurst', '5001'],
+    ['wafRateLimitAll', '5'],
+    ['wafRateLimitSend', 'many'],
+    ['wafRateLimitVerify', '2000000001'],
+    ['wafRateLimitSession', '-1'],
+  ])('fails on %s=%s, naming it', (name, value) => {
+    expect(() => settingsFromContext((n) => ({ smsCountries: 'US', [name]: value })[n])).toThrow(
+      `Invalid context "${name}": must be a whole number from`,
+    );
+  });
+
+  it('refuses WAF limits with the WAF off', () => {
+    expect(() =>
+      settingsFromContext((n) => ({ smsCountries: 'US', waf: 'false', wafRateLimitSend: '100' })[n]),
+    ).toThrow('Invalid context "wafRateLimitSend": needs the WAF');
+  });
+
+  it('accepts TLS 1.2 or newer only, on the execute-api endpoint', () => {
+    template().hasResourceProperties('AWS::ApiGateway::RestApi', { SecurityPolicy: 'TLS_1_2' });
+    template().resourceCountIs('AWS::ApiGateway::DomainName', 0);
+    expect(
+      Object.values(template().findResources('AWS::ApiGateway::RestApi') as Record<string, Resource>)[0]?.Properties
+        .DisableExecuteApiEndpoint,
+    ).toBeFalsy();
+  });
+
+  it('serves a custom domain on TLS 1.2 or newer, mapped at its root to the stage, with execute-api off', () => {
+    const t = template(CUSTOM_DOMAIN);
+    t.hasResourceProperties('AWS::ApiGateway::DomainName', {
+      DomainName: 'otp.acme.example',
+      RegionalCertificateArn: CERTIFICATE,
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+      SecurityPolicy: 'TLS_1_2',
+    });
+    t.hasResourceProperties('AWS::ApiGateway::RestApi', { DisableExecuteApiEndpoint: true, SecurityPolicy: 'TLS_1_2' });
+    const [stageId] = Object.keys(t.findResources('AWS::ApiGateway::Stage'));
+    t.hasResourceProperties('AWS::ApiGateway::BasePathMapping', { Stage: { Ref: stageId } });
+    const [mapping] = Object.values(t.findResources('AWS::ApiGateway::BasePathMapping') as Record<string, Resource>);
+    expect(mapping?.Properties.BasePath ?? '').toBe('');
+    t.hasOutput('ApiUrl', { Value: 'https://otp.acme.example/' });
+    t.hasOutput('CustomDomainTarget', { Value: Match.anyValue() });
+    t.hasOutput('CustomDomainHostedZoneId', { Value: Match.anyValue() });
+    // The issuer, and so the discovery document's URLs, are on the domain: execute-api is off.
+    t.hasOutput('Issuer', { Value: 'https://otp.acme.example' });
+    for (const variables of variablesOfEvery(t)) expect(variables.OTP_ISSUER).toBe('https://otp.acme.example');
+  });
+
+  it.each([
+    [{ domainName: 'otp.acme.example' }, 'domainName', 'needs certificateArn'],
+    [{ certificateArn: CERTIFICATE }, 'certificateArn', 'needs domainName'],
+    [{ ...CUSTOM_DOMAIN, domainName: 'OTP.Acme.example' }, 'domainName', 'lower-case host name'],
+    [{ ...CUSTOM_DOMAIN, domainName: 'https://otp.acme.example' }, 'domainName', 'lower-case host name'],
+    [{ ...CUSTOM_DOMAIN, certificateArn: 'arn:aws:iam::123456789012:server-certificate/x' }, 'certificateArn', 'ACM'],
+  ])('fails on %j naming %s', (context: Record<string, string>, name, problem) => {
+    expect(() => settingsFromContext((n) => ({ smsCountries: 'US', ...context })[n])).toThrow(
+      new RegExp(`Invalid context "${name}": .*${problem}`),
+    );
+  });
+
+  it('refuses a certificate of another region than the stack', () => {
+    const settings = settingsFromContext((n) => ({ smsCountries: 'US', ...CUSTOM_DOMAIN })[n as 'domainName']);
+    expect(
+      () => new OtpStack(testApp(), 'Elsewhere', { settings, env: { account: '123456789012', region: 'us-east-1' } }),
+    ).toThrow(/certificateArn is in eu-west-1; a regional custom domain needs an ACM certificate in us-east-1/);
+    expect(
+      () => new OtpStack(testApp(), 'Same', { settings, env: { account: '123456789012', region: 'eu-west-1' } }),
+    ).not.toThrow();
   });
 });
 

@@ -37,7 +37,8 @@ describe('otp-service/cdk in a fresh app', () => {
     for (const name of [...HANDLERS, 'cleanup']) expect(functions).toContain(`OTP service: ${name}`);
     t.resourceCountIs('AWS::DynamoDB::GlobalTable', 3);
     t.hasResourceProperties('AWS::ApiGateway::RestApi', { Name: 'otp-service-dev' });
-    t.resourceCountIs('AWS::ApiGateway::Method', ROUTES.length);
+    // One method per route, and one ANY per route path for the 405 (lib/gateway-responses.ts).
+    t.resourceCountIs('AWS::ApiGateway::Method', ROUTES.length + new Set(ROUTES.map((route) => route.path)).size);
     t.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'dev', TracingEnabled: true });
     expect(Object.keys(otp.functions).sort()).toEqual([...HANDLERS].sort());
   });
