@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../functions/config.js';
 import type { OutgoingCode } from '../../functions/core/ports.js';
 import { createSenders } from '../../functions/wiring.js';
+import { launchChromium, SCREENSHOTS } from '../browser.js';
 
 /**
  * The e-mail as a customer's mail client shows it: sent by the real SES adapter to aws-ses-v2-local
@@ -14,17 +13,6 @@ import { createSenders } from '../../functions/wiring.js';
  * rendered by Debian's Chromium (.ci/run installs it). The screenshots land in test-results/
  * (gitignored).
  */
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
-const SCREENSHOTS = 'test-results';
 
 interface StoredEmail {
   destination: { to: string[] };
@@ -69,10 +57,8 @@ async function stopSes(): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
   endpoint = await startSes();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-  await mkdir(SCREENSHOTS, { recursive: true });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -3,15 +3,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoClientRegistry } from '../../functions/adapters/dynamo/clients.js';
 import { dynamoClient } from '../../functions/adapters/dynamo/client.js';
 import { hashApiKey } from '../../functions/core/clients.js';
 import { addClient } from '../../functions/core/manage-clients.js';
 import { freePort } from '../../functions/local/dynamodb-local.js';
 import { stateFilePath } from '../../functions/local/state-file.js';
-import { freshTables } from '../support.js';
-import { isAlive, type NpmStart, startNpm, waitFor, waitUntilReady } from './npm-start-harness.js';
+import { isAlive, type NpmStart, serveOnFreshTables, startNpm, waitFor, waitUntilReady } from './npm-start-harness.js';
 
 const run = promisify(execFile);
 
@@ -97,20 +96,12 @@ describe('npm start with clients', () => {
   }, 180_000);
 
   it('creates no client where clients exist, and says how many and how to list them', async () => {
-    const { client, stateTable, customersTable, clientsTable } = await freshTables();
-    await addClient({ registry: new DynamoClientRegistry(client, clientsTable), now: Date.now }, 'Existing');
-    const tmp = privateTmp();
-    const port = await freePort();
-    const npm = startNpm({
-      PORT: String(port),
-      TMPDIR: tmp,
-      DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
-      OTP_STATE_TABLE: stateTable,
-      OTP_CUSTOMERS_TABLE: customersTable,
-      OTP_CLIENTS_TABLE: clientsTable,
-    });
+    const { npm, tmp, tables } = await serveOnFreshTables({}, ({ client, clientsTable }) =>
+      addClient({ registry: new DynamoClientRegistry(client, clientsTable), now: Date.now }, 'Existing'),
+    );
     started.push(npm);
-    await waitUntilReady(npm, `http://127.0.0.1:${port}`);
+    dirs.push(tmp);
+    const { clientsTable } = tables;
 
     expect(npm.output()).toContain(`  clients:   1 in ${clientsTable} (npm run clients -- list)`);
     expect(npm.output()).not.toContain('API key:');

@@ -1,4 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { freePort } from '../../functions/local/dynamodb-local.js';
+import { freshTables } from '../support.js';
 
 /** One `npm start`, run as a developer would, in its own process group so that a test can end all of it. */
 export interface NpmStart {
@@ -85,4 +91,51 @@ export async function waitUntilReady(npm: NpmStart, base: string, timeoutMs = 90
     if (Date.now() > deadline) throw new Error(`npm start was not ready in ${timeoutMs} ms:\n${npm.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** What serveOnFreshTables started: end `npm` and remove `tmp` when the test is done. */
+export interface Served {
+  npm: NpmStart;
+  base: string;
+  /** The server's own TMPDIR (its state file lands there). */
+  tmp: string;
+  tables: Omit<FreshTables, 'client'>;
+}
+
+type FreshTables = Awaited<ReturnType<typeof freshTables>>;
+
+/**
+ * The real `npm start` on a free port, on tables of its own in the run's DynamoDB Local (no second
+ * Java process to wait for), with a TMPDIR of its own; resolves once it is ready. `before` runs on
+ * the fresh tables before the server starts.
+ */
+export async function serveOnFreshTables(
+  extraEnv: Record<string, string> = {},
+  before: (tables: FreshTables) => Promise<unknown> = async () => {},
+): Promise<Served> {
+  const { client, ...tables } = await freshTables();
+  try {
+    await before({ client, ...tables });
+  } finally {
+    client.destroy();
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'otp-npm-start-'));
+  const port = await freePort();
+  const npm = startNpm({
+    PORT: String(port),
+    TMPDIR: tmp,
+    DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
+    OTP_STATE_TABLE: tables.stateTable,
+    OTP_CUSTOMERS_TABLE: tables.customersTable,
+    OTP_CLIENTS_TABLE: tables.clientsTable,
+    ...extraEnv,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntilReady(npm, base);
+  } catch (error) {
+    npm.kill();
+    throw error;
+  }
+  return { npm, base, tmp, tables };
 }

@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { JwtAccessTokens, staticKeyRing } from '../../functions/adapters/jwt-access-tokens.js';
 import type { AccessTokenSubject } from '../../functions/core/access-tokens.js';
 import { initialKeySet, serializeKeySet } from '../../functions/core/signing-keys.js';
-import { freePort } from '../../functions/local/dynamodb-local.js';
-import { freshTables } from '../support.js';
-import { type NpmStart, startNpm, waitFor, waitUntilReady } from './npm-start-harness.js';
+import { type NpmStart, serveOnFreshTables, waitFor } from './npm-start-harness.js';
 
 /**
  * `npm start` serves the discovery document and the JWKS of its signing keys, and a standard
@@ -33,24 +29,10 @@ const SUBJECT: AccessTokenSubject = {
 };
 
 async function serve(extraEnv: Record<string, string>) {
-  const { stateTable, customersTable, clientsTable } = await freshTables();
-  const tmp = mkdtempSync(join(tmpdir(), 'otp-npm-start-tokens-'));
-  dirs.push(tmp);
-  const port = await freePort();
-  const npm = startNpm({
-    PORT: String(port),
-    TMPDIR: tmp,
-    // The run's DynamoDB Local, on tables of this test's own: no second Java process to wait for.
-    DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
-    OTP_STATE_TABLE: stateTable,
-    OTP_CUSTOMERS_TABLE: customersTable,
-    OTP_CLIENTS_TABLE: clientsTable,
-    ...extraEnv,
-  });
-  started.push(npm);
-  const base = `http://127.0.0.1:${port}`;
-  await waitUntilReady(npm, base);
-  return { npm, base };
+  const served = await serveOnFreshTables(extraEnv);
+  started.push(served.npm);
+  dirs.push(served.tmp);
+  return served;
 }
 
 async function stop(npm: NpmStart) {

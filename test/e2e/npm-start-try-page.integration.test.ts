@@ -1,36 +1,21 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../functions/local/dynamodb-local.js';
-import { freshTables } from '../support.js';
-import { type NpmStart, startNpm, waitUntilReady } from './npm-start-harness.js';
+import { existsSync, rmSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, SCREENSHOTS } from '../browser.js';
+import { type NpmStart, serveOnFreshTables } from './npm-start-harness.js';
 
 /**
  * The page `npm start` serves at `/`, in Debian's Chromium driven by playwright-core (as
  * test/adapters/ses-email-browser.test.ts): the whole flow by clicking, as a developer trying the
  * service would. The screenshot lands in test-results/ (gitignored).
  */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
-const SCREENSHOTS = 'test-results';
 
 const started: NpmStart[] = [];
 const dirs: string[] = [];
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -39,26 +24,11 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The real `npm start`, on tables of this test's own in the run's DynamoDB Local (no second Java process). */
 async function serve(extraEnv: Record<string, string> = {}) {
-  const { client, stateTable, customersTable, clientsTable } = await freshTables();
-  client.destroy();
-  const tmp = mkdtempSync(join(tmpdir(), 'otp-npm-start-try-'));
-  dirs.push(tmp);
-  const port = await freePort();
-  const npm = startNpm({
-    PORT: String(port),
-    TMPDIR: tmp,
-    DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
-    OTP_STATE_TABLE: stateTable,
-    OTP_CUSTOMERS_TABLE: customersTable,
-    OTP_CLIENTS_TABLE: clientsTable,
-    ...extraEnv,
-  });
-  started.push(npm);
-  const base = `http://127.0.0.1:${port}`;
-  await waitUntilReady(npm, base);
-  return { npm, base };
+  const served = await serveOnFreshTables(extraEnv);
+  started.push(served.npm);
+  dirs.push(served.tmp);
+  return served;
 }
 
 /**

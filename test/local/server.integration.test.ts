@@ -1,16 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handler as health } from '../../functions/handlers/health.js';
-import { createSendOtpHandler } from '../../functions/handlers/send-otp.js';
-import { createPolicyHandler } from '../../functions/handlers/policy.js';
-import { createRefreshHandler } from '../../functions/handlers/refresh.js';
-import { createSessionHandler } from '../../functions/handlers/session.js';
-import { createSessionsHandler } from '../../functions/handlers/sessions.js';
-import { createVerifyOtpHandler } from '../../functions/handlers/verify-otp.js';
-import { handler as wellKnown } from '../../functions/handlers/well-known.js';
-import { handler as openapi } from '../../functions/handlers/openapi.js';
 import { createLocalServer } from '../../functions/local/server.js';
+import { harnessHandlers } from '../local-server.js';
 import { harness } from '../support.js';
 
 let server: Server;
@@ -18,17 +10,7 @@ let base: string;
 
 beforeAll(async () => {
   const h = await harness();
-  server = createLocalServer({
-    health,
-    'send-otp': createSendOtpHandler(h.deps),
-    'verify-otp': createVerifyOtpHandler(h.deps),
-    session: createSessionHandler(h.deps),
-    sessions: createSessionsHandler(h.deps),
-    refresh: createRefreshHandler(h.deps),
-    policy: createPolicyHandler(h.deps),
-    'well-known': wellKnown,
-    openapi,
-  });
+  server = createLocalServer(harnessHandlers(h));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
