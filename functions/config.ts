@@ -317,10 +317,16 @@ export function loadConfig(env: Env): OtpConfig {
     throw new ConfigError('OTP_SEND_LIMIT_PER_DAY', `must be at least OTP_SEND_LIMIT_PER_HOUR (${sendLimitPerHour}).`);
   }
 
-  const allowedChannels = list(env, 'OTP_ALLOWED_CHANNELS') ?? [...CHANNELS];
+  // `none`: a stack deployed with no channel (lib/stack-config.ts) sends nothing, and every send is
+  // refused as channel-not-allowed; an empty value would mean every channel.
+  const allowedChannels =
+    raw(env, 'OTP_ALLOWED_CHANNELS') === 'none' ? [] : (list(env, 'OTP_ALLOWED_CHANNELS') ?? [...CHANNELS]);
   for (const channel of allowedChannels) {
     if (!(CHANNELS as readonly string[]).includes(channel)) {
-      throw new ConfigError('OTP_ALLOWED_CHANNELS', `must be a comma-separated list of sms, email (got "${channel}").`);
+      throw new ConfigError(
+        'OTP_ALLOWED_CHANNELS',
+        `must be none or a comma-separated list of sms, email (got "${channel}").`,
+      );
     }
   }
 

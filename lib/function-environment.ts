@@ -72,7 +72,8 @@ export function functionEnvironment(props: FunctionEnvironmentProps): Record<str
     OTP_SIGNING_KEYS_SECRET_ARN: props.signingKeys.secretArn,
     // Always written, like OTP_REQUIRE_API_KEY: every function reads the same value.
     OTP_ACCESS_TOKEN_ALGORITHM: props.accessTokenAlgorithm,
-    OTP_ALLOWED_CHANNELS: channels.join(','),
+    // `none` rather than an empty value, which functions/config.ts reads as every channel.
+    OTP_ALLOWED_CHANNELS: channels.length > 0 ? channels.join(',') : 'none',
     ...(props.smsCountries ? { OTP_SMS_ALLOWED_COUNTRIES: props.smsCountries.join(',') } : {}),
     ...(props.emailFrom ? { OTP_EMAIL_FROM: props.emailFrom } : {}),
     ...(props.smsSenderId ? { OTP_SMS_SENDER_ID: props.smsSenderId } : {}),

@@ -102,21 +102,24 @@ export class OtpAlarms extends Construct {
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      new Alarm(this, 'SmsSpend', {
-        alarmDescription: `SMS spend this month passed 80% of the budget of ${props.smsMonthlyBudgetUsd} USD.`,
-        metric: new Metric({
-          namespace: 'AWS/SNS',
-          metricName: 'SMSMonthToDateSpentUSD',
-          statistic: 'Maximum',
-          period: Duration.hours(1),
-        }),
-        threshold: props.smsMonthlyBudgetUsd * 0.8,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
     ];
     if (props.sms) {
+      // The account's spend, whoever sends: an e-mail-only stack has no SMS of its own to watch.
+      this.alarms.push(
+        new Alarm(this, 'SmsSpend', {
+          alarmDescription: `SMS spend this month passed 80% of the budget of ${props.smsMonthlyBudgetUsd} USD.`,
+          metric: new Metric({
+            namespace: 'AWS/SNS',
+            metricName: 'SMSMonthToDateSpentUSD',
+            statistic: 'Maximum',
+            period: Duration.hours(1),
+          }),
+          threshold: props.smsMonthlyBudgetUsd * 0.8,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
       this.countryPaused = new Alarm(this, 'CountryPaused', {
         alarmDescription: [
           'The conversion breaker judged the conversion (codes verified / SMS sent) of a country too low:',

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -101,12 +101,13 @@ export interface OtpServiceProps {
    */
   readonly devMode?: boolean;
   /**
-   * Codes by SMS through SNS. One of `sms` and `email` at least.
+   * Codes by SMS through SNS. Without `sms` and `email` the service synthesises with a warning and
+   * refuses every send.
    * @default no SMS
    */
   readonly sms?: OtpSmsProps;
   /**
-   * Codes by e-mail through SES (an identity verified in the account). One of `sms` and `email` at least.
+   * Codes by e-mail through SES (an identity verified in the account).
    * @default no e-mail
    */
   readonly email?: OtpEmailProps;
@@ -178,7 +179,13 @@ export class OtpService extends Construct {
     if (devMode && this.production) {
       throw new Error(`OtpService: devMode is refused in production (stage ${props.stage}): it returns codes.`);
     }
-    if (!props.sms && !props.email) throw new Error('OtpService: needs sms or email, or it has nothing to send.');
+    if (!props.sms && !props.email) {
+      // Deployable, and harmless: nothing is sent and nothing may be (no sns:Publish, no ses:SendEmail).
+      Annotations.of(this).addWarningV2(
+        'otp-service:no-channel',
+        'OtpService: neither sms nor email is set, so every send is refused (403 channel-not-allowed). Set emailFrom and/or smsCountries.',
+      );
+    }
     if (props.sms && props.sms.allowedCountries.length === 0) {
       throw new Error('OtpService: sms.allowedCountries is empty; leave sms out to send no SMS.');
     }

@@ -39,7 +39,11 @@ export interface StackSettings {
   emailFrom?: string;
   /** The SES identity (domain or address) that may send; defaults to the domain of emailFrom. */
   sesIdentity?: string;
-  /** ISO 3166 alpha-2 codes that SMS may go to; SMS is off without them. */
+  /**
+   * ISO 3166 alpha-2 codes that SMS may go to; SMS is off without them (no default: a deploy with
+   * emailFrom alone sends no SMS and may not publish to SNS). Without them and without emailFrom the
+   * stack has no channel: it synthesises, with a warning, and every send is refused.
+   */
   smsCountries?: string[];
   smsSenderId?: string;
   smsOriginationNumber?: string;
@@ -125,6 +129,7 @@ const SMS_ONLY_SETTINGS = [
   'breakerPauseSeconds',
   'protectConfiguration',
   'protectConfigurationDefault',
+  'smsMonthlyBudgetUsd',
 ] as const;
 
 /**
@@ -179,9 +184,6 @@ export function settingsFromContext(context: Context): StackSettings {
 
   const smsSenderId = checked(context, 'smsSenderId', SMS_SENDER_ID);
   const smsOriginationNumber = checked(context, 'smsOriginationNumber', E164_NUMBER);
-  if (!emailFrom && !smsCountries) {
-    throw new SettingsError('emailFrom', 'or smsCountries must be set: the service needs at least one channel.');
-  }
 
   const smsHourlyLimits: SmsHourlyLimits = {
     perCountry: numeric(context, 'smsLimitPerCountryPerHour', SMS_HOURLY_LIMIT),

@@ -785,12 +785,11 @@ describe('OtpStack alarms', () => {
     expect(description).toContain('country paused');
   });
 
-  it('has no country-paused alarm without SMS', () => {
-    const alarms = template({ smsCountries: '', emailFrom: 'no-reply@acme.example' }).findResources(
-      'AWS::CloudWatch::Alarm',
-      { Properties: { MetricName: SMS_METRICS.breakerTripped } },
-    );
-    expect(alarms).toEqual({});
+  it('has no country-paused and no SMS spend alarm without SMS', () => {
+    const t = template({ smsCountries: '', emailFrom: 'no-reply@acme.example' });
+    for (const metric of [SMS_METRICS.breakerTripped, 'SMSMonthToDateSpentUSD']) {
+      expect(t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: metric } }), metric).toEqual({});
+    }
   });
 
   it('counts the throttles of every function, the policy function included', () => {
@@ -1113,7 +1112,6 @@ describe('stack settings', () => {
     [{ smsCountries: 'US', requireApiKey: 'no' }, 'requireApiKey'],
     [{ smsCountries: 'US', accessTokenAlgorithm: 'HS256' }, 'accessTokenAlgorithm'],
     [{ smsCountries: 'US', accessTokenAlgorithm: 'rs256' }, 'accessTokenAlgorithm'],
-    [{}, 'emailFrom'],
   ])('fails on %j naming %s', (context, name) => {
     expect(settings(context)).toThrow(`Invalid context "${name}"`);
   });
@@ -1164,7 +1162,7 @@ describe('stack settings', () => {
     expect(settings({ smsCountries: 'US', [name]: value })).toThrow(`Invalid context "${name}": `);
   });
 
-  it.each(SMS_PROTECTION_SETTINGS.map(([name, value]) => [name, value]))(
+  it.each([...SMS_PROTECTION_SETTINGS.map(([name, value]) => [name, value]), ['smsMonthlyBudgetUsd', '50']])(
     'refuses %s without smsCountries, as SMS is off',
     (name, value) => {
       expect(settings({ emailFrom: 'no-reply@acme.example', [name]: value })).toThrow(
