@@ -4,6 +4,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { HANDLERS, type HandlerName } from '../functions/routes.js';
 import { BUNDLING, FUNCTION_DEFAULTS, handlerEntry } from './function-defaults.js';
+import { functionRole } from './otp-logs.js';
 
 export interface HandlerFunctionsProps {
   environment: Record<string, string>;
@@ -34,6 +35,7 @@ export function handlerFunctions(scope: Construct, props: HandlerFunctionsProps)
       bundling: BUNDLING,
       environment: props.environment,
       logGroup: logGroups[name],
+      role: functionRole(scope, `${name}-role`, logGroups[name]),
     });
   }
   return { functions, logGroups };

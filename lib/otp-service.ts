@@ -22,6 +22,7 @@ import { addProblemResponses } from './gateway-responses.js';
 import { OtpAlarms } from './otp-alarms.js';
 import { OtpCleanup } from './otp-cleanup.js';
 import { OtpDashboard } from './otp-dashboard.js';
+import { executionLogGroup, OtpWafLogging } from './otp-logs.js';
 import { OtpProtectConfiguration } from './otp-protect-configuration.js';
 import { handlerFunctions } from './otp-functions.js';
 import { grantHandlerPermissions } from './otp-permissions.js';
@@ -165,8 +166,12 @@ export class OtpService extends Construct {
   /** What every function of the service starts with; the cleanup function gets it too. */
   readonly environment: Record<string, string>;
   readonly api: RestApi;
+  /** `API-Gateway-Execution-Logs_{api-id}/{stage}`, made by the stack so that it expires. */
+  readonly executionLogs: LogGroup;
   readonly cleanup: OtpCleanup;
   readonly waf?: OtpWaf;
+  /** With the WAF: its log of blocked and counted requests. */
+  readonly wafLogging?: OtpWafLogging;
   readonly alarms: OtpAlarms;
   readonly dashboard: OtpDashboard;
   /** With SMS, unless turned off: End User Messaging's country rules. */
@@ -247,6 +252,7 @@ export class OtpService extends Construct {
       corsOrigins: props.corsOrigins,
     });
     addProblemResponses(this.api, props.corsOrigins);
+    this.executionLogs = executionLogGroup(service, { api: this.api, stage: props.stage, retention, removalPolicy });
     // Built from the API's id, not from api.url: that names the deployment stage, which depends on
     // every method and so on every function, and a function's variable cannot depend on it.
     this.issuer =
@@ -269,7 +275,15 @@ export class OtpService extends Construct {
         accountDefault: props.sms.protectConfigurationAccountDefault ?? false,
       });
     }
-    if (props.waf ?? true) this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage });
+    if (props.waf ?? true) {
+      this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage });
+      this.wafLogging = new OtpWafLogging(this, 'WafLogging', {
+        webAcl: this.waf.webAcl,
+        stage: props.stage,
+        retention,
+        removalPolicy,
+      });
+    }
     // Named, with the region: the alarm's description sends the operator to it by name.
     const dashboardName = `otp-service-${props.stage}-${Stack.of(this).region}`;
     this.alarms = new OtpAlarms(this, 'Alarms', {

@@ -1207,3 +1207,99 @@ describe('OtpStack outputs', () => {
     t.hasOutput('CustomersTableName', { Value: { Ref: tableIds().customers } });
   });
 });
+
+describe('OtpStack logs', () => {
+  it("lets each function write to its own log group only: no managed policy, no other group's streams", () => {
+    const t = template({ emailFrom: 'no-reply@acme.example' });
+    const functions = Object.values(
+      t.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('^OTP service: ') },
+      }) as Record<string, Resource>,
+    );
+    expect(functions).toHaveLength(HANDLERS.length + 1);
+    const roles = t.findResources('AWS::IAM::Role') as Record<string, Resource>;
+    for (const fn of functions) {
+      const role = roles[fn.Properties.Role['Fn::GetAtt'][0] as string];
+      const logGroup = fn.Properties.LoggingConfig.LogGroup as { Ref: string };
+      expect(role?.Properties.ManagedPolicyArns, fn.Properties.Description).toBeUndefined();
+      expect(role?.Properties.Policies).toEqual([
+        {
+          PolicyName: 'own-logs',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                Resource: { 'Fn::GetAtt': [logGroup.Ref, 'Arn'] },
+              },
+            ],
+          },
+        },
+      ]);
+    }
+    // Nothing else in the roles' policies touches logs.
+    expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).not.toContain('"logs:');
+  });
+
+  it.each([
+    ['dev', 30, 'Delete'],
+    ['prod', 90, 'Retain'],
+  ])(
+    'makes the execution log group of the %s stage with a retention of %i days, before the stage',
+    (stage, days, policy) => {
+      const { stack, template: t } = synth({ stage });
+      const apiId = stack.getLogicalId(stack.service.api.node.defaultChild as CfnElement);
+      const groups = t.findResources('AWS::Logs::LogGroup', {
+        Properties: {
+          LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: apiId }, `/${stage}`]] },
+        },
+      }) as Record<string, Resource>;
+      const [[groupId, group] = []] = Object.entries(groups);
+      expect(group?.Properties.RetentionInDays).toBe(days);
+      expect(group?.DeletionPolicy).toBe(policy);
+      const [stageResource] = Object.values(t.findResources('AWS::ApiGateway::Stage')) as { DependsOn?: string[] }[];
+      expect(stageResource?.DependsOn).toContain(groupId);
+    },
+  );
+
+  it('gives every log group of the stack a retention', () => {
+    for (const context of [{}, { stage: 'prod' }]) {
+      const groups = Object.values(template(context).findResources('AWS::Logs::LogGroup') as Record<string, Resource>);
+      expect(groups.length).toBeGreaterThan(HANDLERS.length + 3);
+      for (const group of groups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+
+  it('logs what the WAF blocks or counts to aws-waf-logs-otp-service-<stage>, with the secret headers redacted', () => {
+    const t = template();
+    const [aclId] = Object.keys(t.findResources('AWS::WAFv2::WebACL'));
+    const [configuration] = Object.values(
+      t.findResources('AWS::WAFv2::LoggingConfiguration') as Record<string, Resource>,
+    );
+    expect(configuration?.Properties.ResourceArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
+    expect(JSON.stringify(configuration?.Properties.LogDestinationConfigs)).toContain(
+      ':log-group:aws-waf-logs-otp-service-dev"',
+    );
+    expect(configuration?.Properties.RedactedFields).toEqual([
+      { SingleHeader: { Name: 'authorization' } },
+      { SingleHeader: { Name: 'x-api-key' } },
+      { SingleHeader: { Name: 'x-otp-session' } },
+    ]);
+    expect(configuration?.Properties.LoggingFilter).toEqual({
+      DefaultBehavior: 'DROP',
+      Filters: [
+        {
+          Behavior: 'KEEP',
+          Requirement: 'MEETS_ANY',
+          Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }],
+        },
+      ],
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: 'aws-waf-logs-otp-service-dev',
+      RetentionInDays: 30,
+    });
+    template({ waf: 'false' }).resourceCountIs('AWS::WAFv2::LoggingConfiguration', 0);
+  });
+});
