@@ -57,16 +57,24 @@ export function acknowledgeNagFindings(service: OtpService, options: { sms: bool
       'IAM5[Resource::*]',
       'DeleteAccountDefaultProtectConfiguration (run when the stack is deleted) names no resource in IAM, so it takes "*" and nothing else; setting the default is allowed on this protect configuration only.',
     );
-    // The function that makes the call is the stack's one AwsCustomResource function, whose role is
-    // the custom resource's grant principal.
-    const role = accountDefault.grantPrincipal;
-    if (role instanceof Construct) {
-      acknowledge(
-        role,
-        'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        "CDK's AwsCustomResource function (one per stack, made by aws-cdk-lib) takes this AWS-managed policy, which allows logs:CreateLogGroup, CreateLogStream and PutLogEvents on every log group; it runs only on deploy and delete.",
-      );
-    }
+  }
+  const smsAccount = service.smsAccountSettings?.call;
+  if (smsAccount) {
+    acknowledge(
+      smsAccount,
+      'IAM5[Resource::*]',
+      'sns:SetSMSAttributes names no resource in IAM, so it takes "*" and nothing else; iam:PassRole is on the delivery-status role only, to SNS only.',
+    );
+  }
+  // The function that makes the calls is the stack's one AwsCustomResource function, whose role is
+  // every custom resource's grant principal: one acknowledgement for it.
+  const role = (accountDefault ?? smsAccount)?.grantPrincipal;
+  if (role instanceof Construct) {
+    acknowledge(
+      role,
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      "CDK's AwsCustomResource function (one per stack, made by aws-cdk-lib) takes this AWS-managed policy, which allows logs:CreateLogGroup, CreateLogStream and PutLogEvents on every log group; it runs only on deploy and delete.",
+    );
   }
   if (!options.waf) {
     acknowledge(api, 'APIG3', 'WAF turned off with -c waf=false; the per-target and per-IP send limits still apply.');

@@ -10,6 +10,8 @@ export interface HandlerFunctionsProps {
   environment: Record<string, string>;
   retention: RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** Reserved concurrency per function: at most that many instances run, and they always may. */
+  reservedConcurrency?: Partial<Record<HandlerName, number>>;
 }
 
 export interface HandlerFunctions {
@@ -36,6 +38,7 @@ export function handlerFunctions(scope: Construct, props: HandlerFunctionsProps)
       environment: props.environment,
       logGroup: logGroups[name],
       role: functionRole(scope, `${name}-role`, logGroups[name]),
+      reservedConcurrentExecutions: props.reservedConcurrency?.[name],
     });
   }
   return { functions, logGroups };

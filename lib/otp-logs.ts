@@ -1,4 +1,4 @@
-import { ArnFormat, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Fn, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type ILogGroup, LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -59,7 +59,11 @@ export const WAF_REDACTED_HEADERS = ['authorization', 'x-api-key', 'x-otp-sessio
 
 export interface OtpWafLoggingProps {
   webAcl: CfnWebACL;
-  /** Names the group `aws-waf-logs-otp-service-<stage>`: WAF takes only groups named aws-waf-logs-*. */
+  /**
+   * Names the group `aws-waf-logs-otp-service-<stage>-<stack uuid>`: WAF takes only groups named
+   * aws-waf-logs-*, and the stack's own id keeps a production group, kept when its stack is deleted,
+   * from blocking the next deploy of the stage.
+   */
   stage: string;
   retention: RetentionDays;
   removalPolicy: RemovalPolicy;
@@ -76,7 +80,8 @@ export class OtpWafLogging extends Construct {
 
   constructor(scope: Construct, id: string, props: OtpWafLoggingProps) {
     super(scope, id);
-    const logGroupName = `aws-waf-logs-otp-service-${props.stage}`;
+    const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
+    const logGroupName = `aws-waf-logs-otp-service-${props.stage}-${stackUuid}`;
     this.logGroup = new LogGroup(this, 'Logs', {
       logGroupName,
       retention: props.retention,

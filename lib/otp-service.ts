@@ -24,6 +24,7 @@ import { OtpCleanup } from './otp-cleanup.js';
 import { OtpDashboard } from './otp-dashboard.js';
 import { executionLogGroup, OtpWafLogging } from './otp-logs.js';
 import { OtpProtectConfiguration } from './otp-protect-configuration.js';
+import { OtpSmsAccountSettings, type SmsDeliveryStatusLogs } from './otp-sms-account.js';
 import { handlerFunctions } from './otp-functions.js';
 import { grantHandlerPermissions } from './otp-permissions.js';
 import { otpRestApi } from './otp-rest-api.js';
@@ -62,6 +63,21 @@ export interface OtpSmsProps {
    * @default true
    */
   readonly protectConfiguration?: boolean;
+  /**
+   * Sets the account's SNS `MonthlySpendLimit` in the region to this many whole USD (SetSMSAttributes):
+   * SNS stops sending SMS, anyone's, within minutes of the month's spend crossing it. Account-wide,
+   * and left as it is when the stack is deleted. SNS refuses a value above the account's quota, which
+   * only an AWS support case raises.
+   * @default the account's limit is left alone
+   */
+  readonly monthlySpendLimitUsd?: number;
+  /**
+   * SNS logs SMS deliveries to CloudWatch Logs (`sns/<region>/<account>/DirectPublishToPhoneNumber` and
+   * `…/Failure`, which the stack makes with its log retention): `failures` only, or `all`. The logs
+   * hold the destination number in full. Account-wide, like the spend limit.
+   * @default the account's delivery logging is left alone
+   */
+  readonly deliveryStatusLogs?: SmsDeliveryStatusLogs;
   /**
    * Makes that protect configuration the account's default in the region. SNS applies the default
    * to every SMS of the account there, other applications' included, and one account has one
@@ -117,6 +133,14 @@ export interface OtpServiceProps {
    * @default 100
    */
   readonly smsMonthlyBudgetUsd?: number;
+  /**
+   * Reserved concurrency of the send function: at most this many sends run at once, whatever comes
+   * in, a hard cap on how fast SMS and e-mail can be spent (the throttles alarm tells when it bites).
+   * 0 reserves none (an account whose concurrency quota is 10, as new ones have, can reserve none:
+   * Lambda keeps 10 unreserved).
+   * @default 10
+   */
+  readonly sendConcurrency?: number;
   /**
    * A WAF web ACL in front of the API (AWS common rules, per-IP rate limits on the send, verify and session routes).
    * @default true
@@ -176,6 +200,8 @@ export class OtpService extends Construct {
   readonly dashboard: OtpDashboard;
   /** With SMS, unless turned off: End User Messaging's country rules. */
   readonly protectConfiguration?: OtpProtectConfiguration;
+  /** With SMS and a spend limit or delivery logs asked for: the account's SNS SMS settings. */
+  readonly smsAccountSettings?: OtpSmsAccountSettings;
 
   constructor(scope: Construct, id: string, props: OtpServiceProps) {
     super(scope, id);
@@ -195,6 +221,10 @@ export class OtpService extends Construct {
       throw new Error('OtpService: sms.allowedCountries is empty; leave sms out to send no SMS.');
     }
     if (props.sms) checkSmsProtection(props.sms);
+    const limit = props.sms?.monthlySpendLimitUsd;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+      throw new Error(`OtpService: sms.monthlySpendLimitUsd must be a whole number of USD, at least 1 (got ${limit}).`);
+    }
     if (props.sms?.protectConfigurationAccountDefault && props.sms.protectConfiguration === false) {
       throw new Error('OtpService: sms.protectConfigurationAccountDefault needs sms.protectConfiguration.');
     }
@@ -231,7 +261,16 @@ export class OtpService extends Construct {
       emailFrom: email?.from,
       corsOrigins: props.corsOrigins,
     });
-    const handlers = handlerFunctions(service, { environment: this.environment, retention, removalPolicy });
+    const sendConcurrency = props.sendConcurrency ?? 10;
+    if (!Number.isInteger(sendConcurrency) || sendConcurrency < 0 || sendConcurrency > 1000) {
+      throw new Error(`OtpService: sendConcurrency must be a whole number from 0 to 1000 (got ${sendConcurrency}).`);
+    }
+    const handlers = handlerFunctions(service, {
+      environment: this.environment,
+      retention,
+      removalPolicy,
+      reservedConcurrency: sendConcurrency > 0 ? { 'send-otp': sendConcurrency } : {},
+    });
     this.functions = handlers.functions;
     this.logGroups = handlers.logGroups;
     grantHandlerPermissions({
@@ -273,6 +312,14 @@ export class OtpService extends Construct {
         allowedCountries: props.sms.allowedCountries,
         name: `otp-service-${props.stage}`,
         accountDefault: props.sms.protectConfigurationAccountDefault ?? false,
+      });
+    }
+    if (props.sms && (props.sms.monthlySpendLimitUsd !== undefined || props.sms.deliveryStatusLogs)) {
+      this.smsAccountSettings = new OtpSmsAccountSettings(this, 'SmsAccountSettings', {
+        monthlySpendLimitUsd: props.sms.monthlySpendLimitUsd,
+        deliveryStatusLogs: props.sms.deliveryStatusLogs,
+        retention,
+        removalPolicy,
       });
     }
     if (props.waf ?? true) {

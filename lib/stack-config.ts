@@ -2,6 +2,7 @@ import type * as z from 'zod/mini';
 import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 import { type CorsOrigins, parseCorsOrigins } from '../functions/http/cors.js';
 import type { BreakerSettings, SmsHourlyLimits } from './function-environment.js';
+import type { SmsDeliveryStatusLogs } from './otp-sms-account.js';
 import {
   ACCESS_TOKEN_ALGORITHM,
   BREAKER_MIN_CONVERSION,
@@ -55,6 +56,12 @@ export interface StackSettings {
   protectConfiguration: boolean;
   /** Makes that protect configuration the account's default, which SNS applies; off unless asked for. */
   protectConfigurationDefault: boolean;
+  /** The account's SNS MonthlySpendLimit, set by the stack (account-wide); left alone unless set. */
+  smsMonthlySpendLimitUsd?: number;
+  /** SNS delivery-status logging of the account (account-wide): failures, all, or left alone. */
+  smsDeliveryStatusLogs?: SmsDeliveryStatusLogs;
+  /** Reserved concurrency of the send function; 0 reserves none. */
+  sendConcurrency: number;
   /** Alarm threshold for the account's SMS spend this month, in USD. */
   smsMonthlyBudgetUsd: number;
   /** The WAF web ACL in front of the API; on unless turned off. */
@@ -130,6 +137,8 @@ const SMS_ONLY_SETTINGS = [
   'protectConfiguration',
   'protectConfigurationDefault',
   'smsMonthlyBudgetUsd',
+  'smsMonthlySpendLimitUsd',
+  'smsDeliveryStatusLogs',
 ] as const;
 
 /**
@@ -208,6 +217,25 @@ export function settingsFromContext(context: Context): StackSettings {
     throw new SettingsError('protectConfigurationDefault', 'needs protectConfiguration, the one it makes the default.');
   }
 
+  const spendLimit = text(context, 'smsMonthlySpendLimitUsd');
+  if (spendLimit !== undefined && (!/^\d+$/.test(spendLimit) || Number(spendLimit) < 1)) {
+    throw new SettingsError(
+      'smsMonthlySpendLimitUsd',
+      `must be a whole number of USD, at least 1, as SNS takes it (got "${spendLimit}").`,
+    );
+  }
+  const deliveryLogs = text(context, 'smsDeliveryStatusLogs');
+  if (deliveryLogs !== undefined && deliveryLogs !== 'failures' && deliveryLogs !== 'all') {
+    throw new SettingsError('smsDeliveryStatusLogs', `must be failures or all (got "${deliveryLogs}").`);
+  }
+  const concurrency = text(context, 'sendConcurrency') ?? '10';
+  if (!/^\d+$/.test(concurrency) || Number(concurrency) > 1000) {
+    throw new SettingsError(
+      'sendConcurrency',
+      `must be a whole number from 0 (none reserved) to 1000 (got "${concurrency}").`,
+    );
+  }
+
   const budget = text(context, 'smsMonthlyBudgetUsd') ?? '100';
   if (!/^\d+(\.\d+)?$/.test(budget) || Number(budget) <= 0) {
     throw new SettingsError('smsMonthlyBudgetUsd', `must be a positive amount in USD (got "${budget}").`);
@@ -227,6 +255,9 @@ export function settingsFromContext(context: Context): StackSettings {
     protectConfiguration,
     protectConfigurationDefault,
     smsMonthlyBudgetUsd: Number(budget),
+    smsMonthlySpendLimitUsd: spendLimit === undefined ? undefined : Number(spendLimit),
+    smsDeliveryStatusLogs: deliveryLogs as SmsDeliveryStatusLogs | undefined,
+    sendConcurrency: Number(concurrency),
     waf: flag(context, 'waf', true),
     requireApiKey: flag(context, 'requireApiKey', true),
     issuer: httpsIssuer(context),

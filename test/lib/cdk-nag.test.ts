@@ -23,6 +23,16 @@ const contexts: Record<string, string>[] = [
     corsOrigins: 'https://app.example.com,https://admin.example.com',
   },
   { stage: 'dev', emailFrom: 'no-reply@acme.example', waf: 'false', devMode: 'true', requireApiKey: 'false' },
+  { stage: 'qa', smsCountries: 'US', smsMonthlySpendLimitUsd: '200', smsDeliveryStatusLogs: 'failures' },
+  {
+    stage: 'prod',
+    smsCountries: 'US',
+    protectConfigurationDefault: 'true',
+    smsMonthlySpendLimitUsd: '500',
+    smsDeliveryStatusLogs: 'all',
+    sendConcurrency: '0',
+  },
+  { stage: 'prod' },
 ];
 
 describe('cdk-nag AwsSolutions', () => {

@@ -1158,18 +1158,28 @@ describe('stack settings', () => {
     ['breakerPauseSeconds', '30'],
     ['protectConfiguration', 'yes'],
     ['protectConfigurationDefault', '1'],
+    ['smsMonthlySpendLimitUsd', '0'],
+    ['smsMonthlySpendLimitUsd', '12.5'],
+    ['smsMonthlySpendLimitUsd', 'lots'],
+    ['smsDeliveryStatusLogs', 'true'],
+    ['smsDeliveryStatusLogs', 'All'],
+    ['sendConcurrency', '-1'],
+    ['sendConcurrency', '1001'],
+    ['sendConcurrency', 'ten'],
   ])('fails on %s=%s, naming it', (name, value) => {
     expect(settings({ smsCountries: 'US', [name]: value })).toThrow(`Invalid context "${name}": `);
   });
 
-  it.each([...SMS_PROTECTION_SETTINGS.map(([name, value]) => [name, value]), ['smsMonthlyBudgetUsd', '50']])(
-    'refuses %s without smsCountries, as SMS is off',
-    (name, value) => {
-      expect(settings({ emailFrom: 'no-reply@acme.example', [name]: value })).toThrow(
-        `Invalid context "${name}": needs smsCountries`,
-      );
-    },
-  );
+  it.each([
+    ...SMS_PROTECTION_SETTINGS.map(([name, value]) => [name, value]),
+    ['smsMonthlyBudgetUsd', '50'],
+    ['smsMonthlySpendLimitUsd', '50'],
+    ['smsDeliveryStatusLogs', 'failures'],
+  ])('refuses %s without smsCountries, as SMS is off', (name, value) => {
+    expect(settings({ emailFrom: 'no-reply@acme.example', [name]: value })).toThrow(
+      `Invalid context "${name}": needs smsCountries`,
+    );
+  });
 
   it('takes decimals of the conversion as written', () => {
     const breaker = (minConversion: string) =>
@@ -1264,14 +1274,14 @@ describe('OtpStack logs', () => {
   );
 
   it('gives every log group of the stack a retention', () => {
-    for (const context of [{}, { stage: 'prod' }]) {
+    for (const context of [{}, { stage: 'prod' }] as Record<string, string>[]) {
       const groups = Object.values(template(context).findResources('AWS::Logs::LogGroup') as Record<string, Resource>);
       expect(groups.length).toBeGreaterThan(HANDLERS.length + 3);
       for (const group of groups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
     }
   });
 
-  it('logs what the WAF blocks or counts to aws-waf-logs-otp-service-<stage>, with the secret headers redacted', () => {
+  it('logs what the WAF blocks or counts to aws-waf-logs-otp-service-<stage>-<stack>, with the secret headers redacted', () => {
     const t = template();
     const [aclId] = Object.keys(t.findResources('AWS::WAFv2::WebACL'));
     const [configuration] = Object.values(
@@ -1279,7 +1289,7 @@ describe('OtpStack logs', () => {
     );
     expect(configuration?.Properties.ResourceArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
     expect(JSON.stringify(configuration?.Properties.LogDestinationConfigs)).toContain(
-      ':log-group:aws-waf-logs-otp-service-dev"',
+      ':log-group:aws-waf-logs-otp-service-dev-",{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}',
     );
     expect(configuration?.Properties.RedactedFields).toEqual([
       { SingleHeader: { Name: 'authorization' } },
@@ -1297,9 +1307,149 @@ describe('OtpStack logs', () => {
       ],
     });
     t.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: 'aws-waf-logs-otp-service-dev',
+      LogGroupName: { 'Fn::Join': ['', ['aws-waf-logs-otp-service-dev-', Match.anyValue()]] },
       RetentionInDays: 30,
     });
     template({ waf: 'false' }).resourceCountIs('AWS::WAFv2::LoggingConfiguration', 0);
   });
+});
+
+describe('OtpStack hard caps on SMS spend', () => {
+  const sendFunction = (t: Template) =>
+    Object.values(
+      t.findResources('AWS::Lambda::Function', {
+        Properties: { Description: 'OTP service: send-otp' },
+      }) as Record<string, Resource>,
+    )[0];
+
+  it('reserves 10 concurrent sends by default, sendConcurrency of them when set, none with 0', () => {
+    expect(sendFunction(template())?.Properties.ReservedConcurrentExecutions).toBe(10);
+    expect(sendFunction(template({ sendConcurrency: '25' }))?.Properties.ReservedConcurrentExecutions).toBe(25);
+    expect(sendFunction(template({ sendConcurrency: '0' }))?.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    // E-mail costs too: the cap holds without SMS.
+    expect(
+      sendFunction(template({ smsCountries: '', emailFrom: 'no-reply@acme.example' }))?.Properties
+        .ReservedConcurrentExecutions,
+    ).toBe(10);
+    const others = Object.values(
+      template().findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('^OTP service: (?!send-otp)') },
+      }) as Record<string, Resource>,
+    );
+    expect(others).toHaveLength(HANDLERS.length);
+    for (const fn of others) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  const smsAttributeCalls = (t: Template) =>
+    Object.values(t.findResources('Custom::AWS') as Record<string, Resource>).filter(
+      (call) => sdkCall(call.Properties.Create).action === 'SetSMSAttributes',
+    );
+
+  it("leaves the account's SNS SMS settings alone unless asked", () => {
+    for (const context of [{}, { stage: 'prod' }, { protectConfigurationDefault: 'true' }] as Record<
+      string,
+      string
+    >[]) {
+      const t = template(context);
+      expect(smsAttributeCalls(t), JSON.stringify(context)).toEqual([]);
+      expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).not.toContain('sns:SetSMSAttributes');
+    }
+  });
+
+  it("sets the account's MonthlySpendLimit with smsMonthlySpendLimitUsd, and leaves it on delete", () => {
+    const t = template({ smsMonthlySpendLimitUsd: '200' });
+    const [call] = smsAttributeCalls(t);
+    const set = {
+      service: '@aws-sdk/client-sns',
+      action: 'SetSMSAttributes',
+      parameters: { attributes: { MonthlySpendLimit: '200' } },
+      physicalResourceId: { id: 'sns-sms-attributes' },
+    };
+    expect(sdkCall(call?.Properties.Create)).toEqual(set);
+    expect(sdkCall(call?.Properties.Update)).toEqual(set);
+    expect(call?.Properties.Delete).toBeUndefined();
+    const statements = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+      .filter((statement) => JSON.stringify(statement.Action).includes('sns:SetSMSAttributes'));
+    expect(statements).toEqual([{ Effect: 'Allow', Action: 'sns:SetSMSAttributes', Resource: '*' }]);
+    expect(JSON.stringify(t.findResources('AWS::IAM::Role'))).not.toContain('sns.amazonaws.com');
+  });
+
+  it.each([
+    ['failures', '0'],
+    ['all', '100'],
+  ])(
+    'turns on SMS delivery-status logs (%s: success sampling %s) into two groups of the stack, through a role only SNS of this account may assume',
+    (logs, rate) => {
+      const { stack, template: t } = synth({ smsDeliveryStatusLogs: logs, smsMonthlySpendLimitUsd: '300' });
+      const settings = stack.service.smsAccountSettings;
+      const roleId = stack.getLogicalId(settings?.deliveryStatusRole?.node.defaultChild as CfnElement);
+      const [call] = smsAttributeCalls(t);
+      expect(sdkCall(call?.Properties.Create)).toMatchObject({
+        parameters: {
+          attributes: {
+            MonthlySpendLimit: '300',
+            DeliveryStatusIAMRole: 'ID',
+            DeliveryStatusSuccessSamplingRate: rate,
+          },
+        },
+      });
+      expect(JSON.stringify(call?.Properties.Create)).toContain(JSON.stringify({ 'Fn::GetAtt': [roleId, 'Arn'] }));
+      // The role goes with the stack: clear it, without failing the deletion on it.
+      expect(sdkCall(call?.Properties.Delete)).toEqual({
+        service: '@aws-sdk/client-sns',
+        action: 'SetSMSAttributes',
+        parameters: { attributes: { DeliveryStatusIAMRole: '' } },
+        ignoreErrorCodesMatching: '.*',
+      });
+      const role = (t.findResources('AWS::IAM::Role') as Record<string, Resource>)[roleId];
+      expect(role?.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Principal: { Service: 'sns.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ]);
+      expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
+      const groups = settings?.deliveryLogGroups;
+      const groupIds = [groups?.success, groups?.failure].map((group) =>
+        stack.getLogicalId(group?.node.defaultChild as CfnElement),
+      );
+      expect(role?.Properties.Policies[0].PolicyDocument.Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: groupIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+        },
+      ]);
+      const logGroups = t.findResources('AWS::Logs::LogGroup') as Record<string, Resource>;
+      expect(groupIds.map((id) => JSON.stringify(logGroups[id]?.Properties.LogGroupName))).toEqual([
+        JSON.stringify({
+          'Fn::Join': [
+            '',
+            ['sns/', { Ref: 'AWS::Region' }, '/', { Ref: 'AWS::AccountId' }, '/DirectPublishToPhoneNumber'],
+          ],
+        }),
+        JSON.stringify({
+          'Fn::Join': [
+            '',
+            ['sns/', { Ref: 'AWS::Region' }, '/', { Ref: 'AWS::AccountId' }, '/DirectPublishToPhoneNumber/Failure'],
+          ],
+        }),
+      ]);
+      for (const id of groupIds) expect(logGroups[id]?.Properties.RetentionInDays).toBe(30);
+      const passRole = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((statement) => statement.Action === 'iam:PassRole');
+      expect(passRole).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: { 'Fn::GetAtt': [roleId, 'Arn'] },
+          Condition: { StringEquals: { 'iam:PassedToService': 'sns.amazonaws.com' } },
+        },
+      ]);
+    },
+  );
 });
