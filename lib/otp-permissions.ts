@@ -17,8 +17,11 @@ export interface HandlerPermissionsProps {
   signingKeys: ISecret;
   /** SMS is sent: the send function may publish to phone numbers. */
   sms: boolean;
-  /** E-mail is sent from this address (`Name <address>` allowed) through this SES identity. */
-  email?: { from: string; sesIdentity: string };
+  /**
+   * E-mail is sent from this address (`Name <address>` allowed) through this SES identity, in this
+   * configuration set.
+   */
+  email?: { from: string; sesIdentity: string; configurationSet: string };
 }
 
 /** Gives each API function only the actions its code calls, on the resources it calls them on. */
@@ -88,8 +91,14 @@ export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
     send.addToRolePolicy(
       new PolicyStatement({
         actions: ['ses:SendEmail'],
+        // SES authorises a send against the identity and, when the call names one, the configuration set.
         resources: [
           Stack.of(send).formatArn({ service: 'ses', resource: 'identity', resourceName: props.email.sesIdentity }),
+          Stack.of(send).formatArn({
+            service: 'ses',
+            resource: 'configuration-set',
+            resourceName: props.email.configurationSet,
+          }),
         ],
         conditions: { StringEquals: { 'ses:FromAddress': senderAddress(props.email.from) } },
       }),

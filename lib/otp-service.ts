@@ -3,6 +3,8 @@ import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 import type { HandlerName } from '../functions/routes.js';
@@ -200,6 +202,8 @@ export class OtpService extends Construct {
   readonly dashboard: OtpDashboard;
   /** With SMS, unless turned off: End User Messaging's country rules. */
   readonly protectConfiguration?: OtpProtectConfiguration;
+  /** With e-mail: the SES configuration set every code e-mail is sent through. */
+  readonly emailConfigurationSet?: ConfigurationSet;
   /** With SMS and a spend limit or delivery logs asked for: the account's SNS SMS settings. */
   readonly smsAccountSettings?: OtpSmsAccountSettings;
 
@@ -239,9 +243,19 @@ export class OtpService extends Construct {
     const service = new Construct(this, 'Service');
     this.pepper = pepperSecret(service, removalPolicy);
     this.signingKeys = signingKeysSecret(service, removalPolicy);
+    if (props.email) {
+      // Every code e-mail goes through it: SES drops addresses that bounced or complained before
+      // (attacker-supplied ones, typed ones) instead of sending again and losing the sender's reputation.
+      this.emailConfigurationSet = new ConfigurationSet(this, 'EmailConfigurationSet', {
+        reputationMetrics: true,
+        sendingEnabled: true,
+        suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      });
+    }
     const email = props.email && {
       from: props.email.from,
       sesIdentity: props.email.sesIdentity ?? senderDomain(props.email.from),
+      configurationSet: this.emailConfigurationSet?.configurationSetName as string,
     };
     this.environment = functionEnvironment({
       stage: props.stage,
@@ -259,6 +273,7 @@ export class OtpService extends Construct {
       smsHourlyLimits: props.sms?.hourlyLimits,
       breaker: props.sms?.breaker,
       emailFrom: email?.from,
+      sesConfigurationSet: email?.configurationSet,
       corsOrigins: props.corsOrigins,
     });
     const sendConcurrency = props.sendConcurrency ?? 10;
@@ -335,13 +350,33 @@ export class OtpService extends Construct {
     const dashboardName = `otp-service-${props.stage}-${Stack.of(this).region}`;
     this.alarms = new OtpAlarms(this, 'Alarms', {
       api: this.api,
+      stage: props.stage,
+      // lib/otp-rest-api.ts makes the access log group under this id.
+      accessLogGroup: service.node.findChild('access-logs') as LogGroup,
       functions: [...Object.values(this.functions), this.cleanup.fn],
+      cleanup: this.cleanup.fn,
+      tables: [this.tables.state, this.tables.customers, this.tables.clients],
+      webAclArn: this.waf?.webAcl.attrArn,
+      email: email !== undefined,
       sendLogGroup: this.logGroups['send-otp'],
       smsMonthlyBudgetUsd: props.smsMonthlyBudgetUsd ?? 100,
       production: this.production,
       sms: props.sms !== undefined,
       dashboardName,
     });
+    // A run that fails after the retries (the schedule invokes it asynchronously) reaches the
+    // operator as a failure record on the alarm topic, beside the CleanupErrors alarm.
+    // The grant is written out rather than left to SnsDestination, whose grantPublish allows
+    // kms:GenerateDataKey* where publishing to an encrypted topic needs GenerateDataKey and Decrypt.
+    const { topic, key } = this.alarms;
+    this.cleanup.fn.configureAsyncInvoke({
+      onFailure: { bind: () => ({ destination: topic.topicArn }) },
+      retryAttempts: 2,
+    });
+    this.cleanup.fn.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }));
+    this.cleanup.fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key.keyArn] }),
+    );
     this.dashboard = new OtpDashboard(this, 'Dashboard', {
       dashboardName,
       smsCountries: props.sms?.allowedCountries,

@@ -256,7 +256,7 @@ export function settingsFromContext(context: Context): StackSettings {
     protectConfigurationDefault,
     smsMonthlyBudgetUsd: Number(budget),
     smsMonthlySpendLimitUsd: spendLimit === undefined ? undefined : Number(spendLimit),
-    smsDeliveryStatusLogs: deliveryLogs as SmsDeliveryStatusLogs | undefined,
+    smsDeliveryStatusLogs: deliveryLogs,
     sendConcurrency: Number(concurrency),
     waf: flag(context, 'waf', true),
     requireApiKey: flag(context, 'requireApiKey', true),

@@ -226,12 +226,16 @@ describe('OtpStack functions', () => {
     // The document is bundled in the function (functions/handlers/openapi.ts): it reads nothing.
     expect(statementsOf(t, 'openapi')).toEqual([]);
     expect(actionsOf(statementsOf(t, 'well-known'))).toEqual(new Set(['secretsmanager:GetSecretValue']));
+    // Its failed runs go to the alarm topic (an on-failure destination), which is encrypted.
     expect(actionsOf(statementsOf(t, 'cleanup'))).toEqual(
       new Set([
         'dynamodb:Query',
         'dynamodb:DeleteItem',
         'secretsmanager:GetSecretValue',
         'secretsmanager:PutSecretValue',
+        'sns:Publish',
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
       ]),
     );
     for (const handler of [...HANDLERS, 'cleanup']) {
@@ -430,12 +434,33 @@ describe('OtpStack functions', () => {
     );
   });
 
-  it('lets the send function e-mail only from the configured identity and address', () => {
-    const [ses] = statementsOf(template({ emailFrom: 'Acme <no-reply@acme.example>' }), 'send-otp').filter((s) =>
-      [s.Action].flat().includes('ses:SendEmail'),
-    );
-    expect(JSON.stringify(ses?.Resource)).toContain(':identity/acme.example');
-    expect(ses?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@acme.example' } });
+  it('lets the send function e-mail only from the configured identity and address, in its configuration set', () => {
+    const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const ses = statementsOf(t, 'send-otp').filter((s) => [s.Action].flat().includes('ses:SendEmail'));
+    const [setId] = Object.keys(t.findResources('AWS::SES::ConfigurationSet'));
+    expect(ses.map((s) => JSON.stringify(s.Resource)).sort()).toEqual([
+      expect.stringContaining(`:configuration-set/","{"Ref":"${setId}"}`.replace('","{', '",{')),
+      expect.stringContaining(':identity/acme.example'),
+    ]);
+    for (const statement of ses) {
+      expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@acme.example' } });
+    }
+  });
+
+  it('sends every code e-mail through a configuration set that suppresses bounced and complaining addresses', () => {
+    const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const sets = Object.entries(t.findResources('AWS::SES::ConfigurationSet') as Record<string, Resource>);
+    expect(sets).toHaveLength(1);
+    const [[setId, set] = []] = sets;
+    expect(set?.Properties).toMatchObject({
+      SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+      ReputationOptions: { ReputationMetricsEnabled: true },
+      SendingOptions: { SendingEnabled: true },
+    });
+    for (const variables of variablesOfEvery(t)) expect(variables.OTP_SES_CONFIGURATION_SET).toEqual({ Ref: setId });
+    // No e-mail, no configuration set.
+    template().resourceCountIs('AWS::SES::ConfigurationSet', 0);
+    for (const variables of variablesOfEvery(template())) expect(variables.OTP_SES_CONFIGURATION_SET).toBeUndefined();
   });
 
   it('tells every function the real names of the tables, and that keys are required', () => {
@@ -747,17 +772,205 @@ describe('OtpStack WAF', () => {
 });
 
 describe('OtpStack alarms', () => {
-  it('alarms on 5xx, throttles, delivery failures, SMS spend and countries paused by the breaker', () => {
-    const alarms = Object.values(template().findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
-    const watched = alarms.map((alarm) => alarm.Properties.MetricName ?? alarm.Properties.Metrics[0].Label);
-    expect(watched.sort()).toEqual([
-      '5XXError',
-      SMS_METRICS.breakerTripped,
-      'DeliveryFailures',
-      'Lambda throttles',
-      'SMSMonthToDateSpentUSD',
-    ]);
-    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  /** What each alarm watches: its metric's name, or its expression's label. */
+  const watched = (t: Template) =>
+    Object.values(t.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map(
+      (alarm) => (alarm.Properties.MetricName ?? alarm.Properties.Metrics[0].Label) as string,
+    );
+  const alarmsOf = (t: Template, label: string) =>
+    Object.values(t.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).filter(
+      (alarm) => (alarm.Properties.MetricName ?? alarm.Properties.Metrics[0].Label) === label,
+    );
+
+  it('alarms on 5XX, 4XX and 429 rates, p99 per route, WAF blocks, Lambda and DynamoDB throttles, the cleanup, deliveries, SMS spend and paused countries', () => {
+    const t = template();
+    expect(watched(t).sort()).toEqual(
+      [
+        'API 4XX %',
+        'API 429 %',
+        'API 5XX %',
+        'BlockedRequests',
+        SMS_METRICS.breakerTripped,
+        'DeliveryFailures',
+        'DynamoDB throttle events',
+        'DynamoDB throttle events',
+        'DynamoDB throttle events',
+        'Errors',
+        'Lambda throttles',
+        ...ROUTES.map(() => 'Latency'),
+        'SMSMonthToDateSpentUSD',
+      ].sort(),
+    );
+    const [topicId] = Object.keys(t.findResources('AWS::SNS::Topic'));
+    for (const alarm of Object.values(t.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>)) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    }
+  });
+
+  /** The expression of a metric-math alarm and its metrics by id. */
+  const mathOf = (alarm: Resource | undefined) => {
+    const metrics = alarm?.Properties.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string; Namespace: string }; Stat: string; Period: number };
+    }[];
+    return {
+      expression: metrics.find((metric) => metric.Expression)?.Expression,
+      metrics: Object.fromEntries(metrics.filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat])),
+    };
+  };
+
+  it('alarms on the 5XX rate, not a count: over 1% of answers in 5 minutes, from 3 errors', () => {
+    const [alarm] = alarmsOf(template(), 'API 5XX %');
+    const { expression, metrics } = mathOf(alarm);
+    expect(expression).toBe('IF(errors >= 3, 100 * errors / requests, 0)');
+    expect(metrics.errors).toMatchObject({
+      Metric: { MetricName: '5XXError', Namespace: 'AWS/ApiGateway' },
+      Stat: 'Sum',
+    });
+    expect(metrics.requests).toMatchObject({ Metric: { MetricName: 'Count' }, Stat: 'Sum', Period: 300 });
+    expect(alarm?.Properties).toMatchObject({
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on the 4XX rate and the 429 rate over 15 minutes, from 50 requests per 5 minutes', () => {
+    const t = template();
+    const [clientErrors] = alarmsOf(t, 'API 4XX %');
+    expect(mathOf(clientErrors).expression).toBe('IF(requests >= 50, 100 * errors / requests, 0)');
+    expect(mathOf(clientErrors).metrics.errors).toMatchObject({ Metric: { MetricName: '4XXError' } });
+    expect(clientErrors?.Properties).toMatchObject({ Threshold: 25, EvaluationPeriods: 3 });
+    const [tooMany] = alarmsOf(t, 'API 429 %');
+    expect(mathOf(tooMany).expression).toBe('IF(requests >= 50, 100 * errors / requests, 0)');
+    expect(mathOf(tooMany).metrics.errors).toMatchObject({
+      Metric: { MetricName: 'Api429', Namespace: METRICS_NAMESPACE },
+    });
+    expect(tooMany?.Properties).toMatchObject({ Threshold: 10, EvaluationPeriods: 3 });
+    // Counted from the access log, where every 429 shows, the gateway's throttle and the service's limits alike.
+    const { stack } = synth();
+    const accessLogs = stack.service.node.findAll().find((c) => c.node.id === 'access-logs');
+    const [filter] = Object.values(
+      t.findResources('AWS::Logs::MetricFilter', {
+        Properties: { MetricTransformations: [Match.objectLike({ MetricName: 'Api429' })] },
+      }) as Record<string, Resource>,
+    );
+    expect(filter?.Properties.LogGroupName).toEqual({
+      Ref: stack.getLogicalId(accessLogs?.node.defaultChild as CfnElement),
+    });
+    expect(filter?.Properties.FilterPattern).toBe('{ ($.status = "429") || ($.status = 429) }');
+  });
+
+  it('alarms on the p99 latency of every route of functions/routes.ts, 5 s for send and 2 s for the others', () => {
+    const latency = alarmsOf(template(), 'Latency');
+    expect(latency).toHaveLength(ROUTES.length);
+    for (const route of ROUTES) {
+      const alarm = latency.find(
+        (a) =>
+          (a.Properties.Dimensions as { Name: string; Value: string }[]).some(
+            (d) => d.Name === 'Resource' && d.Value === route.path,
+          ) &&
+          (a.Properties.Dimensions as { Name: string; Value: string }[]).some(
+            (d) => d.Name === 'Method' && d.Value === route.method,
+          ),
+      );
+      expect(alarm?.Properties, `${route.method} ${route.path}`).toMatchObject({
+        Namespace: 'AWS/ApiGateway',
+        ExtendedStatistic: 'p99',
+        Period: 300,
+        EvaluationPeriods: 3,
+        Threshold: route.path === '/v1/otp/send' ? 5000 : 2000,
+        TreatMissingData: 'notBreaching',
+      });
+      expect(alarm?.Properties.Dimensions).toEqual(
+        expect.arrayContaining([
+          { Name: 'ApiName', Value: 'otp-service-dev' },
+          { Name: 'Stage', Value: 'dev' },
+        ]),
+      );
+    }
+  });
+
+  it('alarms on what the WAF blocks, by the web ACL its ARN names; none without the WAF', () => {
+    const t = template();
+    const [aclId] = Object.keys(t.findResources('AWS::WAFv2::WebACL'));
+    const [blocks] = alarmsOf(t, 'BlockedRequests');
+    expect(blocks?.Properties).toMatchObject({ Namespace: 'AWS/WAFV2', Statistic: 'Sum', Threshold: 100 });
+    expect(blocks?.Properties.Dimensions).toEqual(
+      expect.arrayContaining([
+        { Name: 'Rule', Value: 'ALL' },
+        { Name: 'Region', Value: { Ref: 'AWS::Region' } },
+        { Name: 'WebACL', Value: { 'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': [aclId, 'Arn'] }] }] } },
+      ]),
+    );
+    expect(alarmsOf(template({ waf: 'false' }), 'BlockedRequests')).toEqual([]);
+  });
+
+  it('alarms on the throttle events of each table', () => {
+    const throttles = alarmsOf(template(), 'DynamoDB throttle events');
+    const ids = Object.values(tableIds());
+    const tablesWatched = throttles.map((alarm) => {
+      const { expression, metrics } = mathOf(alarm);
+      expect(expression).toBe('reads + writes');
+      expect(metrics.reads).toMatchObject({ Metric: { MetricName: 'ReadThrottleEvents' }, Stat: 'Sum' });
+      expect(metrics.writes).toMatchObject({ Metric: { MetricName: 'WriteThrottleEvents' }, Stat: 'Sum' });
+      return JSON.stringify(metrics.reads);
+    });
+    for (const id of ids) expect(tablesWatched.filter((json) => json.includes(`"${id}"`))).toHaveLength(1);
+  });
+
+  it("alarms on the cleanup's errors, and sends its failed runs to the alarm topic", () => {
+    const t = template();
+    const [cleanupId, cleanup] =
+      Object.entries(
+        t.findResources('AWS::Lambda::Function', { Properties: { Description: 'OTP service: cleanup' } }) as Record<
+          string,
+          Resource & { DependsOn?: string[] }
+        >,
+      )[0] ?? [];
+    const [errors] = alarmsOf(t, 'Errors');
+    expect(errors?.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: cleanupId } }],
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 1,
+    });
+    const [topicId] = Object.keys(t.findResources('AWS::SNS::Topic'));
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: cleanupId },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { Ref: topicId } } },
+    });
+    // Lambda checks the role may publish when the destination is set: the grant exists before.
+    const [policyId] = Object.keys(
+      t.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: cleanup?.Properties.Role['Fn::GetAtt'][0] }] },
+      }),
+    );
+    expect(cleanup?.DependsOn).toContain(policyId);
+    const [keyId] = Object.keys(t.findResources('AWS::KMS::Key'));
+    expect(statementsOf(t, 'cleanup')).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topicId } },
+        { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+      ]),
+    );
+  });
+
+  it("alarms on the account's SES bounce and complaint rates with e-mail, at SES's own review thresholds", () => {
+    const t = template({ emailFrom: 'no-reply@acme.example' });
+    expect(alarmsOf(t, 'Reputation.BounceRate')[0]?.Properties).toMatchObject({
+      Namespace: 'AWS/SES',
+      Threshold: 0.05,
+    });
+    expect(alarmsOf(t, 'Reputation.ComplaintRate')[0]?.Properties).toMatchObject({
+      Namespace: 'AWS/SES',
+      Threshold: 0.001,
+    });
+    expect(alarmsOf(template(), 'Reputation.BounceRate')).toEqual([]);
   });
 
   it('alarms to the topic when the breaker pauses a country: any trip in 5 minutes, no data is fine', () => {
@@ -816,7 +1029,19 @@ describe('OtpStack alarms', () => {
     const keys = t.findResources('AWS::KMS::Key') as Record<string, Resource>;
     const [keyId, key] = Object.entries(keys)[0] ?? [];
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
-    expect(JSON.stringify(key?.Properties.KeyPolicy)).toContain('cloudwatch.amazonaws.com');
+    // CloudWatch may use the key for alarms of this account only.
+    const forCloudWatch = (key?.Properties.KeyPolicy.Statement as Record<string, unknown>[]).filter((statement) =>
+      JSON.stringify(statement.Principal).includes('cloudwatch.amazonaws.com'),
+    );
+    expect(forCloudWatch).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+    ]);
     expect(key?.Properties.EnableKeyRotation).toBe(true);
     t.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
