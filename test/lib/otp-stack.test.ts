@@ -9,6 +9,7 @@ import { HANDLERS, ROUTES } from '../../functions/routes.js';
 import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { isProductionStage } from '../../functions/settings-rules.js';
 import { ROUTE_GRAPHS } from '../../lib/otp-dashboard.js';
+import { LEADING_KEY_PREFIXES } from '../../lib/leading-keys.js';
 import { PROTECT_CONFIGURATION_COUNTRIES } from '../../lib/otp-protect-configuration.js';
 import { OtpStack } from '../../lib/otp-stack.js';
 import { settingsFromContext } from '../../lib/stack-config.js';
@@ -292,8 +293,48 @@ describe('OtpStack functions', () => {
     expect(on('session', ids.state)).toEqual(item('GetItem', 'UpdateItem', 'DeleteItem'));
     expect(on('sessions', ids.state)).toEqual(item('GetItem'));
     expect(on('refresh', ids.state)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
+    // The refreshed answer carries the customer's identity (functions/core/refresh-session.ts).
+    expect(on('refresh', ids.customers)).toEqual(item('GetItem'));
     for (const handler of ['session', 'sessions', 'policy', 'health'])
       expect(on(handler, ids.customers)).toEqual(new Set());
+  });
+
+  it('holds session, sessions and refresh to the key prefixes of lib/leading-keys.ts, on every item action', () => {
+    const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const ids = tableIds({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const arn = (id: string) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] });
+    const like = (...prefixes: string[]) => ({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) },
+    });
+    const onTable = (handler: string, id: string) =>
+      statementsOf(t, handler).filter((s) => JSON.stringify(s.Resource) === arn(id));
+    const expected: Record<string, Record<string, unknown>> = {
+      session: { [ids.state]: like('session#', 'family#') },
+      sessions: { [ids.state]: like('session#', 'family#') },
+      refresh: { [ids.state]: like('session#', 'family#', 'refresh#'), [ids.customers]: like('customer#') },
+    };
+    for (const [handler, tables] of Object.entries(expected)) {
+      for (const [id, condition] of Object.entries(tables)) {
+        const statements = onTable(handler, id);
+        expect(statements.length, `${handler} ${id}`).toBeGreaterThan(0);
+        for (const statement of statements) expect(statement.Condition, `${handler} ${id}`).toEqual(condition);
+      }
+      // The clients table is not held: both kinds of item it holds are read by every caller.
+      for (const statement of onTable(handler, ids.clients)) expect(statement.Condition).toBeUndefined();
+      // Nor the sessions index: LeadingKeys there would test the index's key, a customer id.
+      for (const statement of statementsOf(t, handler).filter((s) => s.Action === 'dynamodb:Query')) {
+        expect(statement.Condition).toBeUndefined();
+      }
+    }
+    expect(LEADING_KEY_PREFIXES).toEqual({
+      session: { state: ['session#', 'family#'] },
+      sessions: { state: ['session#', 'family#'] },
+      refresh: { state: ['session#', 'family#', 'refresh#'], customers: ['customer#'] },
+    });
+    // The others reach nearly every kind of item (lib/leading-keys.ts says why): no condition.
+    for (const handler of ['send-otp', 'verify-otp', 'policy', 'cleanup']) {
+      expect(JSON.stringify(statementsOf(t, handler)), handler).not.toContain('dynamodb:LeadingKeys');
+    }
   });
 
   it("lets only the functions that list a customer's sessions Query, and only the sessions index", () => {
