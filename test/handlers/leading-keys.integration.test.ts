@@ -49,7 +49,7 @@ function accessesOf(command: { constructor: { name: string }; input: Input }): A
 async function record(h: Harness, run: () => Promise<unknown>): Promise<Access[]> {
   type Send = (command: unknown) => Promise<unknown>;
   const client = h.client as unknown as { send: Send };
-  const original = client.send.bind(h.client) as Send;
+  const original: Send = client.send.bind(h.client);
   const accesses: Access[] = [];
   client.send = (command) => {
     accesses.push(...accessesOf(command as Parameters<typeof accessesOf>[0]));
