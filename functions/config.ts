@@ -106,6 +106,8 @@ export interface OtpConfig {
   /** ISO 3166-1 alpha-2 codes; undefined allows every country. */
   smsAllowedCountries?: readonly string[];
   emailFrom?: string;
+  /** The SES configuration set code e-mails are sent through (bounce and complaint suppression). */
+  sesConfigurationSet?: string;
   smsSenderId?: string;
   smsOriginationNumber?: string;
   appName: string;
@@ -225,6 +227,9 @@ const TABLE_NAME = z
   .string()
   .check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)'));
 const DELIVERY = z.enum(['aws', 'local'], 'must be aws or local');
+const SES_CONFIGURATION_SET = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name (1-64 of A-Z a-z 0-9 _ -)'));
 const SECRET_ARN = z
   .string()
   .check(
@@ -317,10 +322,16 @@ export function loadConfig(env: Env): OtpConfig {
     throw new ConfigError('OTP_SEND_LIMIT_PER_DAY', `must be at least OTP_SEND_LIMIT_PER_HOUR (${sendLimitPerHour}).`);
   }
 
-  const allowedChannels = list(env, 'OTP_ALLOWED_CHANNELS') ?? [...CHANNELS];
+  // `none`: a stack deployed with no channel (lib/stack-config.ts) sends nothing, and every send is
+  // refused as channel-not-allowed; an empty value would mean every channel.
+  const allowedChannels =
+    raw(env, 'OTP_ALLOWED_CHANNELS') === 'none' ? [] : (list(env, 'OTP_ALLOWED_CHANNELS') ?? [...CHANNELS]);
   for (const channel of allowedChannels) {
     if (!(CHANNELS as readonly string[]).includes(channel)) {
-      throw new ConfigError('OTP_ALLOWED_CHANNELS', `must be a comma-separated list of sms, email (got "${channel}").`);
+      throw new ConfigError(
+        'OTP_ALLOWED_CHANNELS',
+        `must be none or a comma-separated list of sms, email (got "${channel}").`,
+      );
     }
   }
 
@@ -387,6 +398,7 @@ export function loadConfig(env: Env): OtpConfig {
     allowedChannels: allowedChannels as Channel[],
     smsAllowedCountries,
     emailFrom,
+    sesConfigurationSet: optional(env, 'OTP_SES_CONFIGURATION_SET', SES_CONFIGURATION_SET),
     smsSenderId: optional(env, 'OTP_SMS_SENDER_ID', SMS_SENDER_ID),
     smsOriginationNumber: optional(env, 'OTP_SMS_ORIGINATION_NUMBER', E164_NUMBER),
     appName: text(env, 'OTP_APP_NAME', 'OTP', APP_NAME),

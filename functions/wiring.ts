@@ -60,7 +60,9 @@ export function createSenders(config: OtpConfig): Senders {
       senderId: config.smsSenderId,
       originationNumber: config.smsOriginationNumber,
     }),
-    email: config.emailFrom ? new SesEmailSender(traced(emailClient()), config.emailFrom) : unavailable('email'),
+    email: config.emailFrom
+      ? new SesEmailSender(traced(emailClient()), config.emailFrom, config.sesConfigurationSet)
+      : unavailable('email'),
   };
 }
 

@@ -49,6 +49,8 @@ export interface FunctionEnvironmentProps {
   smsHourlyLimits?: SmsHourlyLimits;
   breaker?: BreakerSettings;
   emailFrom?: string;
+  /** The SES configuration set code e-mails go through (OTP_SES_CONFIGURATION_SET). */
+  sesConfigurationSet?: string;
   /** The web origins that may read the answers (functions/http/cors.ts); none where unset. */
   corsOrigins?: CorsOrigins;
 }
@@ -72,9 +74,11 @@ export function functionEnvironment(props: FunctionEnvironmentProps): Record<str
     OTP_SIGNING_KEYS_SECRET_ARN: props.signingKeys.secretArn,
     // Always written, like OTP_REQUIRE_API_KEY: every function reads the same value.
     OTP_ACCESS_TOKEN_ALGORITHM: props.accessTokenAlgorithm,
-    OTP_ALLOWED_CHANNELS: channels.join(','),
+    // `none` rather than an empty value, which functions/config.ts reads as every channel.
+    OTP_ALLOWED_CHANNELS: channels.length > 0 ? channels.join(',') : 'none',
     ...(props.smsCountries ? { OTP_SMS_ALLOWED_COUNTRIES: props.smsCountries.join(',') } : {}),
     ...(props.emailFrom ? { OTP_EMAIL_FROM: props.emailFrom } : {}),
+    ...(props.sesConfigurationSet ? { OTP_SES_CONFIGURATION_SET: props.sesConfigurationSet } : {}),
     ...(props.smsSenderId ? { OTP_SMS_SENDER_ID: props.smsSenderId } : {}),
     ...(props.smsOriginationNumber ? { OTP_SMS_ORIGINATION_NUMBER: props.smsOriginationNumber } : {}),
     ...(props.corsOrigins ? { OTP_CORS_ORIGINS: props.corsOrigins === '*' ? '*' : props.corsOrigins.join(',') } : {}),

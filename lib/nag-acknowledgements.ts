@@ -1,4 +1,5 @@
 import { Validations } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import type { OtpAuthorizer } from './otp-authorizer.js';
 import type { OtpService } from './otp-service.js';
@@ -11,6 +12,12 @@ const SMS_PUBLISH_REASON =
 
 const acknowledge = (scope: Construct, id: string, reason: string) =>
   Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-${id}`, reason });
+
+/**
+ * Where a function's grants are: its role (lib/otp-logs.ts functionRole), which is the function's
+ * sibling, not its child, so an acknowledgement on the function would not reach the role's policy.
+ */
+const roleOf = (fn: IFunction): Construct => (fn.role instanceof Construct ? fn.role : fn);
 
 /** Each cdk-nag AwsSolutions finding the service accepts, on the construct it concerns, with the reason. */
 export function acknowledgeNagFindings(service: OtpService, options: { sms: boolean; waf: boolean }): void {
@@ -36,15 +43,12 @@ export function acknowledgeNagFindings(service: OtpService, options: { sms: bool
     'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
     'The account-wide role API Gateway needs to write access and error logs; AWS maintains its narrow policy.',
   );
+  // The functions' roles carry no managed policy: each writes to its own log group only
+  // (lib/otp-logs.ts functionRole).
   for (const fn of [...Object.values(functions), service.cleanup.fn]) {
-    acknowledge(
-      fn,
-      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'Only lets the function write its own CloudWatch logs.',
-    );
     // One acknowledgement per finding and construct: the send function's names its SMS reason too.
     const sms = options.sms && fn === functions['send-otp'];
-    acknowledge(fn, 'IAM5[Resource::*]', sms ? `${SMS_PUBLISH_REASON} ${XRAY_REASON}` : XRAY_REASON);
+    acknowledge(roleOf(fn), 'IAM5[Resource::*]', sms ? `${SMS_PUBLISH_REASON} ${XRAY_REASON}` : XRAY_REASON);
   }
   const accountDefault = service.protectConfiguration?.accountDefault;
   if (accountDefault) {
@@ -53,16 +57,24 @@ export function acknowledgeNagFindings(service: OtpService, options: { sms: bool
       'IAM5[Resource::*]',
       'DeleteAccountDefaultProtectConfiguration (run when the stack is deleted) names no resource in IAM, so it takes "*" and nothing else; setting the default is allowed on this protect configuration only.',
     );
-    // The function that makes the call is the stack's one AwsCustomResource function, whose role is
-    // the custom resource's grant principal.
-    const role = accountDefault.grantPrincipal;
-    if (role instanceof Construct) {
-      acknowledge(
-        role,
-        'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        'Only lets the custom resource function write its own CloudWatch logs.',
-      );
-    }
+  }
+  const smsAccount = service.smsAccountSettings?.call;
+  if (smsAccount) {
+    acknowledge(
+      smsAccount,
+      'IAM5[Resource::*]',
+      'sns:SetSMSAttributes names no resource in IAM, so it takes "*" and nothing else; iam:PassRole is on the delivery-status role only, to SNS only.',
+    );
+  }
+  // The function that makes the calls is the stack's one AwsCustomResource function, whose role is
+  // every custom resource's grant principal: one acknowledgement for it.
+  const role = (accountDefault ?? smsAccount)?.grantPrincipal;
+  if (role instanceof Construct) {
+    acknowledge(
+      role,
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      "CDK's AwsCustomResource function (one per stack, made by aws-cdk-lib) takes this AWS-managed policy, which allows logs:CreateLogGroup, CreateLogStream and PutLogEvents on every log group; it runs only on deploy and delete.",
+    );
   }
   if (!options.waf) {
     acknowledge(api, 'APIG3', 'WAF turned off with -c waf=false; the per-target and per-IP send limits still apply.');
@@ -84,10 +96,5 @@ export function acknowledgeNagFindings(service: OtpService, options: { sms: bool
  * team's stack). The team's REST API and its findings are the team's.
  */
 export function acknowledgeAuthorizerNagFindings(authorizer: OtpAuthorizer): void {
-  acknowledge(
-    authorizer.fn,
-    'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    'Only lets the function write its own CloudWatch logs.',
-  );
-  acknowledge(authorizer.fn, 'IAM5[Resource::*]', XRAY_REASON);
+  acknowledge(roleOf(authorizer.fn), 'IAM5[Resource::*]', XRAY_REASON);
 }

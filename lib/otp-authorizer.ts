@@ -6,6 +6,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HEADERS_VARIABLE } from '../functions/http/authorizer-policy.js';
 import { BUNDLING, FUNCTION_DEFAULTS, handlerEntry } from './function-defaults.js';
+import { functionRole } from './otp-logs.js';
 import { acknowledgeAuthorizerNagFindings } from './nag-acknowledgements.js';
 import type { OtpService } from './otp-service.js';
 
@@ -96,6 +97,7 @@ export class OtpAuthorizer extends Construct {
         [HEADERS_VARIABLE]: this.identityHeaders.join(','),
       },
       logGroup: this.logGroup,
+      role: functionRole(this, 'authorizer-role', this.logGroup),
     });
     // Checking a session token reads its session item, an access token its family item: both GetItem.
     this.fn.addToRolePolicy(

@@ -10,6 +10,7 @@ import { Trigger } from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { STATE_TABLE } from '../functions/tables.js';
 import { BUNDLING, FUNCTION_DEFAULTS, handlerEntry } from './function-defaults.js';
+import { functionRole } from './otp-logs.js';
 
 export interface OtpCleanupProps {
   stateTable: TableV2;
@@ -40,6 +41,10 @@ export class OtpCleanup extends Construct {
   constructor(scope: Construct, id: string, props: OtpCleanupProps) {
     super(scope, id);
     const removalPolicy = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logGroup = new LogGroup(this, 'cleanup-logs', {
+      retention: props.production ? RetentionDays.THREE_MONTHS : RetentionDays.ONE_MONTH,
+      removalPolicy,
+    });
     this.fn = new NodejsFunction(this, 'cleanup', {
       ...FUNCTION_DEFAULTS,
       timeout: TIMEOUT,
@@ -48,10 +53,8 @@ export class OtpCleanup extends Construct {
       handler: 'handler',
       bundling: BUNDLING,
       environment: { ...props.environment, OTP_CLEANUP_MAX_ITEMS: String(MAX_ITEMS_PER_RUN) },
-      logGroup: new LogGroup(this, 'cleanup-logs', {
-        retention: props.production ? RetentionDays.THREE_MONTHS : RetentionDays.ONE_MONTH,
-        removalPolicy,
-      }),
+      logGroup,
+      role: functionRole(this, 'cleanup-role', logGroup),
     });
     // Query on the `due` index only; DeleteItem removes what it lists.
     const index = STATE_TABLE.dueIndex.name;

@@ -4,11 +4,14 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { HANDLERS, type HandlerName } from '../functions/routes.js';
 import { BUNDLING, FUNCTION_DEFAULTS, handlerEntry } from './function-defaults.js';
+import { functionRole } from './otp-logs.js';
 
 export interface HandlerFunctionsProps {
   environment: Record<string, string>;
   retention: RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** Reserved concurrency per function: at most that many instances run, and they always may. */
+  reservedConcurrency?: Partial<Record<HandlerName, number>>;
 }
 
 export interface HandlerFunctions {
@@ -34,6 +37,8 @@ export function handlerFunctions(scope: Construct, props: HandlerFunctionsProps)
       bundling: BUNDLING,
       environment: props.environment,
       logGroup: logGroups[name],
+      role: functionRole(scope, `${name}-role`, logGroups[name]),
+      reservedConcurrentExecutions: props.reservedConcurrency?.[name],
     });
   }
   return { functions, logGroups };

@@ -6,6 +6,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { HandlerName } from '../functions/routes.js';
 import { senderAddress } from '../functions/settings-rules.js';
 import { STATE_TABLE } from '../functions/tables.js';
+import { type KeyedTable, leadingKeysCondition } from './leading-keys.js';
 
 export interface HandlerPermissionsProps {
   functions: Record<HandlerName, IFunction>;
@@ -17,8 +18,11 @@ export interface HandlerPermissionsProps {
   signingKeys: ISecret;
   /** SMS is sent: the send function may publish to phone numbers. */
   sms: boolean;
-  /** E-mail is sent from this address (`Name <address>` allowed) through this SES identity. */
-  email?: { from: string; sesIdentity: string };
+  /**
+   * E-mail is sent from this address (`Name <address>` allowed) through this SES identity, in this
+   * configuration set.
+   */
+  email?: { from: string; sesIdentity: string; configurationSet: string };
 }
 
 /** Gives each API function only the actions its code calls, on the resources it calls them on. */
@@ -32,12 +36,27 @@ export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
     policy,
     'well-known': wellKnown,
   } = props.functions;
+  const handlerOf = new Map(Object.entries(props.functions).map(([name, fn]) => [fn, name as HandlerName]));
+  const kindOf = new Map<TableV2, KeyedTable>([
+    [props.state, 'state'],
+    [props.customers, 'customers'],
+  ]);
   // On the tables themselves, not their indexes (which table.grant would add). Transactions need
-  // the item actions they contain; there is no separate transaction action.
-  const allow = (fn: IFunction, table: TableV2, ...actions: string[]) =>
+  // the item actions they contain; there is no separate transaction action, and each item of a
+  // transaction is checked against the statement of its action, its key included. Where
+  // lib/leading-keys.ts lists a function's prefixes on the table, only items under them.
+  const allow = (fn: IFunction, table: TableV2, ...actions: string[]) => {
+    const handler = handlerOf.get(fn);
+    const kind = kindOf.get(table);
+    const condition = handler && kind ? leadingKeysCondition(handler, kind) : undefined;
     fn.addToRolePolicy(
-      new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
+      new PolicyStatement({
+        actions: actions.map((a) => `dynamodb:${a}`),
+        resources: [table.tableArn],
+        ...(condition ? { conditions: condition } : {}),
+      }),
     );
+  };
   allow(send, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
   // verify-email / verify-phone: whether the session's customer has that identifier already.
   allow(send, props.customers, 'GetItem');
@@ -60,6 +79,9 @@ export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
   // Rotation is one transaction: the family updated, the old session deleted, the new session and
   // refresh token put; reuse revokes the family and deletes its live session.
   allow(refresh, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
+  // The refreshed answer carries the customer's identity, read beside the rotation
+  // (functions/core/refresh-session.ts): without this the read was refused.
+  allow(refresh, props.customers, 'GetItem');
   // Each API call finds its client by the key's hash (functions/adapters/dynamo/clients.ts,
   // findByKeyHash); clients are written only by `npm run clients` with an operator's credentials.
   for (const fn of [send, verify, session, sessions, refresh, policy]) allow(fn, props.clients, 'GetItem');
@@ -88,8 +110,14 @@ export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
     send.addToRolePolicy(
       new PolicyStatement({
         actions: ['ses:SendEmail'],
+        // SES authorises a send against the identity and, when the call names one, the configuration set.
         resources: [
           Stack.of(send).formatArn({ service: 'ses', resource: 'identity', resourceName: props.email.sesIdentity }),
+          Stack.of(send).formatArn({
+            service: 'ses',
+            resource: 'configuration-set',
+            resourceName: props.email.configurationSet,
+          }),
         ],
         conditions: { StringEquals: { 'ses:FromAddress': senderAddress(props.email.from) } },
       }),

@@ -1,8 +1,10 @@
-import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 import type { HandlerName } from '../functions/routes.js';
@@ -22,7 +24,9 @@ import { addMethodNotAllowed, addProblemResponses } from './gateway-responses.js
 import { OtpAlarms } from './otp-alarms.js';
 import { OtpCleanup } from './otp-cleanup.js';
 import { OtpDashboard } from './otp-dashboard.js';
+import { executionLogGroup, OtpWafLogging } from './otp-logs.js';
 import { OtpProtectConfiguration } from './otp-protect-configuration.js';
+import { OtpSmsAccountSettings, type SmsDeliveryStatusLogs } from './otp-sms-account.js';
 import { handlerFunctions } from './otp-functions.js';
 import { grantHandlerPermissions } from './otp-permissions.js';
 import { type ApiThrottle, type OtpCustomDomain, otpRestApi } from './otp-rest-api.js';
@@ -61,6 +65,21 @@ export interface OtpSmsProps {
    * @default true
    */
   readonly protectConfiguration?: boolean;
+  /**
+   * Sets the account's SNS `MonthlySpendLimit` in the region to this many whole USD (SetSMSAttributes):
+   * SNS stops sending SMS, anyone's, within minutes of the month's spend crossing it. Account-wide,
+   * and left as it is when the stack is deleted. SNS refuses a value above the account's quota, which
+   * only an AWS support case raises.
+   * @default the account's limit is left alone
+   */
+  readonly monthlySpendLimitUsd?: number;
+  /**
+   * SNS logs SMS deliveries to CloudWatch Logs (`sns/<region>/<account>/DirectPublishToPhoneNumber` and
+   * `…/Failure`, which the stack makes with its log retention): `failures` only, or `all`. The logs
+   * hold the destination number in full. Account-wide, like the spend limit.
+   * @default the account's delivery logging is left alone
+   */
+  readonly deliveryStatusLogs?: SmsDeliveryStatusLogs;
   /**
    * Makes that protect configuration the account's default in the region. SNS applies the default
    * to every SMS of the account there, other applications' included, and one account has one
@@ -101,12 +120,13 @@ export interface OtpServiceProps {
    */
   readonly devMode?: boolean;
   /**
-   * Codes by SMS through SNS. One of `sms` and `email` at least.
+   * Codes by SMS through SNS. Without `sms` and `email` the service synthesises with a warning and
+   * refuses every send.
    * @default no SMS
    */
   readonly sms?: OtpSmsProps;
   /**
-   * Codes by e-mail through SES (an identity verified in the account). One of `sms` and `email` at least.
+   * Codes by e-mail through SES (an identity verified in the account).
    * @default no e-mail
    */
   readonly email?: OtpEmailProps;
@@ -115,6 +135,14 @@ export interface OtpServiceProps {
    * @default 100
    */
   readonly smsMonthlyBudgetUsd?: number;
+  /**
+   * Reserved concurrency of the send function: at most this many sends run at once, whatever comes
+   * in, a hard cap on how fast SMS and e-mail can be spent (the throttles alarm tells when it bites).
+   * 0 reserves none (an account whose concurrency quota is 10, as new ones have, can reserve none:
+   * Lambda keeps 10 unreserved).
+   * @default 10
+   */
+  readonly sendConcurrency?: number;
   /**
    * A WAF web ACL in front of the API (AWS common rules, per-IP rate limits on every request and,
    * tighter, on the send, verify and session routes).
@@ -187,12 +215,20 @@ export class OtpService extends Construct {
   readonly api: RestApi;
   /** Where apps call the API: the custom domain's root, or the execute-api stage URL. */
   readonly url: string;
+  /** `API-Gateway-Execution-Logs_{api-id}/{stage}`, made by the stack so that it expires. */
+  readonly executionLogs: LogGroup;
   readonly cleanup: OtpCleanup;
   readonly waf?: OtpWaf;
+  /** With the WAF: its log of blocked and counted requests. */
+  readonly wafLogging?: OtpWafLogging;
   readonly alarms: OtpAlarms;
   readonly dashboard: OtpDashboard;
   /** With SMS, unless turned off: End User Messaging's country rules. */
   readonly protectConfiguration?: OtpProtectConfiguration;
+  /** With e-mail: the SES configuration set every code e-mail is sent through. */
+  readonly emailConfigurationSet?: ConfigurationSet;
+  /** With SMS and a spend limit or delivery logs asked for: the account's SNS SMS settings. */
+  readonly smsAccountSettings?: OtpSmsAccountSettings;
 
   constructor(scope: Construct, id: string, props: OtpServiceProps) {
     super(scope, id);
@@ -201,12 +237,22 @@ export class OtpService extends Construct {
     if (devMode && this.production) {
       throw new Error(`OtpService: devMode is refused in production (stage ${props.stage}): it returns codes.`);
     }
-    if (!props.sms && !props.email) throw new Error('OtpService: needs sms or email, or it has nothing to send.');
+    if (!props.sms && !props.email) {
+      // Deployable, and harmless: nothing is sent and nothing may be (no sns:Publish, no ses:SendEmail).
+      Annotations.of(this).addWarningV2(
+        'otp-service:no-channel',
+        'OtpService: neither sms nor email is set, so every send is refused (403 channel-not-allowed). Set emailFrom and/or smsCountries.',
+      );
+    }
     if (props.sms && props.sms.allowedCountries.length === 0) {
       throw new Error('OtpService: sms.allowedCountries is empty; leave sms out to send no SMS.');
     }
     if (props.sms) checkSmsProtection(props.sms);
     if (props.customDomain) checkCustomDomain(this, props.customDomain);
+    const limit = props.sms?.monthlySpendLimitUsd;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+      throw new Error(`OtpService: sms.monthlySpendLimitUsd must be a whole number of USD, at least 1 (got ${limit}).`);
+    }
     if (props.sms?.protectConfigurationAccountDefault && props.sms.protectConfiguration === false) {
       throw new Error('OtpService: sms.protectConfigurationAccountDefault needs sms.protectConfiguration.');
     }
@@ -221,9 +267,19 @@ export class OtpService extends Construct {
     const service = new Construct(this, 'Service');
     this.pepper = pepperSecret(service, removalPolicy);
     this.signingKeys = signingKeysSecret(service, removalPolicy);
+    if (props.email) {
+      // Every code e-mail goes through it: SES drops addresses that bounced or complained before
+      // (attacker-supplied ones, typed ones) instead of sending again and losing the sender's reputation.
+      this.emailConfigurationSet = new ConfigurationSet(this, 'EmailConfigurationSet', {
+        reputationMetrics: true,
+        sendingEnabled: true,
+        suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      });
+    }
     const email = props.email && {
       from: props.email.from,
       sesIdentity: props.email.sesIdentity ?? senderDomain(props.email.from),
+      configurationSet: this.emailConfigurationSet?.configurationSetName as string,
     };
     this.environment = functionEnvironment({
       stage: props.stage,
@@ -241,9 +297,19 @@ export class OtpService extends Construct {
       smsHourlyLimits: props.sms?.hourlyLimits,
       breaker: props.sms?.breaker,
       emailFrom: email?.from,
+      sesConfigurationSet: email?.configurationSet,
       corsOrigins: props.corsOrigins,
     });
-    const handlers = handlerFunctions(service, { environment: this.environment, retention, removalPolicy });
+    const sendConcurrency = props.sendConcurrency ?? 10;
+    if (!Number.isInteger(sendConcurrency) || sendConcurrency < 0 || sendConcurrency > 1000) {
+      throw new Error(`OtpService: sendConcurrency must be a whole number from 0 to 1000 (got ${sendConcurrency}).`);
+    }
+    const handlers = handlerFunctions(service, {
+      environment: this.environment,
+      retention,
+      removalPolicy,
+      reservedConcurrency: sendConcurrency > 0 ? { 'send-otp': sendConcurrency } : {},
+    });
     this.functions = handlers.functions;
     this.logGroups = handlers.logGroups;
     grantHandlerPermissions({
@@ -268,6 +334,7 @@ export class OtpService extends Construct {
     addProblemResponses(this.api, props.corsOrigins);
     addMethodNotAllowed(this.api, props.corsOrigins);
     this.url = props.customDomain ? `https://${props.customDomain.domainName}/` : this.api.url;
+    this.executionLogs = executionLogGroup(service, { api: this.api, stage: props.stage, retention, removalPolicy });
     // Built from the API's id, not from api.url: that names the deployment stage, which depends on
     // every method and so on every function, and a function's variable cannot depend on it.
     this.issuer =
@@ -291,8 +358,22 @@ export class OtpService extends Construct {
         accountDefault: props.sms.protectConfigurationAccountDefault ?? false,
       });
     }
+    if (props.sms && (props.sms.monthlySpendLimitUsd !== undefined || props.sms.deliveryStatusLogs)) {
+      this.smsAccountSettings = new OtpSmsAccountSettings(this, 'SmsAccountSettings', {
+        monthlySpendLimitUsd: props.sms.monthlySpendLimitUsd,
+        deliveryStatusLogs: props.sms.deliveryStatusLogs,
+        retention,
+        removalPolicy,
+      });
+    }
     if (props.waf ?? true) {
       this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage, rateLimits: props.wafRateLimits });
+      this.wafLogging = new OtpWafLogging(this, 'WafLogging', {
+        webAcl: this.waf.webAcl,
+        stage: props.stage,
+        retention,
+        removalPolicy,
+      });
     } else if (props.wafRateLimits) {
       throw new Error('OtpService: wafRateLimits needs the WAF, which waf: false turns off.');
     }
@@ -300,13 +381,33 @@ export class OtpService extends Construct {
     const dashboardName = `otp-service-${props.stage}-${Stack.of(this).region}`;
     this.alarms = new OtpAlarms(this, 'Alarms', {
       api: this.api,
+      stage: props.stage,
+      // lib/otp-rest-api.ts makes the access log group under this id.
+      accessLogGroup: service.node.findChild('access-logs') as LogGroup,
       functions: [...Object.values(this.functions), this.cleanup.fn],
+      cleanup: this.cleanup.fn,
+      tables: [this.tables.state, this.tables.customers, this.tables.clients],
+      webAclArn: this.waf?.webAcl.attrArn,
+      email: email !== undefined,
       sendLogGroup: this.logGroups['send-otp'],
       smsMonthlyBudgetUsd: props.smsMonthlyBudgetUsd ?? 100,
       production: this.production,
       sms: props.sms !== undefined,
       dashboardName,
     });
+    // A run that fails after the retries (the schedule invokes it asynchronously) reaches the
+    // operator as a failure record on the alarm topic, beside the CleanupErrors alarm.
+    // The grant is written out rather than left to SnsDestination, whose grantPublish allows
+    // kms:GenerateDataKey* where publishing to an encrypted topic needs GenerateDataKey and Decrypt.
+    const { topic, key } = this.alarms;
+    this.cleanup.fn.configureAsyncInvoke({
+      onFailure: { bind: () => ({ destination: topic.topicArn }) },
+      retryAttempts: 2,
+    });
+    this.cleanup.fn.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }));
+    this.cleanup.fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key.keyArn] }),
+    );
     this.dashboard = new OtpDashboard(this, 'Dashboard', {
       dashboardName,
       smsCountries: props.sms?.allowedCountries,

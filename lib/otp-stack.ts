@@ -22,9 +22,12 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
       breaker: settings.breaker,
       protectConfiguration: settings.protectConfiguration,
       protectConfigurationAccountDefault: settings.protectConfigurationDefault,
+      monthlySpendLimitUsd: settings.smsMonthlySpendLimitUsd,
+      deliveryStatusLogs: settings.smsDeliveryStatusLogs,
     },
     email: settings.emailFrom ? { from: settings.emailFrom, sesIdentity: settings.sesIdentity } : undefined,
     smsMonthlyBudgetUsd: settings.smsMonthlyBudgetUsd,
+    sendConcurrency: settings.sendConcurrency,
     waf: settings.waf,
     // Only when set: the construct refuses limits without the WAF, and the settings refuse them too.
     wafRateLimits: Object.values(settings.wafRateLimits).some((limit) => limit !== undefined)

@@ -4,6 +4,7 @@ import { type CorsOrigins, parseCorsOrigins } from '../functions/http/cors.js';
 import type { BreakerSettings, SmsHourlyLimits } from './function-environment.js';
 import { type ApiThrottle, THROTTLE_LIMITS } from './otp-rest-api.js';
 import { WAF_RATE_LIMIT_RANGE, type WafRateLimits } from './otp-waf.js';
+import type { SmsDeliveryStatusLogs } from './otp-sms-account.js';
 import {
   ACCESS_TOKEN_ALGORITHM,
   BREAKER_MIN_CONVERSION,
@@ -41,7 +42,11 @@ export interface StackSettings {
   emailFrom?: string;
   /** The SES identity (domain or address) that may send; defaults to the domain of emailFrom. */
   sesIdentity?: string;
-  /** ISO 3166 alpha-2 codes that SMS may go to; SMS is off without them. */
+  /**
+   * ISO 3166 alpha-2 codes that SMS may go to; SMS is off without them (no default: a deploy with
+   * emailFrom alone sends no SMS and may not publish to SNS). Without them and without emailFrom the
+   * stack has no channel: it synthesises, with a warning, and every send is refused.
+   */
   smsCountries?: string[];
   smsSenderId?: string;
   smsOriginationNumber?: string;
@@ -53,6 +58,12 @@ export interface StackSettings {
   protectConfiguration: boolean;
   /** Makes that protect configuration the account's default, which SNS applies; off unless asked for. */
   protectConfigurationDefault: boolean;
+  /** The account's SNS MonthlySpendLimit, set by the stack (account-wide); left alone unless set. */
+  smsMonthlySpendLimitUsd?: number;
+  /** SNS delivery-status logging of the account (account-wide): failures, all, or left alone. */
+  smsDeliveryStatusLogs?: SmsDeliveryStatusLogs;
+  /** Reserved concurrency of the send function; 0 reserves none. */
+  sendConcurrency: number;
   /** Alarm threshold for the account's SMS spend this month, in USD. */
   smsMonthlyBudgetUsd: number;
   /** The WAF web ACL in front of the API; on unless turned off. */
@@ -133,6 +144,9 @@ const SMS_ONLY_SETTINGS = [
   'breakerPauseSeconds',
   'protectConfiguration',
   'protectConfigurationDefault',
+  'smsMonthlyBudgetUsd',
+  'smsMonthlySpendLimitUsd',
+  'smsDeliveryStatusLogs',
 ] as const;
 
 /**
@@ -253,9 +267,6 @@ export function settingsFromContext(context: Context): StackSettings {
 
   const smsSenderId = checked(context, 'smsSenderId', SMS_SENDER_ID);
   const smsOriginationNumber = checked(context, 'smsOriginationNumber', E164_NUMBER);
-  if (!emailFrom && !smsCountries) {
-    throw new SettingsError('emailFrom', 'or smsCountries must be set: the service needs at least one channel.');
-  }
 
   const smsHourlyLimits: SmsHourlyLimits = {
     perCountry: numeric(context, 'smsLimitPerCountryPerHour', SMS_HOURLY_LIMIT),
@@ -280,6 +291,25 @@ export function settingsFromContext(context: Context): StackSettings {
     throw new SettingsError('protectConfigurationDefault', 'needs protectConfiguration, the one it makes the default.');
   }
 
+  const spendLimit = text(context, 'smsMonthlySpendLimitUsd');
+  if (spendLimit !== undefined && (!/^\d+$/.test(spendLimit) || Number(spendLimit) < 1)) {
+    throw new SettingsError(
+      'smsMonthlySpendLimitUsd',
+      `must be a whole number of USD, at least 1, as SNS takes it (got "${spendLimit}").`,
+    );
+  }
+  const deliveryLogs = text(context, 'smsDeliveryStatusLogs');
+  if (deliveryLogs !== undefined && deliveryLogs !== 'failures' && deliveryLogs !== 'all') {
+    throw new SettingsError('smsDeliveryStatusLogs', `must be failures or all (got "${deliveryLogs}").`);
+  }
+  const concurrency = text(context, 'sendConcurrency') ?? '10';
+  if (!/^\d+$/.test(concurrency) || Number(concurrency) > 1000) {
+    throw new SettingsError(
+      'sendConcurrency',
+      `must be a whole number from 0 (none reserved) to 1000 (got "${concurrency}").`,
+    );
+  }
+
   const budget = text(context, 'smsMonthlyBudgetUsd') ?? '100';
   if (!/^\d+(\.\d+)?$/.test(budget) || Number(budget) <= 0) {
     throw new SettingsError('smsMonthlyBudgetUsd', `must be a positive amount in USD (got "${budget}").`);
@@ -299,6 +329,9 @@ export function settingsFromContext(context: Context): StackSettings {
     protectConfiguration,
     protectConfigurationDefault,
     smsMonthlyBudgetUsd: Number(budget),
+    smsMonthlySpendLimitUsd: spendLimit === undefined ? undefined : Number(spendLimit),
+    smsDeliveryStatusLogs: deliveryLogs,
+    sendConcurrency: Number(concurrency),
     waf: flag(context, 'waf', true),
     requireApiKey: flag(context, 'requireApiKey', true),
     issuer: httpsIssuer(context),

@@ -124,6 +124,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ OTP_DELIVERY: 'local', OTP_PEPPER_SECRET_ARN: arn }).pepperSecretArn).toBe(arn);
   });
 
+  it('takes OTP_ALLOWED_CHANNELS=none as no channel, where an empty value means every channel', () => {
+    expect(
+      loadConfig({ OTP_PEPPER: PEPPER, OTP_DELIVERY: 'aws', OTP_ALLOWED_CHANNELS: 'none' }).allowedChannels,
+    ).toEqual([]);
+    expect(loadConfig({ OTP_PEPPER: PEPPER, OTP_DELIVERY: 'local', OTP_ALLOWED_CHANNELS: '' }).allowedChannels).toEqual(
+      ['sms', 'email'],
+    );
+    expect(() => loadConfig({ OTP_PEPPER: PEPPER, OTP_ALLOWED_CHANNELS: 'none,sms' })).toThrow(/OTP_ALLOWED_CHANNELS/);
+  });
+
   it('refuses dev mode in the prod stage', () => {
     expect(() => loadConfig({ ...AWS_SMS, OTP_STAGE: 'prod', OTP_DEV_MODE: 'true' })).toThrow(/OTP_DEV_MODE/);
     expect(loadConfig({ ...AWS_SMS, OTP_STAGE: 'prod' }).devMode).toBe(false);

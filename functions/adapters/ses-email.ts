@@ -3,7 +3,10 @@ import { emailContent } from '../core/messages.js';
 import type { CodeSender, OutgoingCode } from '../core/ports.js';
 import { handOverOptions } from './delivery-clients.js';
 
-/** Sends the code as a text + HTML e-mail through SES (SendEmail) from a verified identity. */
+/**
+ * Sends the code as a text + HTML e-mail through SES (SendEmail) from a verified identity, in the
+ * configuration set when one is given (the stack's suppresses addresses that bounced or complained).
+ */
 export class SesEmailSender implements CodeSender {
   private readonly source: string;
 
@@ -11,6 +14,7 @@ export class SesEmailSender implements CodeSender {
   constructor(
     private readonly client: SESClient,
     from: string,
+    private readonly configurationSet?: string,
   ) {
     this.source = sourceHeader(from);
   }
@@ -20,6 +24,7 @@ export class SesEmailSender implements CodeSender {
     await this.client.send(
       new SendEmailCommand({
         Source: this.source,
+        ...(this.configurationSet ? { ConfigurationSetName: this.configurationSet } : {}),
         Destination: { ToAddresses: [message.to] },
         Message: {
           Subject: { Data: content.subject, Charset: 'UTF-8' },

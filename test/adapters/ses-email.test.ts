@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SESClient } from '@aws-sdk/client-ses';
+import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SesEmailSender, sourceHeader } from '../../functions/adapters/ses-email.js';
 import { loadConfig } from '../../functions/config.js';
@@ -112,6 +113,37 @@ describe('SesEmailSender against aws-ses-v2-local', () => {
     const mail = await storedEmail('wired@example.com');
     expect(mail?.from).toBe('Acme <no-reply@acme.example>');
     expect(mail?.body.text).toContain('is 604213.');
+  });
+});
+
+describe('SesEmailSender configuration set', () => {
+  /** A client of its own whose calls are recorded, not sent (the emulator ignores configuration sets). */
+  function recordingClient() {
+    const client = new SESClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const mock = mockClient(client);
+    mock.on(SendEmailCommand).resolves({ MessageId: 'm-1' });
+    return { client, sent: () => mock.commandCalls(SendEmailCommand).map((call) => call.args[0].input) };
+  }
+
+  it("sends in the stack's configuration set when given one, so that SES suppresses bounced addresses", async () => {
+    const { client, sent } = recordingClient();
+    await new SesEmailSender(client, 'no-reply@acme.example', 'otp-set-1').send(message);
+    expect(sent()).toEqual([expect.objectContaining({ ConfigurationSetName: 'otp-set-1' })]);
+  });
+
+  it('names no configuration set without one', async () => {
+    const { client, sent } = recordingClient();
+    await new SesEmailSender(client, 'no-reply@acme.example').send(message);
+    expect(sent()[0]).not.toHaveProperty('ConfigurationSetName');
+  });
+
+  it('takes it from OTP_SES_CONFIGURATION_SET, checked at start', () => {
+    const config = { OTP_DELIVERY: 'aws', OTP_EMAIL_FROM: 'no-reply@acme.example' };
+    expect(loadConfig({ ...config, OTP_SES_CONFIGURATION_SET: 'Otp-Set_1' }).sesConfigurationSet).toBe('Otp-Set_1');
+    expect(loadConfig(config).sesConfigurationSet).toBeUndefined();
+    expect(() => loadConfig({ ...config, OTP_SES_CONFIGURATION_SET: 'not a name' })).toThrow(
+      /OTP_SES_CONFIGURATION_SET/,
+    );
   });
 });
 

@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { CLIENTS_TABLE_OUTPUT, stackName } from '../../functions/clients/connection.js';
 import { addOtpStack } from '../../lib/otp-app.js';
-import { FEATURE_FLAGS, testApp } from './test-app.js';
+import { CDK_JSON_CONTEXT, FEATURE_FLAGS, testApp } from './test-app.js';
 
 const run = promisify(execFile);
 
@@ -68,5 +68,62 @@ describe('the CDK app', () => {
     expect(() => addOtpStack(appWith({ stage: 'dev', smsCountries: 'United States' }))).toThrow(
       'Invalid context "smsCountries"',
     );
+  });
+});
+
+type Resource = { Properties: Record<string, any> };
+
+/** The environment of every function of the service, the cleanup included. */
+const serviceVariables = (t: Template) =>
+  Object.values(
+    t.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('^OTP service: ') },
+    }) as Record<string, Resource>,
+  ).map((fn) => fn.Properties.Environment.Variables as Record<string, unknown>);
+
+/** What the stack's roles may publish to with SNS. */
+const publishTargets = (t: Template) =>
+  Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+    .filter((statement) => [statement.Action].flat().some((action) => String(action).startsWith('sns:')))
+    .map((statement) => statement.Resource);
+
+describe("the CDK app with cdk.json's context", () => {
+  it('turns on no channel by itself: SMS and e-mail only where -c asks for them', () => {
+    expect(CDK_JSON_CONTEXT.smsCountries).toBeUndefined();
+    expect(CDK_JSON_CONTEXT.emailFrom).toBeUndefined();
+  });
+
+  it('deploys e-mail only with emailFrom alone: no sns:Publish, no SMS resource, SMS off in every function', () => {
+    const app = appWith({ ...CDK_JSON_CONTEXT, stage: 'dev', emailFrom: 'no-reply@acme.example' });
+    const stack = addOtpStack(app);
+    const t = Template.fromStack(stack);
+    const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    // The only SNS action: the cleanup's failure records, to the alarm topic.
+    expect(publishTargets(t)).toEqual([{ Ref: expect.stringMatching(/AlarmsTopic/) }]);
+    expect(policies).not.toContain('sns:SetSMSAttributes');
+    expect(policies).not.toContain('sms-voice:');
+    expect(policies).toContain('ses:SendEmail');
+    expect(t.findResources('AWS::SMSVOICE::ProtectConfiguration')).toEqual({});
+    expect(t.findResources('Custom::AWS')).toEqual({});
+    const functions = serviceVariables(t);
+    expect(functions.length).toBeGreaterThan(1);
+    for (const variables of functions) {
+      expect(variables.OTP_ALLOWED_CHANNELS).toBe('email');
+      expect(variables.OTP_SMS_ALLOWED_COUNTRIES).toBeUndefined();
+    }
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('synthesises a stage with no channel, warning that every send is refused, and lets it send nothing', () => {
+    const app = appWith({ ...CDK_JSON_CONTEXT, stage: 'prod' });
+    const stack = addOtpStack(app);
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('neither sms nor email is set'));
+    const t = Template.fromStack(stack);
+    const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    expect(publishTargets(t)).toEqual([{ Ref: expect.stringMatching(/AlarmsTopic/) }]);
+    expect(policies).not.toContain('ses:');
+    for (const variables of serviceVariables(t)) expect(variables.OTP_ALLOWED_CHANNELS).toBe('none');
+    expect(() => app.synth()).not.toThrow();
   });
 });

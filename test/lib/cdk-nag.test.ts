@@ -32,6 +32,16 @@ const contexts: Record<string, string>[] = [
     wafRateLimitAll: '5000',
     wafRateLimitSend: '200',
   },
+  { stage: 'qa', smsCountries: 'US', smsMonthlySpendLimitUsd: '200', smsDeliveryStatusLogs: 'failures' },
+  {
+    stage: 'prod',
+    smsCountries: 'US',
+    protectConfigurationDefault: 'true',
+    smsMonthlySpendLimitUsd: '500',
+    smsDeliveryStatusLogs: 'all',
+    sendConcurrency: '0',
+  },
+  { stage: 'prod' },
 ];
 
 describe('cdk-nag AwsSolutions', () => {

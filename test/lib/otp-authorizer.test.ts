@@ -191,11 +191,25 @@ describe('OtpAuthorizer', () => {
       for (const action of [statement.Action].flat()) expect(action).not.toContain('*');
       expect(JSON.stringify(statement.Resource)).not.toContain('*');
     }
-    // The role's only managed policy lets it write its logs.
+    // No managed policy: it may write to its own log group only.
     const [, fn] = authorizerFunction(t);
     const role = t.findResources('AWS::IAM::Role')[fn.Properties.Role['Fn::GetAtt'][0]] as Resource;
-    expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toMatch(/AWSLambdaBasicExecutionRole/);
-    expect(role.Properties.ManagedPolicyArns).toHaveLength(1);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toEqual([
+      {
+        PolicyName: 'own-logs',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              Resource: { 'Fn::GetAtt': [fn.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] },
+            },
+          ],
+        },
+      },
+    ]);
   });
 
   it('is created after the first signing keys exist, as the service functions are', () => {

@@ -1,6 +1,6 @@
 import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { HANDLERS } from '../../functions/routes.js';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { problemBody } from '../../functions/http/problem.js';
 import { OtpService, type OtpServiceProps } from '../../lib/otp-service.js';
@@ -65,7 +65,11 @@ describe('OtpService props', () => {
     expect(variablesOf(t)).toMatchObject({ OTP_ALLOWED_CHANNELS: 'email', OTP_EMAIL_FROM: EMAIL_ONLY.email?.from });
     const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
     expect(policies).toContain(':identity/mail.acme.example');
-    expect(policies).not.toContain('sns:Publish');
+    // No SMS: nothing may publish to a phone number (the cleanup publishes its failures to the alarm topic only).
+    const publishers = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+      .filter((statement) => [statement.Action].flat().includes('sns:Publish'));
+    expect(publishers.map((statement) => statement.Resource)).toEqual([{ Ref: expect.stringMatching(/AlarmsTopic/) }]);
   });
 
   it('names the API and its stage after the stage', () => {
@@ -155,8 +159,12 @@ describe('OtpService props', () => {
     expect(build({ ...SMS_ONLY, sms: { ...sms, hourlyLimits: { total: 0 }, breaker: { mode: 'off' } } })).not.toThrow();
   });
 
-  it('refuses a service with nothing to send', () => {
-    expect(build({ stage: 'dev' })).toThrow(/needs sms or email/);
+  it('warns about a service with nothing to send, which refuses every send', () => {
+    const service = new OtpService(stack(), 'Otp', { stage: 'dev' });
+    Annotations.fromStack(Stack.of(service)).hasWarning('*', Match.stringLikeRegexp('neither sms nor email'));
+    for (const variables of allVariablesOf(Template.fromStack(Stack.of(service)))) {
+      expect(variables.OTP_ALLOWED_CHANNELS).toBe('none');
+    }
     expect(build({ stage: 'dev', sms: { allowedCountries: [] } })).toThrow(/allowedCountries/);
   });
 });

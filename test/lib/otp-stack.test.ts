@@ -9,6 +9,7 @@ import { HANDLERS, ROUTES } from '../../functions/routes.js';
 import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { isProductionStage } from '../../functions/settings-rules.js';
 import { ROUTE_GRAPHS } from '../../lib/otp-dashboard.js';
+import { LEADING_KEY_PREFIXES } from '../../lib/leading-keys.js';
 import { PROTECT_CONFIGURATION_COUNTRIES } from '../../lib/otp-protect-configuration.js';
 import { OtpStack } from '../../lib/otp-stack.js';
 import { settingsFromContext } from '../../lib/stack-config.js';
@@ -226,12 +227,16 @@ describe('OtpStack functions', () => {
     // The document is bundled in the function (functions/handlers/openapi.ts): it reads nothing.
     expect(statementsOf(t, 'openapi')).toEqual([]);
     expect(actionsOf(statementsOf(t, 'well-known'))).toEqual(new Set(['secretsmanager:GetSecretValue']));
+    // Its failed runs go to the alarm topic (an on-failure destination), which is encrypted.
     expect(actionsOf(statementsOf(t, 'cleanup'))).toEqual(
       new Set([
         'dynamodb:Query',
         'dynamodb:DeleteItem',
         'secretsmanager:GetSecretValue',
         'secretsmanager:PutSecretValue',
+        'sns:Publish',
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
       ]),
     );
     for (const handler of [...HANDLERS, 'cleanup']) {
@@ -288,8 +293,48 @@ describe('OtpStack functions', () => {
     expect(on('session', ids.state)).toEqual(item('GetItem', 'UpdateItem', 'DeleteItem'));
     expect(on('sessions', ids.state)).toEqual(item('GetItem'));
     expect(on('refresh', ids.state)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
+    // The refreshed answer carries the customer's identity (functions/core/refresh-session.ts).
+    expect(on('refresh', ids.customers)).toEqual(item('GetItem'));
     for (const handler of ['session', 'sessions', 'policy', 'health'])
       expect(on(handler, ids.customers)).toEqual(new Set());
+  });
+
+  it('holds session, sessions and refresh to the key prefixes of lib/leading-keys.ts, on every item action', () => {
+    const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const ids = tableIds({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const arn = (id: string) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] });
+    const like = (...prefixes: string[]) => ({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) },
+    });
+    const onTable = (handler: string, id: string) =>
+      statementsOf(t, handler).filter((s) => JSON.stringify(s.Resource) === arn(id));
+    const expected: Record<string, Record<string, unknown>> = {
+      session: { [ids.state]: like('session#', 'family#') },
+      sessions: { [ids.state]: like('session#', 'family#') },
+      refresh: { [ids.state]: like('session#', 'family#', 'refresh#'), [ids.customers]: like('customer#') },
+    };
+    for (const [handler, tables] of Object.entries(expected)) {
+      for (const [id, condition] of Object.entries(tables)) {
+        const statements = onTable(handler, id);
+        expect(statements.length, `${handler} ${id}`).toBeGreaterThan(0);
+        for (const statement of statements) expect(statement.Condition, `${handler} ${id}`).toEqual(condition);
+      }
+      // The clients table is not held: both kinds of item it holds are read by every caller.
+      for (const statement of onTable(handler, ids.clients)) expect(statement.Condition).toBeUndefined();
+      // Nor the sessions index: LeadingKeys there would test the index's key, a customer id.
+      for (const statement of statementsOf(t, handler).filter((s) => s.Action === 'dynamodb:Query')) {
+        expect(statement.Condition).toBeUndefined();
+      }
+    }
+    expect(LEADING_KEY_PREFIXES).toEqual({
+      session: { state: ['session#', 'family#'] },
+      sessions: { state: ['session#', 'family#'] },
+      refresh: { state: ['session#', 'family#', 'refresh#'], customers: ['customer#'] },
+    });
+    // The others reach nearly every kind of item (lib/leading-keys.ts says why): no condition.
+    for (const handler of ['send-otp', 'verify-otp', 'policy', 'cleanup']) {
+      expect(JSON.stringify(statementsOf(t, handler)), handler).not.toContain('dynamodb:LeadingKeys');
+    }
   });
 
   it("lets only the functions that list a customer's sessions Query, and only the sessions index", () => {
@@ -430,12 +475,33 @@ describe('OtpStack functions', () => {
     );
   });
 
-  it('lets the send function e-mail only from the configured identity and address', () => {
-    const [ses] = statementsOf(template({ emailFrom: 'Acme <no-reply@acme.example>' }), 'send-otp').filter((s) =>
-      [s.Action].flat().includes('ses:SendEmail'),
-    );
-    expect(JSON.stringify(ses?.Resource)).toContain(':identity/acme.example');
-    expect(ses?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@acme.example' } });
+  it('lets the send function e-mail only from the configured identity and address, in its configuration set', () => {
+    const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const ses = statementsOf(t, 'send-otp').filter((s) => [s.Action].flat().includes('ses:SendEmail'));
+    const [setId] = Object.keys(t.findResources('AWS::SES::ConfigurationSet'));
+    expect(ses.map((s) => JSON.stringify(s.Resource)).sort()).toEqual([
+      expect.stringContaining(`:configuration-set/","{"Ref":"${setId}"}`.replace('","{', '",{')),
+      expect.stringContaining(':identity/acme.example'),
+    ]);
+    for (const statement of ses) {
+      expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@acme.example' } });
+    }
+  });
+
+  it('sends every code e-mail through a configuration set that suppresses bounced and complaining addresses', () => {
+    const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const sets = Object.entries(t.findResources('AWS::SES::ConfigurationSet') as Record<string, Resource>);
+    expect(sets).toHaveLength(1);
+    const [[setId, set] = []] = sets;
+    expect(set?.Properties).toMatchObject({
+      SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+      ReputationOptions: { ReputationMetricsEnabled: true },
+      SendingOptions: { SendingEnabled: true },
+    });
+    for (const variables of variablesOfEvery(t)) expect(variables.OTP_SES_CONFIGURATION_SET).toEqual({ Ref: setId });
+    // No e-mail, no configuration set.
+    template().resourceCountIs('AWS::SES::ConfigurationSet', 0);
+    for (const variables of variablesOfEvery(template())) expect(variables.OTP_SES_CONFIGURATION_SET).toBeUndefined();
   });
 
   it('tells every function the real names of the tables, and that keys are required', () => {
@@ -685,17 +751,205 @@ describe('OtpStack WAF', () => {
 });
 
 describe('OtpStack alarms', () => {
-  it('alarms on 5xx, throttles, delivery failures, SMS spend and countries paused by the breaker', () => {
-    const alarms = Object.values(template().findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
-    const watched = alarms.map((alarm) => alarm.Properties.MetricName ?? alarm.Properties.Metrics[0].Label);
-    expect(watched.sort()).toEqual([
-      '5XXError',
-      SMS_METRICS.breakerTripped,
-      'DeliveryFailures',
-      'Lambda throttles',
-      'SMSMonthToDateSpentUSD',
-    ]);
-    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  /** What each alarm watches: its metric's name, or its expression's label. */
+  const watched = (t: Template) =>
+    Object.values(t.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map(
+      (alarm) => (alarm.Properties.MetricName ?? alarm.Properties.Metrics[0].Label) as string,
+    );
+  const alarmsOf = (t: Template, label: string) =>
+    Object.values(t.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).filter(
+      (alarm) => (alarm.Properties.MetricName ?? alarm.Properties.Metrics[0].Label) === label,
+    );
+
+  it('alarms on 5XX, 4XX and 429 rates, p99 per route, WAF blocks, Lambda and DynamoDB throttles, the cleanup, deliveries, SMS spend and paused countries', () => {
+    const t = template();
+    expect(watched(t).sort()).toEqual(
+      [
+        'API 4XX %',
+        'API 429 %',
+        'API 5XX %',
+        'BlockedRequests',
+        SMS_METRICS.breakerTripped,
+        'DeliveryFailures',
+        'DynamoDB throttle events',
+        'DynamoDB throttle events',
+        'DynamoDB throttle events',
+        'Errors',
+        'Lambda throttles',
+        ...ROUTES.map(() => 'Latency'),
+        'SMSMonthToDateSpentUSD',
+      ].sort(),
+    );
+    const [topicId] = Object.keys(t.findResources('AWS::SNS::Topic'));
+    for (const alarm of Object.values(t.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>)) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    }
+  });
+
+  /** The expression of a metric-math alarm and its metrics by id. */
+  const mathOf = (alarm: Resource | undefined) => {
+    const metrics = alarm?.Properties.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string; Namespace: string }; Stat: string; Period: number };
+    }[];
+    return {
+      expression: metrics.find((metric) => metric.Expression)?.Expression,
+      metrics: Object.fromEntries(metrics.filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat])),
+    };
+  };
+
+  it('alarms on the 5XX rate, not a count: over 1% of answers in 5 minutes, from 3 errors', () => {
+    const [alarm] = alarmsOf(template(), 'API 5XX %');
+    const { expression, metrics } = mathOf(alarm);
+    expect(expression).toBe('IF(errors >= 3, 100 * errors / requests, 0)');
+    expect(metrics.errors).toMatchObject({
+      Metric: { MetricName: '5XXError', Namespace: 'AWS/ApiGateway' },
+      Stat: 'Sum',
+    });
+    expect(metrics.requests).toMatchObject({ Metric: { MetricName: 'Count' }, Stat: 'Sum', Period: 300 });
+    expect(alarm?.Properties).toMatchObject({
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on the 4XX rate and the 429 rate over 15 minutes, from 50 requests per 5 minutes', () => {
+    const t = template();
+    const [clientErrors] = alarmsOf(t, 'API 4XX %');
+    expect(mathOf(clientErrors).expression).toBe('IF(requests >= 50, 100 * errors / requests, 0)');
+    expect(mathOf(clientErrors).metrics.errors).toMatchObject({ Metric: { MetricName: '4XXError' } });
+    expect(clientErrors?.Properties).toMatchObject({ Threshold: 25, EvaluationPeriods: 3 });
+    const [tooMany] = alarmsOf(t, 'API 429 %');
+    expect(mathOf(tooMany).expression).toBe('IF(requests >= 50, 100 * errors / requests, 0)');
+    expect(mathOf(tooMany).metrics.errors).toMatchObject({
+      Metric: { MetricName: 'Api429', Namespace: METRICS_NAMESPACE },
+    });
+    expect(tooMany?.Properties).toMatchObject({ Threshold: 10, EvaluationPeriods: 3 });
+    // Counted from the access log, where every 429 shows, the gateway's throttle and the service's limits alike.
+    const { stack } = synth();
+    const accessLogs = stack.service.node.findAll().find((c) => c.node.id === 'access-logs');
+    const [filter] = Object.values(
+      t.findResources('AWS::Logs::MetricFilter', {
+        Properties: { MetricTransformations: [Match.objectLike({ MetricName: 'Api429' })] },
+      }) as Record<string, Resource>,
+    );
+    expect(filter?.Properties.LogGroupName).toEqual({
+      Ref: stack.getLogicalId(accessLogs?.node.defaultChild as CfnElement),
+    });
+    expect(filter?.Properties.FilterPattern).toBe('{ ($.status = "429") || ($.status = 429) }');
+  });
+
+  it('alarms on the p99 latency of every route of functions/routes.ts, 5 s for send and 2 s for the others', () => {
+    const latency = alarmsOf(template(), 'Latency');
+    expect(latency).toHaveLength(ROUTES.length);
+    for (const route of ROUTES) {
+      const alarm = latency.find(
+        (a) =>
+          (a.Properties.Dimensions as { Name: string; Value: string }[]).some(
+            (d) => d.Name === 'Resource' && d.Value === route.path,
+          ) &&
+          (a.Properties.Dimensions as { Name: string; Value: string }[]).some(
+            (d) => d.Name === 'Method' && d.Value === route.method,
+          ),
+      );
+      expect(alarm?.Properties, `${route.method} ${route.path}`).toMatchObject({
+        Namespace: 'AWS/ApiGateway',
+        ExtendedStatistic: 'p99',
+        Period: 300,
+        EvaluationPeriods: 3,
+        Threshold: route.path === '/v1/otp/send' ? 5000 : 2000,
+        TreatMissingData: 'notBreaching',
+      });
+      expect(alarm?.Properties.Dimensions).toEqual(
+        expect.arrayContaining([
+          { Name: 'ApiName', Value: 'otp-service-dev' },
+          { Name: 'Stage', Value: 'dev' },
+        ]),
+      );
+    }
+  });
+
+  it('alarms on what the WAF blocks, by the web ACL its ARN names; none without the WAF', () => {
+    const t = template();
+    const [aclId] = Object.keys(t.findResources('AWS::WAFv2::WebACL'));
+    const [blocks] = alarmsOf(t, 'BlockedRequests');
+    expect(blocks?.Properties).toMatchObject({ Namespace: 'AWS/WAFV2', Statistic: 'Sum', Threshold: 100 });
+    expect(blocks?.Properties.Dimensions).toEqual(
+      expect.arrayContaining([
+        { Name: 'Rule', Value: 'ALL' },
+        { Name: 'Region', Value: { Ref: 'AWS::Region' } },
+        { Name: 'WebACL', Value: { 'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': [aclId, 'Arn'] }] }] } },
+      ]),
+    );
+    expect(alarmsOf(template({ waf: 'false' }), 'BlockedRequests')).toEqual([]);
+  });
+
+  it('alarms on the throttle events of each table', () => {
+    const throttles = alarmsOf(template(), 'DynamoDB throttle events');
+    const ids = Object.values(tableIds());
+    const tablesWatched = throttles.map((alarm) => {
+      const { expression, metrics } = mathOf(alarm);
+      expect(expression).toBe('reads + writes');
+      expect(metrics.reads).toMatchObject({ Metric: { MetricName: 'ReadThrottleEvents' }, Stat: 'Sum' });
+      expect(metrics.writes).toMatchObject({ Metric: { MetricName: 'WriteThrottleEvents' }, Stat: 'Sum' });
+      return JSON.stringify(metrics.reads);
+    });
+    for (const id of ids) expect(tablesWatched.filter((json) => json.includes(`"${id}"`))).toHaveLength(1);
+  });
+
+  it("alarms on the cleanup's errors, and sends its failed runs to the alarm topic", () => {
+    const t = template();
+    const [cleanupId, cleanup] =
+      Object.entries(
+        t.findResources('AWS::Lambda::Function', { Properties: { Description: 'OTP service: cleanup' } }) as Record<
+          string,
+          Resource & { DependsOn?: string[] }
+        >,
+      )[0] ?? [];
+    const [errors] = alarmsOf(t, 'Errors');
+    expect(errors?.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: cleanupId } }],
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 1,
+    });
+    const [topicId] = Object.keys(t.findResources('AWS::SNS::Topic'));
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: cleanupId },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { Ref: topicId } } },
+    });
+    // Lambda checks the role may publish when the destination is set: the grant exists before.
+    const [policyId] = Object.keys(
+      t.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: cleanup?.Properties.Role['Fn::GetAtt'][0] }] },
+      }),
+    );
+    expect(cleanup?.DependsOn).toContain(policyId);
+    const [keyId] = Object.keys(t.findResources('AWS::KMS::Key'));
+    expect(statementsOf(t, 'cleanup')).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topicId } },
+        { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+      ]),
+    );
+  });
+
+  it("alarms on the account's SES bounce and complaint rates with e-mail, at SES's own review thresholds", () => {
+    const t = template({ emailFrom: 'no-reply@acme.example' });
+    expect(alarmsOf(t, 'Reputation.BounceRate')[0]?.Properties).toMatchObject({
+      Namespace: 'AWS/SES',
+      Threshold: 0.05,
+    });
+    expect(alarmsOf(t, 'Reputation.ComplaintRate')[0]?.Properties).toMatchObject({
+      Namespace: 'AWS/SES',
+      Threshold: 0.001,
+    });
+    expect(alarmsOf(template(), 'Reputation.BounceRate')).toEqual([]);
   });
 
   it('alarms to the topic when the breaker pauses a country: any trip in 5 minutes, no data is fine', () => {
@@ -723,12 +977,11 @@ describe('OtpStack alarms', () => {
     expect(description).toContain('country paused');
   });
 
-  it('has no country-paused alarm without SMS', () => {
-    const alarms = template({ smsCountries: '', emailFrom: 'no-reply@acme.example' }).findResources(
-      'AWS::CloudWatch::Alarm',
-      { Properties: { MetricName: SMS_METRICS.breakerTripped } },
-    );
-    expect(alarms).toEqual({});
+  it('has no country-paused and no SMS spend alarm without SMS', () => {
+    const t = template({ smsCountries: '', emailFrom: 'no-reply@acme.example' });
+    for (const metric of [SMS_METRICS.breakerTripped, 'SMSMonthToDateSpentUSD']) {
+      expect(t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: metric } }), metric).toEqual({});
+    }
   });
 
   it('counts the throttles of every function, the policy function included', () => {
@@ -755,7 +1008,19 @@ describe('OtpStack alarms', () => {
     const keys = t.findResources('AWS::KMS::Key') as Record<string, Resource>;
     const [keyId, key] = Object.entries(keys)[0] ?? [];
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
-    expect(JSON.stringify(key?.Properties.KeyPolicy)).toContain('cloudwatch.amazonaws.com');
+    // CloudWatch may use the key for alarms of this account only.
+    const forCloudWatch = (key?.Properties.KeyPolicy.Statement as Record<string, unknown>[]).filter((statement) =>
+      JSON.stringify(statement.Principal).includes('cloudwatch.amazonaws.com'),
+    );
+    expect(forCloudWatch).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+    ]);
     expect(key?.Properties.EnableKeyRotation).toBe(true);
     t.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
@@ -1051,7 +1316,6 @@ describe('stack settings', () => {
     [{ smsCountries: 'US', requireApiKey: 'no' }, 'requireApiKey'],
     [{ smsCountries: 'US', accessTokenAlgorithm: 'HS256' }, 'accessTokenAlgorithm'],
     [{ smsCountries: 'US', accessTokenAlgorithm: 'rs256' }, 'accessTokenAlgorithm'],
-    [{}, 'emailFrom'],
   ])('fails on %j naming %s', (context, name) => {
     expect(settings(context)).toThrow(`Invalid context "${name}"`);
   });
@@ -1098,18 +1362,28 @@ describe('stack settings', () => {
     ['breakerPauseSeconds', '30'],
     ['protectConfiguration', 'yes'],
     ['protectConfigurationDefault', '1'],
+    ['smsMonthlySpendLimitUsd', '0'],
+    ['smsMonthlySpendLimitUsd', '12.5'],
+    ['smsMonthlySpendLimitUsd', 'lots'],
+    ['smsDeliveryStatusLogs', 'true'],
+    ['smsDeliveryStatusLogs', 'All'],
+    ['sendConcurrency', '-1'],
+    ['sendConcurrency', '1001'],
+    ['sendConcurrency', 'ten'],
   ])('fails on %s=%s, naming it', (name, value) => {
     expect(settings({ smsCountries: 'US', [name]: value })).toThrow(`Invalid context "${name}": `);
   });
 
-  it.each(SMS_PROTECTION_SETTINGS.map(([name, value]) => [name, value]))(
-    'refuses %s without smsCountries, as SMS is off',
-    (name, value) => {
-      expect(settings({ emailFrom: 'no-reply@acme.example', [name]: value })).toThrow(
-        `Invalid context "${name}": needs smsCountries`,
-      );
-    },
-  );
+  it.each([
+    ...SMS_PROTECTION_SETTINGS.map(([name, value]) => [name, value]),
+    ['smsMonthlyBudgetUsd', '50'],
+    ['smsMonthlySpendLimitUsd', '50'],
+    ['smsDeliveryStatusLogs', 'failures'],
+  ])('refuses %s without smsCountries, as SMS is off', (name, value) => {
+    expect(settings({ emailFrom: 'no-reply@acme.example', [name]: value })).toThrow(
+      `Invalid context "${name}": needs smsCountries`,
+    );
+  });
 
   it('takes decimals of the conversion as written', () => {
     const breaker = (minConversion: string) =>
@@ -1256,4 +1530,240 @@ describe('OtpStack outputs', () => {
     t.hasOutput('StateTableName', { Value: { Ref: tableIds().state } });
     t.hasOutput('CustomersTableName', { Value: { Ref: tableIds().customers } });
   });
+});
+
+describe('OtpStack logs', () => {
+  it("lets each function write to its own log group only: no managed policy, no other group's streams", () => {
+    const t = template({ emailFrom: 'no-reply@acme.example' });
+    const functions = Object.values(
+      t.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('^OTP service: ') },
+      }) as Record<string, Resource>,
+    );
+    expect(functions).toHaveLength(HANDLERS.length + 1);
+    const roles = t.findResources('AWS::IAM::Role') as Record<string, Resource>;
+    for (const fn of functions) {
+      const role = roles[fn.Properties.Role['Fn::GetAtt'][0] as string];
+      const logGroup = fn.Properties.LoggingConfig.LogGroup as { Ref: string };
+      expect(role?.Properties.ManagedPolicyArns, fn.Properties.Description).toBeUndefined();
+      expect(role?.Properties.Policies).toEqual([
+        {
+          PolicyName: 'own-logs',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                Resource: { 'Fn::GetAtt': [logGroup.Ref, 'Arn'] },
+              },
+            ],
+          },
+        },
+      ]);
+    }
+    // Nothing else in the roles' policies touches logs.
+    expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).not.toContain('"logs:');
+  });
+
+  it.each([
+    ['dev', 30, 'Delete'],
+    ['prod', 90, 'Retain'],
+  ])(
+    'makes the execution log group of the %s stage with a retention of %i days, before the stage',
+    (stage, days, policy) => {
+      const { stack, template: t } = synth({ stage });
+      const apiId = stack.getLogicalId(stack.service.api.node.defaultChild as CfnElement);
+      const groups = t.findResources('AWS::Logs::LogGroup', {
+        Properties: {
+          LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: apiId }, `/${stage}`]] },
+        },
+      }) as Record<string, Resource>;
+      const [[groupId, group] = []] = Object.entries(groups);
+      expect(group?.Properties.RetentionInDays).toBe(days);
+      expect(group?.DeletionPolicy).toBe(policy);
+      const [stageResource] = Object.values(t.findResources('AWS::ApiGateway::Stage')) as { DependsOn?: string[] }[];
+      expect(stageResource?.DependsOn).toContain(groupId);
+    },
+  );
+
+  it('gives every log group of the stack a retention', () => {
+    for (const context of [{}, { stage: 'prod' }] as Record<string, string>[]) {
+      const groups = Object.values(template(context).findResources('AWS::Logs::LogGroup') as Record<string, Resource>);
+      expect(groups.length).toBeGreaterThan(HANDLERS.length + 3);
+      for (const group of groups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+
+  it('logs what the WAF blocks or counts to aws-waf-logs-otp-service-<stage>-<stack>, with the secret headers redacted', () => {
+    const t = template();
+    const [aclId] = Object.keys(t.findResources('AWS::WAFv2::WebACL'));
+    const [configuration] = Object.values(
+      t.findResources('AWS::WAFv2::LoggingConfiguration') as Record<string, Resource>,
+    );
+    expect(configuration?.Properties.ResourceArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
+    expect(JSON.stringify(configuration?.Properties.LogDestinationConfigs)).toContain(
+      ':log-group:aws-waf-logs-otp-service-dev-",{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}',
+    );
+    expect(configuration?.Properties.RedactedFields).toEqual([
+      { SingleHeader: { Name: 'authorization' } },
+      { SingleHeader: { Name: 'x-api-key' } },
+      { SingleHeader: { Name: 'x-otp-session' } },
+    ]);
+    expect(configuration?.Properties.LoggingFilter).toEqual({
+      DefaultBehavior: 'DROP',
+      Filters: [
+        {
+          Behavior: 'KEEP',
+          Requirement: 'MEETS_ANY',
+          Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }],
+        },
+      ],
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: { 'Fn::Join': ['', ['aws-waf-logs-otp-service-dev-', Match.anyValue()]] },
+      RetentionInDays: 30,
+    });
+    template({ waf: 'false' }).resourceCountIs('AWS::WAFv2::LoggingConfiguration', 0);
+  });
+});
+
+describe('OtpStack hard caps on SMS spend', () => {
+  const sendFunction = (t: Template) =>
+    Object.values(
+      t.findResources('AWS::Lambda::Function', {
+        Properties: { Description: 'OTP service: send-otp' },
+      }) as Record<string, Resource>,
+    )[0];
+
+  it('reserves 10 concurrent sends by default, sendConcurrency of them when set, none with 0', () => {
+    expect(sendFunction(template())?.Properties.ReservedConcurrentExecutions).toBe(10);
+    expect(sendFunction(template({ sendConcurrency: '25' }))?.Properties.ReservedConcurrentExecutions).toBe(25);
+    expect(sendFunction(template({ sendConcurrency: '0' }))?.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    // E-mail costs too: the cap holds without SMS.
+    expect(
+      sendFunction(template({ smsCountries: '', emailFrom: 'no-reply@acme.example' }))?.Properties
+        .ReservedConcurrentExecutions,
+    ).toBe(10);
+    const others = Object.values(
+      template().findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('^OTP service: (?!send-otp)') },
+      }) as Record<string, Resource>,
+    );
+    expect(others).toHaveLength(HANDLERS.length);
+    for (const fn of others) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  const smsAttributeCalls = (t: Template) =>
+    Object.values(t.findResources('Custom::AWS') as Record<string, Resource>).filter(
+      (call) => sdkCall(call.Properties.Create).action === 'SetSMSAttributes',
+    );
+
+  it("leaves the account's SNS SMS settings alone unless asked", () => {
+    for (const context of [{}, { stage: 'prod' }, { protectConfigurationDefault: 'true' }] as Record<
+      string,
+      string
+    >[]) {
+      const t = template(context);
+      expect(smsAttributeCalls(t), JSON.stringify(context)).toEqual([]);
+      expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).not.toContain('sns:SetSMSAttributes');
+    }
+  });
+
+  it("sets the account's MonthlySpendLimit with smsMonthlySpendLimitUsd, and leaves it on delete", () => {
+    const t = template({ smsMonthlySpendLimitUsd: '200' });
+    const [call] = smsAttributeCalls(t);
+    const set = {
+      service: '@aws-sdk/client-sns',
+      action: 'SetSMSAttributes',
+      parameters: { attributes: { MonthlySpendLimit: '200' } },
+      physicalResourceId: { id: 'sns-sms-attributes' },
+    };
+    expect(sdkCall(call?.Properties.Create)).toEqual(set);
+    expect(sdkCall(call?.Properties.Update)).toEqual(set);
+    expect(call?.Properties.Delete).toBeUndefined();
+    const statements = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+      .filter((statement) => JSON.stringify(statement.Action).includes('sns:SetSMSAttributes'));
+    expect(statements).toEqual([{ Effect: 'Allow', Action: 'sns:SetSMSAttributes', Resource: '*' }]);
+    expect(JSON.stringify(t.findResources('AWS::IAM::Role'))).not.toContain('sns.amazonaws.com');
+  });
+
+  it.each([
+    ['failures', '0'],
+    ['all', '100'],
+  ])(
+    'turns on SMS delivery-status logs (%s: success sampling %s) into two groups of the stack, through a role only SNS of this account may assume',
+    (logs, rate) => {
+      const { stack, template: t } = synth({ smsDeliveryStatusLogs: logs, smsMonthlySpendLimitUsd: '300' });
+      const settings = stack.service.smsAccountSettings;
+      const roleId = stack.getLogicalId(settings?.deliveryStatusRole?.node.defaultChild as CfnElement);
+      const [call] = smsAttributeCalls(t);
+      expect(sdkCall(call?.Properties.Create)).toMatchObject({
+        parameters: {
+          attributes: {
+            MonthlySpendLimit: '300',
+            DeliveryStatusIAMRole: 'ID',
+            DeliveryStatusSuccessSamplingRate: rate,
+          },
+        },
+      });
+      expect(JSON.stringify(call?.Properties.Create)).toContain(JSON.stringify({ 'Fn::GetAtt': [roleId, 'Arn'] }));
+      // The role goes with the stack: clear it, without failing the deletion on it.
+      expect(sdkCall(call?.Properties.Delete)).toEqual({
+        service: '@aws-sdk/client-sns',
+        action: 'SetSMSAttributes',
+        parameters: { attributes: { DeliveryStatusIAMRole: '' } },
+        ignoreErrorCodesMatching: '.*',
+      });
+      const role = (t.findResources('AWS::IAM::Role') as Record<string, Resource>)[roleId];
+      expect(role?.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Principal: { Service: 'sns.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ]);
+      expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
+      const groups = settings?.deliveryLogGroups;
+      const groupIds = [groups?.success, groups?.failure].map((group) =>
+        stack.getLogicalId(group?.node.defaultChild as CfnElement),
+      );
+      expect(role?.Properties.Policies[0].PolicyDocument.Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: groupIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+        },
+      ]);
+      const logGroups = t.findResources('AWS::Logs::LogGroup') as Record<string, Resource>;
+      expect(groupIds.map((id) => JSON.stringify(logGroups[id]?.Properties.LogGroupName))).toEqual([
+        JSON.stringify({
+          'Fn::Join': [
+            '',
+            ['sns/', { Ref: 'AWS::Region' }, '/', { Ref: 'AWS::AccountId' }, '/DirectPublishToPhoneNumber'],
+          ],
+        }),
+        JSON.stringify({
+          'Fn::Join': [
+            '',
+            ['sns/', { Ref: 'AWS::Region' }, '/', { Ref: 'AWS::AccountId' }, '/DirectPublishToPhoneNumber/Failure'],
+          ],
+        }),
+      ]);
+      for (const id of groupIds) expect(logGroups[id]?.Properties.RetentionInDays).toBe(30);
+      const passRole = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((statement) => statement.Action === 'iam:PassRole');
+      expect(passRole).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: { 'Fn::GetAtt': [roleId, 'Arn'] },
+          Condition: { StringEquals: { 'iam:PassedToService': 'sns.amazonaws.com' } },
+        },
+      ]);
+    },
+  );
 });

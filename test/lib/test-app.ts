@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 
+/** The context of cdk.json, as `cdk synth` reads it with no `-c`. */
+export const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
+
 /** The feature flags of cdk.json, so that the tests read the template `cdk synth` writes. */
 export const FEATURE_FLAGS = Object.fromEntries(
-  Object.entries(
-    (
-      JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-        context: Record<string, unknown>;
-      }
-    ).context,
-  ).filter(([name]) => name.startsWith('@aws-cdk')),
+  Object.entries(CDK_JSON_CONTEXT).filter(([name]) => name.startsWith('@aws-cdk')),
 );
 
 /**
