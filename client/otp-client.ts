@@ -55,6 +55,13 @@ const SEND_TRIES = 3;
 /** The longest a repeated send waits for the server's `Retry-After`. */
 const MAX_SEND_RETRY_WAIT_SECONDS = 5;
 
+/**
+ * The refresh in flight for each token store, whichever OtpClient started it: two clients on one
+ * store (a client made per call, or per render) must not each present the same refresh token, as
+ * the second would revoke the session.
+ */
+const refreshes = new WeakMap<TokenStore, Promise<StoredSession | undefined>>();
+
 interface Call {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
@@ -76,7 +83,6 @@ export class OtpClient {
   private readonly baseUrl: string;
   private readonly store: TokenStore;
   private readonly fetchImpl: (input: string, init: RequestInit) => Promise<Response>;
-  private refreshing: Promise<StoredSession | undefined> | undefined;
 
   constructor(private readonly options: OtpClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -159,12 +165,17 @@ export class OtpClient {
    * When the server refuses the refresh token, the store is cleared (the customer must sign in again).
    */
   async refresh(): Promise<RefreshResponse> {
-    // One flight, joined before the store is read: a caller that read the old refresh token while
-    // another rotated it would present a used token, and that revokes the session.
-    this.refreshing ??= this.rotateStored().finally(() => {
-      this.refreshing = undefined;
-    });
-    const rotated = await this.refreshing;
+    // One flight per store, joined before the store is read: a caller that read the old refresh
+    // token while another rotated it would present a used token, and that revokes the session.
+    let flight = refreshes.get(this.store);
+    if (!flight) {
+      const started = this.rotateStored().finally(() => {
+        if (refreshes.get(this.store) === started) refreshes.delete(this.store);
+      });
+      refreshes.set(this.store, started);
+      flight = started;
+    }
+    const rotated = await flight;
     if (!rotated) throw new OtpNotSignedInError();
     return responseOf(rotated);
   }

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryTokenStore, OtpClient } from 'otp-service/client';
+import { type Harness, harness } from '../support.js';
+import { listeningServer } from '../local-server.js';
+
+/**
+ * The typed client against the local server's handlers on DynamoDB Local, in the situations an
+ * app meets beside the happy path: two clients on one token store, a refresh that gets no answer,
+ * a session token that expired while its refresh token still works. `through` wraps the real fetch
+ * only to count requests or to drop one on the way.
+ */
+let h: Harness;
+let server: { base: string; close: () => Promise<void> };
+let seq = 0;
+const email = () => `review-${Date.now()}-${++seq}@example.com`;
+
+function through(options: { failPath?: string } = {}) {
+  const paths: string[] = [];
+  const fetchThrough = async (input: string, init: RequestInit) => {
+    const path = new URL(input).pathname;
+    paths.push(path);
+    if (path === options.failPath) throw new TypeError('fetch failed: no network');
+    return fetch(input, init);
+  };
+  return { paths, fetch: fetchThrough };
+}
+
+function client(extra: Partial<ConstructorParameters<typeof OtpClient>[0]> = {}) {
+  return new OtpClient({ baseUrl: server.base, platform: 'web', ...extra });
+}
+
+async function signIn(otp: OtpClient, target = email()) {
+  const sent = await otp.send({ target });
+  return otp.verify({ otpToken: sent.otpToken, code: sent.mockCode ?? '' });
+}
+
+beforeAll(async () => {
+  h = await harness({ OTP_SEND_LIMIT_PER_IP_PER_HOUR: '0' });
+  server = await listeningServer(h);
+});
+
+afterAll(() => server.close());
+
+describe('OtpClient: two clients on one token store in one page', () => {
+  it('share one refresh: the session survives (a client per call, as the try page makes them)', async () => {
+    const store = memoryTokenStore();
+    await signIn(client({ tokenStore: store }));
+    const wire = through();
+    const a = client({ tokenStore: store, fetch: wire.fetch });
+    const b = client({ tokenStore: store, fetch: wire.fetch });
+    await Promise.all([a.refresh(), b.refresh()]);
+    expect(wire.paths.filter((path) => path === '/v1/session/refresh')).toHaveLength(1);
+    // Two refreshes with one token would be a reuse, and a reuse revokes the whole session.
+    await expect(a.session()).resolves.toMatchObject({ valid: true });
+  });
+});
