@@ -220,7 +220,8 @@ export class OtpClient {
 
   /**
    * A call with the stored session token. Refused as `session-invalid` while a refresh token is
-   * stored: rotate once (or take the tokens another call rotated meanwhile) and call again.
+   * stored: rotate once (or take the tokens another call rotated meanwhile) and call again. A refresh
+   * that got no answer (or a 503) is told as such: only a refused one means signed out.
    */
   private async withSession<T>(call: Call): Promise<T> {
     const used = await this.store.load();
@@ -234,7 +235,10 @@ export class OtpClient {
           ? now
           : await this.refresh().then(
               () => this.store.load(),
-              () => undefined,
+              (refreshError: unknown) => {
+                if (refreshError instanceof OtpNotSignedInError) return undefined;
+                throw refreshError;
+              },
             );
       if (!fresh) throw error;
       return this.call<T>({ ...call, headers: bearerOf(fresh) });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryTokenStore, OtpClient } from 'otp-service/client';
+import { isProblem, memoryTokenStore, OtpClient, OtpNetworkError, type StoredSession } from 'otp-service/client';
 import { type Harness, harness } from '../support.js';
 import { listeningServer } from '../local-server.js';
 
@@ -34,6 +34,15 @@ async function signIn(otp: OtpClient, target = email()) {
   return otp.verify({ otpToken: sent.otpToken, code: sent.mockCode ?? '' });
 }
 
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}
+
 beforeAll(async () => {
   h = await harness({ OTP_SEND_LIMIT_PER_IP_PER_HOUR: '0' });
   server = await listeningServer(h);
@@ -52,5 +61,25 @@ describe('OtpClient: two clients on one token store in one page', () => {
     expect(wire.paths.filter((path) => path === '/v1/session/refresh')).toHaveLength(1);
     // Two refreshes with one token would be a reuse, and a reuse revokes the whole session.
     await expect(a.session()).resolves.toMatchObject({ valid: true });
+  });
+});
+
+describe('OtpClient: a refresh that gets no answer', () => {
+  it('is told as the network failure it is, not as session-invalid, and keeps the tokens', async () => {
+    const store = memoryTokenStore();
+    await signIn(client({ tokenStore: store }));
+    const current = (await store.load()) as StoredSession;
+    // A session token the server does not know (as an expired one): the client refreshes.
+    const expired = { ...current, sessionToken: 'A'.repeat(43) };
+    await store.save(expired);
+    const wire = through({ failPath: '/v1/session/refresh' });
+    const error = await rejection(client({ tokenStore: store, fetch: wire.fetch }).session());
+    expect(wire.paths).toEqual(['/v1/session', '/v1/session/refresh']);
+    // session-invalid tells an app that the customer must sign in again; nothing says so here.
+    expect(isProblem(error, 'session-invalid')).toBe(false);
+    expect(error).toBeInstanceOf(OtpNetworkError);
+    expect(await store.load()).toEqual(expired);
+    // And once the network is back, the same tokens work.
+    await expect(client({ tokenStore: store }).session()).resolves.toMatchObject({ valid: true });
   });
 });
