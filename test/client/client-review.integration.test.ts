@@ -83,3 +83,34 @@ describe('OtpClient: a refresh that gets no answer', () => {
     await expect(client({ tokenStore: store }).session()).resolves.toMatchObject({ valid: true });
   });
 });
+
+describe('OtpClient: verify-* and update-* after the session token expired', () => {
+  it('a send refreshes the session once and goes on, as session() does', async () => {
+    const store = memoryTokenStore();
+    const login = await signIn(client({ tokenStore: store }), '+14155550121');
+    const before = (await store.load()) as StoredSession;
+    // Past the session token's 24 hours, well inside the refresh token's idle and absolute lifetimes.
+    h.clock.now += 25 * 3600 * 1000;
+    const otp = client({ tokenStore: store });
+    const mailbox = email();
+    const sent = await otp.send({ target: mailbox, purpose: 'verify-email' });
+    expect(sent.mockCode).toBeDefined();
+    expect((await store.load())?.refreshToken).not.toBe(before.refreshToken);
+    const added = await otp.verify({ target: mailbox, code: sent.mockCode ?? '', purpose: 'verify-email' });
+    expect(added.identity).toMatchObject({ id: login.identity.id, email: mailbox });
+  });
+
+  it('a verify refreshes the session once and goes on', async () => {
+    const store = memoryTokenStore();
+    const login = await signIn(client({ tokenStore: store }), '+14155550122');
+    const otp = client({ tokenStore: store });
+    const mailbox = email();
+    const sent = await otp.send({ target: mailbox, purpose: 'verify-email' });
+    // A session token the server no longer takes (as an expired one), with a good refresh token.
+    const current = (await store.load()) as StoredSession;
+    await store.save({ ...current, sessionToken: 'B'.repeat(43) });
+    const added = await otp.verify({ target: mailbox, code: sent.mockCode ?? '', purpose: 'verify-email' });
+    expect(added.identity).toMatchObject({ id: login.identity.id, email: mailbox });
+    expect((await store.load())?.refreshToken).not.toBe(current.refreshToken);
+  });
+});
