@@ -55,6 +55,13 @@ const SEND_TRIES = 3;
 /** The longest a repeated send waits for the server's `Retry-After`. */
 const MAX_SEND_RETRY_WAIT_SECONDS = 5;
 
+/**
+ * The refresh in flight for each token store, whichever OtpClient started it: two clients on one
+ * store (a client made per call, or per render) must not each present the same refresh token, as
+ * the second would revoke the session.
+ */
+const refreshes = new WeakMap<TokenStore, Promise<StoredSession | undefined>>();
+
 interface Call {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
@@ -76,7 +83,6 @@ export class OtpClient {
   private readonly baseUrl: string;
   private readonly store: TokenStore;
   private readonly fetchImpl: (input: string, init: RequestInit) => Promise<Response>;
-  private refreshing: Promise<StoredSession | undefined> | undefined;
 
   constructor(private readonly options: OtpClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -94,11 +100,18 @@ export class OtpClient {
   /**
    * `POST /v1/otp/send`. Carries an `Idempotency-Key`, so that a send whose answer was lost is
    * repeated (up to three tries, on a dropped connection or `request-in-progress`) without sending
-   * a second message. For the purposes that need one, the stored session comes along.
+   * a second message. For the purposes that need one, the stored session comes along (refreshed
+   * once when refused, as for the session methods: a refused send sent nothing).
    */
-  async send(request: SendRequest, options: SendOptions = {}): Promise<SendResponse> {
-    const headers: Record<string, string> = { 'Idempotency-Key': options.idempotencyKey ?? newIdempotencyKey() };
-    if (request.purpose && SESSION_PURPOSES.has(request.purpose)) Object.assign(headers, await this.bearer());
+  send(request: SendRequest, options: SendOptions = {}): Promise<SendResponse> {
+    const key = { 'Idempotency-Key': options.idempotencyKey ?? newIdempotencyKey() };
+    if (request.purpose && SESSION_PURPOSES.has(request.purpose)) {
+      return this.withSession((auth) => this.sendWith(request, { ...key, ...auth }));
+    }
+    return this.sendWith(request, key);
+  }
+
+  private async sendWith(request: SendRequest, headers: Record<string, string>): Promise<SendResponse> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.call<SendResponse>({ method: 'POST', path: '/v1/otp/send', body: request, headers });
@@ -116,12 +129,15 @@ export class OtpClient {
   /**
    * `POST /v1/otp/verify`. A login or register keeps its tokens in the store; a step-up or
    * reset-password session is only returned (it must not replace the customer's login); verify-*
-   * and update-* send the stored session. Never repeated by itself: a code works once.
+   * and update-* send the stored session (refreshed once when refused: the server checks the session
+   * before it counts an attempt). Never repeated otherwise: a code works once.
    */
   async verify(request: VerifyRequest): Promise<VerifyResponse> {
     const body = { ...request, platform: request.platform ?? this.options.platform };
-    const headers = request.purpose && SESSION_PURPOSES.has(request.purpose) ? await this.bearer() : {};
-    const answer = await this.call<VerifyResponse>({ method: 'POST', path: '/v1/otp/verify', body, headers });
+    const call = (headers: Record<string, string>) =>
+      this.call<VerifyResponse>({ method: 'POST', path: '/v1/otp/verify', body, headers });
+    const answer =
+      request.purpose && SESSION_PURPOSES.has(request.purpose) ? await this.withSession(call) : await call({});
     if (answer.sessionToken && answer.refreshToken) await this.store.save(storedSession(answer as RefreshResponse));
     return answer;
   }
@@ -129,12 +145,12 @@ export class OtpClient {
   /** `GET /v1/session` for the stored session; with `action`, what the client's policy says about it. */
   session(options: { action?: string } = {}): Promise<SessionResponse> {
     const query = options.action === undefined ? undefined : { action: options.action };
-    return this.withSession({ method: 'GET', path: '/v1/session', query });
+    return this.withSession((headers) => this.call({ method: 'GET', path: '/v1/session', query, headers }));
   }
 
   /** `GET /v1/sessions`: the signed-in customer's live sessions (devices). */
   sessions(): Promise<SessionsResponse> {
-    return this.withSession({ method: 'GET', path: '/v1/sessions' });
+    return this.withSession((headers) => this.call({ method: 'GET', path: '/v1/sessions', headers }));
   }
 
   /**
@@ -143,11 +159,8 @@ export class OtpClient {
    */
   async revoke(options: { all?: boolean } = {}): Promise<void> {
     try {
-      await this.withSession({
-        method: 'DELETE',
-        path: '/v1/session',
-        query: options.all ? { all: 'true' } : undefined,
-      });
+      const query = options.all ? { all: 'true' } : undefined;
+      await this.withSession((headers) => this.call({ method: 'DELETE', path: '/v1/session', query, headers }));
     } catch (error) {
       if (!(error instanceof OtpProblemError && error.slug === 'session-invalid')) throw error;
     }
@@ -159,12 +172,17 @@ export class OtpClient {
    * When the server refuses the refresh token, the store is cleared (the customer must sign in again).
    */
   async refresh(): Promise<RefreshResponse> {
-    // One flight, joined before the store is read: a caller that read the old refresh token while
-    // another rotated it would present a used token, and that revokes the session.
-    this.refreshing ??= this.rotateStored().finally(() => {
-      this.refreshing = undefined;
-    });
-    const rotated = await this.refreshing;
+    // One flight per store, joined before the store is read: a caller that read the old refresh
+    // token while another rotated it would present a used token, and that revokes the session.
+    let flight = refreshes.get(this.store);
+    if (!flight) {
+      const started = this.rotateStored().finally(() => {
+        if (refreshes.get(this.store) === started) refreshes.delete(this.store);
+      });
+      refreshes.set(this.store, started);
+      flight = started;
+    }
+    const rotated = await flight;
     if (!rotated) throw new OtpNotSignedInError();
     return responseOf(rotated);
   }
@@ -209,12 +227,13 @@ export class OtpClient {
 
   /**
    * A call with the stored session token. Refused as `session-invalid` while a refresh token is
-   * stored: rotate once (or take the tokens another call rotated meanwhile) and call again.
+   * stored: rotate once (or take the tokens another call rotated meanwhile) and call again. A refresh
+   * that got no answer (or a 503) is told as such: only a refused one means signed out.
    */
-  private async withSession<T>(call: Call): Promise<T> {
+  private async withSession<T>(request: (headers: Record<string, string>) => Promise<T>): Promise<T> {
     const used = await this.store.load();
     try {
-      return await this.call<T>({ ...call, headers: bearerOf(used) });
+      return await request(bearerOf(used));
     } catch (error) {
       if (!(used && error instanceof OtpProblemError && error.slug === 'session-invalid')) throw error;
       const now = await this.store.load();
@@ -223,10 +242,13 @@ export class OtpClient {
           ? now
           : await this.refresh().then(
               () => this.store.load(),
-              () => undefined,
+              (refreshError: unknown) => {
+                if (refreshError instanceof OtpNotSignedInError) return undefined;
+                throw refreshError;
+              },
             );
       if (!fresh) throw error;
-      return this.call<T>({ ...call, headers: bearerOf(fresh) });
+      return request(bearerOf(fresh));
     }
   }
 
@@ -249,10 +271,6 @@ export class OtpClient {
       if ((await this.store.load())?.refreshToken === refreshToken) await this.store.clear();
       return undefined;
     }
-  }
-
-  private async bearer(): Promise<Record<string, string>> {
-    return bearerOf(await this.store.load());
   }
 
   private async call<T>({ method, path, query, body, headers = {} }: Call): Promise<T> {

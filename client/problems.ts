@@ -30,6 +30,7 @@ export const PROBLEM_SLUGS = [
   'invalid-code',
   'session-invalid',
   'invalid-api-key',
+  'unauthorized',
   'client-disabled',
   'channel-not-allowed',
   'otp-required',
@@ -70,7 +71,11 @@ export interface FieldError {
 /** The members a problem of each slug carries beyond the common ones. */
 export interface ProblemMembers {
   'validation-error': { errors: FieldError[] };
-  'rate-limited': { reason: RateLimitReason; retryAfter: number };
+  /**
+   * `reason` names the send limit (API.md); the gateway's own 429 (its throttle or quota,
+   * lib/gateway-responses.ts) comes without one.
+   */
+  'rate-limited': { reason?: RateLimitReason; retryAfter: number };
   /** `new-code-required`: a new code can be sent at once; without a reason, wait `retryAfter` if given. */
   'too-many-attempts': { reason?: 'new-code-required'; retryAfter?: number };
   'request-in-progress': { retryAfter: number };

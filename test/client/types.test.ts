@@ -10,6 +10,8 @@ import type * as schemas from '../../functions/openapi/responses.js';
 import {
   PROBLEM_SLUGS,
   RATE_LIMIT_REASONS,
+  type Problem,
+  type RateLimitReason,
   type DiscoveryResponse,
   type HealthResponse,
   type Identity,
@@ -53,6 +55,14 @@ describe('client types', () => {
 
   it('name the rate-limit reasons the server sends', () => {
     expect([...RATE_LIMIT_REASONS]).toEqual([...SERVER_REASONS]);
+  });
+
+  it("say that a 429 rate-limited may come without a reason: the gateway's throttle has none", () => {
+    // Read as text, as below: loading lib/ would load aws-cdk-lib into a unit test.
+    const gateway = readFileSync('lib/gateway-responses.ts', 'utf8');
+    expect(gateway).toMatch(/slug: 'rate-limited'/);
+    expect(gateway).not.toMatch(/\breason\b/);
+    expectTypeOf<Problem<'rate-limited'>['reason']>().toEqualTypeOf<RateLimitReason | undefined>();
   });
 
   it('name every problem slug the handlers, the local server and the gateway answer with', () => {
