@@ -263,6 +263,9 @@ export class OtpClient {
         body: { refreshToken },
       });
       const session = storedSession(answer);
+      // A sign-in that finished while this refresh was under way holds newer tokens: keep them.
+      const now = await this.store.load();
+      if (now?.refreshToken !== refreshToken) return now;
       await this.store.save(session);
       return session;
     } catch (error) {

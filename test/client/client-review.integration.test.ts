@@ -114,3 +114,26 @@ describe('OtpClient: verify-* and update-* after the session token expired', () 
     expect((await store.load())?.refreshToken).not.toBe(current.refreshToken);
   });
 });
+
+describe('OtpClient: a sign-in while a refresh is under way', () => {
+  it('keeps the new sign-in: the late refresh of the old session does not overwrite it', async () => {
+    const store = memoryTokenStore();
+    await signIn(client({ tokenStore: store }));
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The refresh's answer arrives only after the new sign-in has been saved.
+    const slow = async (input: string, init: RequestInit) => {
+      const response = await fetch(input, init);
+      if (new URL(input).pathname === '/v1/session/refresh') await held;
+      return response;
+    };
+    const refreshing = client({ tokenStore: store, fetch: slow }).refresh();
+    const login = await signIn(client({ tokenStore: store }));
+    release();
+    await refreshing;
+    expect((await store.load())?.refreshToken).toBe(login.refreshToken);
+    await expect(client({ tokenStore: store }).session()).resolves.toMatchObject({ customerId: login.identity.id });
+  });
+});
