@@ -30,6 +30,7 @@ import {
   openDataDir,
 } from './data-dir.js';
 import { keepLocalMessages } from '../adapters/local-outbox.js';
+import { parseAllowedHosts } from './host-check.js';
 import { OUTBOX_PATH, outboxLogFor } from './outbox-route.js';
 import { createLocalServer, DOCS_PATH, type Handlers } from './server.js';
 import { TRY_PATH, tryPages } from './try-page.js';
@@ -228,6 +229,7 @@ async function main(): Promise<void> {
   // Before the handlers load: the send handler's outbox keeps its messages from its first send on.
   const outbox = outboxLogFor(handlerConfig);
   if (outbox) keepLocalMessages(outbox);
+  const allowedHosts = parseAllowedHosts(process.env.OTP_LOCAL_ALLOWED_HOSTS);
   const server = createLocalServer(await loadHandlers(), (line) => out(`  ${line}`), {
     pages: {
       [DOCS_PATH]: await referencePage(),
@@ -235,6 +237,7 @@ async function main(): Promise<void> {
     },
     corsOrigins: handlerConfig.corsOrigins,
     outbox,
+    allowedHosts,
   });
   // Tells `npm run clients` where this server's tables are (functions/clients/connection.ts).
   const stateFile = stateFilePath(port);
@@ -291,6 +294,7 @@ async function main(): Promise<void> {
         ...clientLines,
         `  delivery:  ${config.delivery === 'local' ? 'local outbox (codes are printed below, nothing is sent)' : 'AWS SNS and SES'}`,
         `  dev mode:  ${config.devMode ? 'on (responses include mockCode)' : 'off'}`,
+        `  hosts:     ${allowedHosts === '*' ? 'requests to any Host name (OTP_LOCAL_ALLOWED_HOSTS=*)' : `requests to localhost or an IP address${allowedHosts.length > 0 ? `, or ${allowedHosts.join(', ')}` : ''} (OTP_LOCAL_ALLOWED_HOSTS)`}`,
         `  CORS:      ${config.corsOrigins === undefined ? 'off (OTP_CORS_ORIGINS is empty)' : `web apps at ${config.corsOrigins === '*' ? 'any origin' : config.corsOrigins.join(', ')} may call`}`,
         ...(generatedPepper
           ? [

@@ -11,6 +11,7 @@ import { internalError, problem } from '../http/responses.js';
 import { type HandlerName, methodsOf, ROUTES } from '../routes.js';
 import type { OutboxLog } from '../adapters/local-outbox.js';
 import { apiGatewayEvent, lambdaContext } from './events.js';
+import { type AllowedHosts, HostNotAllowedError, isAllowedHost } from './host-check.js';
 import { OUTBOX_PATH, outboxAnswer } from './outbox-route.js';
 
 export type Handlers = Record<HandlerName, ApiHandler>;
@@ -69,6 +70,11 @@ export interface LocalServerOptions {
    * without it, that path does not exist. npm start gives it in dev mode only.
    */
   outbox?: OutboxLog;
+  /**
+   * Names besides localhost and IP addresses that requests may be addressed to
+   * (OTP_LOCAL_ALLOWED_HOSTS, functions/local/host-check.ts); none when not given.
+   */
+  allowedHosts?: AllowedHosts;
 }
 
 /**
@@ -166,8 +172,10 @@ function withCors(
 async function serve(
   handlers: Handlers,
   req: IncomingMessage,
-  { corsOrigins, pages = {}, outbox }: LocalServerOptions,
+  { corsOrigins, pages = {}, outbox, allowedHosts = [] }: LocalServerOptions,
 ): Promise<APIGatewayProxyResult> {
+  if (!isAllowedHost(req.headers.host, allowedHosts))
+    return answer(req, new HostNotAllowedError(req.headers.host ?? ''));
   const url = parseTarget(req.url);
   if (!url) return answer(req, new NotFoundError(req.url ?? ''));
   const method = req.method ?? 'GET';
