@@ -1,6 +1,6 @@
 import { emailClient, smsClient } from './adapters/delivery-clients.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoClient } from './adapters/dynamo/client.js';
+import { dynamoClient, FUNCTION_REQUEST_LIMITS } from './adapters/dynamo/client.js';
 import { DynamoClientRegistry } from './adapters/dynamo/clients.js';
 import { DynamoOtpStore } from './adapters/dynamo/store.js';
 import { localSenders } from './adapters/local-outbox.js';
@@ -36,7 +36,7 @@ const dynamoClients = new Map<string | undefined, DynamoDBClient>();
 function sharedDynamoClient(config: OtpConfig): DynamoDBClient {
   let client = dynamoClients.get(config.dynamoEndpoint);
   if (!client) {
-    client = traced(dynamoClient(config.dynamoEndpoint));
+    client = traced(dynamoClient(config.dynamoEndpoint, FUNCTION_REQUEST_LIMITS));
     dynamoClients.set(config.dynamoEndpoint, client);
   }
   return client;
