@@ -10,8 +10,8 @@
  * - `lose-answer`: the request reaches DynamoDB and is done, then the connection is reset before the
  *   answer gets back: the write happened and the caller saw an error;
  * - `refuse` (proxy.refuse()): nothing listens on the port any more (ECONNREFUSED) until proxy.pass().
- * A rule may pick one operation (`TransactWriteItems`, by the request's X-Amz-Target) and a number of
- * requests, after which it is spent. It does not import vitest.
+ * A rule may pick one operation (`TransactWriteItems`, by the request's X-Amz-Target), let the first
+ * few of them pass, and fail a number of requests, after which it is spent. It does not import vitest.
  */
 import {
   createServer,
@@ -33,6 +33,8 @@ export interface FaultRule {
   op?: string;
   /** How many requests it fails before it is spent; every one when left out. */
   times?: number;
+  /** How many of the requests it applies to it lets pass first (the steps before the one to fail). */
+  skip?: number;
 }
 
 /** The namespaces DynamoDB writes in `__type` (ThrottlingException comes from its coral layer). */
@@ -114,8 +116,11 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     const rule = rules.find(
       (candidate) => (candidate.op === undefined || candidate.op === op) && candidate.times !== 0,
     );
-    if (rule?.times !== undefined) rule.times -= 1;
-    const mode = rule?.mode ?? 'pass';
+    let mode: FaultMode | 'pass' = rule?.mode ?? 'pass';
+    if (rule?.skip) {
+      rule.skip -= 1;
+      mode = 'pass';
+    } else if (rule?.times !== undefined) rule.times -= 1;
     seen.push({ op, fault: mode });
     switch (mode) {
       case 'pass':
