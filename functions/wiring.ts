@@ -1,6 +1,6 @@
 import { emailClient, smsClient } from './adapters/delivery-clients.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoClient } from './adapters/dynamo/client.js';
+import { dynamoClient, FUNCTION_REQUEST_LIMITS } from './adapters/dynamo/client.js';
 import { DynamoClientRegistry } from './adapters/dynamo/clients.js';
 import { DynamoOtpStore } from './adapters/dynamo/store.js';
 import { localSenders } from './adapters/local-outbox.js';
@@ -9,6 +9,7 @@ import { SnsSmsSender } from './adapters/sns-sms.js';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { JwtAccessTokens, type KeyRing, staticKeyRing } from './adapters/jwt-access-tokens.js';
 import { SecretsManagerKeyVault, secretsClient, vaultKeyRing } from './adapters/secret-signing-keys.js';
+import { readAtStartup } from './adapters/startup-secrets.js';
 import { assertStrongPepper, ConfigError, missingPepper, missingSigningKeys, type OtpConfig } from './config.js';
 import type { AccessTokens } from './core/access-tokens.js';
 import { type ClientDirectory, cachedDirectory } from './core/clients.js';
@@ -24,7 +25,10 @@ import type { CodeSender, OtpStore, Senders } from './core/ports.js';
 export async function withPepper(config: OtpConfig): Promise<OtpConfig & { pepper: string }> {
   if (config.pepper) return { ...config, pepper: config.pepper };
   if (!config.pepperSecretArn) throw missingPepper();
-  const secret = await getSecret(config.pepperSecretArn, { maxAge: Number.POSITIVE_INFINITY });
+  const arn = config.pepperSecretArn;
+  const secret = await readAtStartup('OTP_PEPPER_SECRET_ARN', () =>
+    getSecret(arn, { maxAge: Number.POSITIVE_INFINITY }),
+  );
   if (typeof secret !== 'string') throw new ConfigError('OTP_PEPPER_SECRET_ARN', 'must name a secret string.');
   // The same rule as for OTP_PEPPER: a weak secret is refused wherever it comes from.
   assertStrongPepper(secret, 'OTP_PEPPER_SECRET_ARN');
@@ -36,7 +40,7 @@ const dynamoClients = new Map<string | undefined, DynamoDBClient>();
 function sharedDynamoClient(config: OtpConfig): DynamoDBClient {
   let client = dynamoClients.get(config.dynamoEndpoint);
   if (!client) {
-    client = traced(dynamoClient(config.dynamoEndpoint));
+    client = traced(dynamoClient(config.dynamoEndpoint, FUNCTION_REQUEST_LIMITS));
     dynamoClients.set(config.dynamoEndpoint, client);
   }
   return client;
@@ -82,7 +86,10 @@ export async function withSigningKeys<C extends OtpConfig>(config: C): Promise<C
   const vault = createSigningKeyVault(config);
   if (!vault) throw missingSigningKeys();
   try {
-    return { ...config, keyRing: await vaultKeyRing(vault, Date.now, createLogger()) };
+    return {
+      ...config,
+      keyRing: await readAtStartup('OTP_SIGNING_KEYS_SECRET_ARN', () => vaultKeyRing(vault, Date.now, createLogger())),
+    };
   } catch (error) {
     if (error instanceof KeySetError) throw new ConfigError('OTP_SIGNING_KEYS_SECRET_ARN', error.message);
     throw error;

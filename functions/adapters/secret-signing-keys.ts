@@ -101,7 +101,15 @@ export async function vaultKeyRing(
   };
 }
 
-/** Region, credentials and endpoint from the environment, as in Lambda. */
+/**
+ * Region, credentials and endpoint from the environment, as in Lambda. Each request bounded (the
+ * SDK's defaults wait for a silent socket for minutes): a start that reads the keys must fit in
+ * Lambda's 10 s of initialisation (adapters/startup-secrets.ts), and a warm re-read must not hold a
+ * request.
+ */
 export function secretsClient(): SecretsManagerClient {
-  return new SecretsManagerClient({});
+  return new SecretsManagerClient({
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 1000, throwOnRequestTimeout: true },
+  });
 }

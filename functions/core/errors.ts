@@ -209,3 +209,27 @@ export class IdempotencyKeyReusedError extends OtpError {
     super('This Idempotency-Key was used for a different request. Use a new key for a new request.');
   }
 }
+
+/**
+ * The database is throttled or cannot be reached, after the SDK's own retries (API.md, Conventions):
+ * nothing was left half-done, and the same request may be sent again after `Retry-After`. The HTTP
+ * layer answers it for the failures http/unavailable.ts recognises; no use case decides it.
+ */
+export class ServiceUnavailableError extends OtpError {
+  readonly status = 503;
+  readonly slug = 'unavailable';
+  readonly title = 'Service unavailable';
+  constructor(readonly retryAfterSeconds = UNAVAILABLE_RETRY_AFTER_SECONDS) {
+    super('The service cannot reach its database right now. Try again in a moment.');
+    // Members like a 429's, so that a client waits the same way for both.
+    this.headers['Retry-After'] = String(retryAfterSeconds);
+    this.extensions.retryAfter = retryAfterSeconds;
+  }
+}
+
+/**
+ * What a 503 asks the caller to wait: DynamoDB's throttling passes within seconds (on-demand tables
+ * adapt, and the SDK has already waited up to 3 s between its tries), and a retry sooner would only
+ * add load to a database that is struggling.
+ */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;

@@ -53,7 +53,7 @@ export async function refreshSession(
     revokedAt: undefined,
   };
   // The customer is read beside the rotation: a refresh stays two round trips.
-  const [outcome, customer] = await Promise.all([
+  const [rotated, read] = await Promise.allSettled([
     store.rotateRefresh({
       presented,
       newRefreshHash: hashSessionToken(refreshToken),
@@ -63,6 +63,18 @@ export async function refreshSession(
     }),
     store.getCustomer(session.customerId),
   ]);
+  if (rotated.status === 'rejected') throw rotated.reason;
+  const outcome = rotated.value;
+  // Once rotated, the presented token is used: an error now would send the app back with it, and
+  // that retry would read as reuse and end the session. The tokens go out without the profile (the
+  // access token's trust is then the session's own, access-tokens.ts subjectOf).
+  const customer: Customer | undefined = read.status === 'fulfilled' ? read.value : undefined;
+  if (read.status === 'rejected' && outcome === 'rotated') {
+    deps.log.warn('customer not read for a refresh', {
+      sid: presented.sid,
+      reason: read.reason instanceof Error ? read.reason.name : 'unknown',
+    });
+  }
   if (outcome === 'reused') deps.log.warn('refresh token used twice: session revoked', { sid: presented.sid });
   if (outcome !== 'rotated') throw new SessionInvalidError();
   return { sessionToken, refreshToken, session, refreshExpiresAt: presented.absoluteExpiresAt, customer };

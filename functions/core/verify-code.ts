@@ -6,6 +6,7 @@ import {
   InvalidCodeError,
   InvalidTargetError,
   NewCodeRequiredError,
+  OtpError,
   SessionInvalidError,
   TargetInUseError,
   TargetLockedError,
@@ -20,6 +21,7 @@ import type {
   LoginOrigin,
   Owner,
   RefreshIssue,
+  ReservedGuess,
   SessionRecord,
   TargetRef,
 } from './ports.js';
@@ -98,7 +100,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   // than the run allows. A guess without an otpToken may take only the places open to any guess.
   const maxFailures = config.maxFailuresPerTarget;
   const open = openGuesses(maxFailures);
-  const [attempt, owner, reservation] = await Promise.all([
+  const [counted, found, reserved] = await Promise.allSettled([
     store.recordAttempt(code, now, config.maxAttempts, tokenHash),
     store.findOwner(target),
     store.reserveGuess({
@@ -108,9 +110,19 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
       windowMs: FAILURE_WINDOW_MS,
     }),
   ]);
+  if (counted.status === 'rejected' || found.status === 'rejected' || reserved.status === 'rejected') {
+    // No guess was compared, so none may stay counted: the caller hears a failure (503), not an answer.
+    await giveBack(deps, {
+      attempt: counted.status === 'fulfilled' && counted.value.kind === 'counted' ? counted.value : undefined,
+      guess: reserved.status === 'fulfilled' && reserved.value.kind === 'reserved' ? reserved.value.guess : undefined,
+      code,
+    });
+    throw [counted, found, reserved].find((step) => step.status === 'rejected')?.reason as unknown;
+  }
+  const [attempt, owner, reservation] = [counted.value, found.value, reserved.value];
   if (reservation.kind === 'refused') {
     // Not compared: the code keeps the attempt, so that a refused guess never uses up the owner's code.
-    if (attempt.kind === 'counted') await store.releaseAttempt(code, attempt.codeHash);
+    await giveBack(deps, { attempt: attempt.kind === 'counted' ? attempt : undefined, code });
     throw refusalOf(reservation, now, maxFailures);
   }
   const { guess } = reservation;
@@ -118,10 +130,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   const tokenOnly = reservation.place > open;
   if (attempt.kind !== 'counted' || (tokenOnly && !(attempt.requireToken && attempt.attempts === 1))) {
     // Not a guess: its place is given back, so that guessing against nothing locks nobody.
-    await Promise.all([
-      store.releaseGuess(guess),
-      attempt.kind === 'counted' ? store.releaseAttempt(code, attempt.codeHash) : undefined,
-    ]);
+    await giveBack(deps, { attempt: attempt.kind === 'counted' ? attempt : undefined, guess, code });
     if (attempt.kind === 'exhausted') throw new TooManyAttemptsError();
     if (attempt.kind === 'missing') {
       deps.log.info('code rejected', { purpose, reason: 'no live code', target: maskTarget(target.address) });
@@ -135,7 +144,20 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     (attempt.testTarget && attempt.issuedTo !== request.origin?.clientId) ||
     (linkSession !== undefined && attempt.customerId !== linkSession.customerId);
   if (foreignCode || !hashesMatch(attempt.codeHash, guessHash)) {
-    const wrongCodes = await store.settleWrongGuess(guess, now, FAILURE_WINDOW_MS);
+    // The guess was compared and was wrong: that is the answer, whatever the database does next. A
+    // settle that fails leaves the place reserved (still counted against the run's cap, as a wrong
+    // code is, until the run lapses), never free: the cap holds.
+    let wrongCodes: number;
+    try {
+      wrongCodes = await store.settleWrongGuess(guess, now, FAILURE_WINDOW_MS);
+    } catch (error) {
+      deps.log.warn('wrong code not settled', {
+        purpose,
+        reason: errorName(error),
+        target: maskTarget(target.address),
+      });
+      throw new InvalidCodeError();
+    }
     if (wrongCodes >= maxFailures) {
       await store.lockSends(mailboxKey, now, now + FAILURE_WINDOW_MS, config.resendCooldownSeconds);
     } else if (newCodesNeedToken(wrongCodes, maxFailures)) {
@@ -186,8 +208,19 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
     grant(),
     Promise.all([store.clearFailures(mailboxKey), tokenOnly ? store.unbindNewCodes(mailboxKey, now) : undefined]),
   ]);
-  if (granted.status === 'rejected') throw granted.reason;
-  if (cleared.status === 'rejected') throw cleared.reason;
+  if (granted.status === 'rejected') {
+    // The grant is one transaction: it failed whole, and the code is still there. A failure of the
+    // database (not a refusal) gives back the attempt and, if the run was not ended, the guess's
+    // place, so that the caller's retry of the same code finds what it found this time.
+    if (!(granted.reason instanceof OtpError)) {
+      await giveBack(deps, { attempt, guess: cleared.status === 'rejected' ? guess : undefined, code });
+    }
+    throw granted.reason;
+  }
+  // Granted: the caller must get it. A run left behind only lapses later; the right code ended it.
+  if (cleared.status === 'rejected') {
+    deps.log.warn('run of wrong codes not ended', { purpose, reason: errorName(cleared.reason) });
+  }
   const result = granted.value;
 
   await converted;
@@ -199,6 +232,31 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   });
   return result;
 }
+
+/**
+ * Gives back what a verify counted for a guess that was not compared (refused, against nothing, or
+ * cut short by the database): the code's attempt and the guess's place in its mailbox's run. Best
+ * effort: the caller gets the answer of its guess either way; when the database is failing, they stay
+ * counted (the attempt until the code expires, the place until the run lapses) and the log says so.
+ */
+async function giveBack(
+  deps: CoreDeps,
+  counted: { attempt?: { codeHash: string }; guess?: ReservedGuess; code: CodeRef },
+): Promise<void> {
+  const { store } = deps;
+  const [attempt, guess] = await Promise.allSettled([
+    counted.attempt ? store.releaseAttempt(counted.code, counted.attempt.codeHash) : undefined,
+    counted.guess ? store.releaseGuess(counted.guess) : undefined,
+  ]);
+  for (const [what, outcome] of [
+    ['attempt', attempt],
+    ['guess', guess],
+  ] as const) {
+    if (outcome.status === 'rejected') deps.log.warn(`${what} not given back`, { reason: errorName(outcome.reason) });
+  }
+}
+
+const errorName = (error: unknown) => (error instanceof Error ? error.name : 'unknown');
 
 /** Counts a proven SMS code in the breaker window it was sent in; never fails the verify. */
 async function countConversion(deps: CoreDeps, sms: { country: string; sentAt: number }): Promise<void> {

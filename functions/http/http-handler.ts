@@ -7,12 +7,13 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type * as z from 'zod/mini';
 import { corsOrigins } from '../config.js';
 import type { Client } from '../core/clients.js';
-import { OtpError } from '../core/errors.js';
+import { OtpError, ServiceUnavailableError } from '../core/errors.js';
 import { cors, type CorsOrigins } from './cors.js';
 import { MethodNotAllowedError, ValidationError } from './errors.js';
 import { jsonBody } from './json-body.js';
 import { traceInvocation } from './tracer.js';
 import { internalError, problem } from './responses.js';
+import { unavailableCause } from './unavailable.js';
 
 export interface HttpRequest<Body> {
   method: string;
@@ -51,7 +52,8 @@ export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Prom
 /**
  * The chain every HTTP handler shares: lower-cased headers, method check, JSON body with limits,
  * validation, then the route; any error becomes problem+json, and every response gets the security
- * headers, and the CORS headers where OTP_CORS_ORIGINS allows the caller's origin. Unknown errors are
+ * headers, and the CORS headers where OTP_CORS_ORIGINS allows the caller's origin. A database that is
+ * throttled or unreachable is a 503 with Retry-After (http/unavailable.ts); other unknown errors are
  * logged and answered with a bare 500, never a stack trace.
  */
 export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
@@ -101,6 +103,13 @@ export function httpHandler<Body>(options: RouteOptions<Body>): ApiHandler {
         }
         // Name, message and stack only: SDK errors carry request data in other fields.
         const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
+        // Throttled or unreachable after the SDK's tries: the caller may try again (API.md, Conventions).
+        const cause = unavailableCause(error);
+        if (cause !== undefined) {
+          options.logger.warn('database unavailable', { cause, error: { name, message } });
+          request.response = problem(new ServiceUnavailableError());
+          return;
+        }
         options.logger.error('unhandled error', { error: { name, message, stack } });
         request.response = internalError();
       },

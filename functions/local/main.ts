@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoClient, LOCAL_KEY, LOCAL_REGION } from '../adapters/dynamo/client.js';
+import { dynamoClient, FUNCTION_REQUEST_LIMITS, LOCAL_KEY, LOCAL_REGION } from '../adapters/dynamo/client.js';
+import { checkReadiness } from '../adapters/dynamo/readiness.js';
 import { DynamoClientRegistry } from '../adapters/dynamo/clients.js';
 import { accessTokenAlgorithm, ConfigError, loadConfig } from '../config.js';
 import { OPENAPI_PATH } from '../routes.js';
@@ -32,7 +33,7 @@ import {
 import { keepLocalMessages } from '../adapters/local-outbox.js';
 import { parseAllowedHosts } from './host-check.js';
 import { OUTBOX_PATH, outboxLogFor } from './outbox-route.js';
-import { createLocalServer, DOCS_PATH, type Handlers } from './server.js';
+import { createLocalServer, DOCS_PATH, type Handlers, READY_PATH } from './server.js';
 import { TRY_PATH, tryPages } from './try-page.js';
 import { removeStateFile, stateFilePath, writeStateFile } from './state-file.js';
 
@@ -230,7 +231,10 @@ async function main(): Promise<void> {
   const outbox = outboxLogFor(handlerConfig);
   if (outbox) keepLocalMessages(outbox);
   const allowedHosts = parseAllowedHosts(process.env.OTP_LOCAL_ALLOWED_HOSTS);
+  // Bounded as the handlers' own client, so that /ready answers within seconds when DynamoDB is gone.
+  const readyClient = dynamoClient(handlerConfig.dynamoEndpoint, FUNCTION_REQUEST_LIMITS);
   const server = createLocalServer(await loadHandlers(), (line) => out(`  ${line}`), {
+    readiness: () => checkReadiness(readyClient, handlerConfig),
     pages: {
       [DOCS_PATH]: await referencePage(),
       ...(await tryPages({ requireApiKey: handlerConfig.requireApiKey })),
@@ -314,7 +318,7 @@ async function main(): Promise<void> {
           ? [`  outbox:    ${url}${OUTBOX_PATH}?to=TARGET, the last messages (dev mode; this machine only)`]
           : []),
         `  API:       reference at ${url}${DOCS_PATH}, OpenAPI document at ${url}${OPENAPI_PATH}`,
-        `  try:       curl -s http://${host}:${actual}/v1/health`,
+        `  try:       curl -s http://${host}:${actual}/v1/health (liveness; ${url}${READY_PATH} also reads every table)`,
         'Ready. Ctrl+C stops it.',
         '',
       ].join('\n'),

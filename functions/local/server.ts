@@ -1,13 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { OtpError } from '../core/errors.js';
+import { type OtpError, ServiceUnavailableError } from '../core/errors.js';
+import type { Readiness } from '../adapters/dynamo/readiness.js';
 import { corsHeaders, type CorsOrigins, preflightHeaders } from '../http/cors.js';
 import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../http/errors.js';
 import type { ApiHandler } from '../http/http-handler.js';
 import { MAX_BODY_BYTES } from '../http/json-body.js';
 import { type Problem, problemResponse } from '../http/problem.js';
-import { internalError, problem } from '../http/responses.js';
+import { internalError, json, problem } from '../http/responses.js';
 import { type HandlerName, methodsOf, ROUTES } from '../routes.js';
 import type { OutboxLog } from '../adapters/local-outbox.js';
 import { apiGatewayEvent, lambdaContext } from './events.js';
@@ -75,7 +76,15 @@ export interface LocalServerOptions {
    * (OTP_LOCAL_ALLOWED_HOSTS, functions/local/host-check.ts); none when not given.
    */
   allowedHosts?: AllowedHosts;
+  /**
+   * The readiness check served at READY_PATH (adapters/dynamo/readiness.ts): unlike /v1/health it
+   * reads every table. Without it, that path does not exist.
+   */
+  readiness?: () => Promise<Readiness>;
 }
+
+/** Where `npm start` answers whether its database serves (200) or not (503 unavailable). */
+export const READY_PATH = '/ready';
 
 /**
  * Serves the routes of the API through the very handler exports that are deployed, by turning each
@@ -172,7 +181,7 @@ function withCors(
 async function serve(
   handlers: Handlers,
   req: IncomingMessage,
-  { corsOrigins, pages = {}, outbox, allowedHosts = [] }: LocalServerOptions,
+  { corsOrigins, pages = {}, outbox, readiness, allowedHosts = [] }: LocalServerOptions,
 ): Promise<APIGatewayProxyResult> {
   if (!isAllowedHost(req.headers.host, allowedHosts))
     return answer(req, new HostNotAllowedError(req.headers.host ?? ''));
@@ -188,6 +197,15 @@ async function serve(
   if (outbox && url.pathname === OUTBOX_PATH) {
     req.resume();
     return outboxAnswer(req, url, outbox);
+  }
+  if (readiness && url.pathname === READY_PATH) {
+    if (method !== 'GET') return answer(req, new MethodNotAllowedError(method, ['GET']));
+    req.resume();
+    const checked = await readiness();
+    if (checked.ready) return json(200, { status: 'ready', tables: checked.tables });
+    const unavailable = new ServiceUnavailableError();
+    unavailable.extensions.tables = checked.tables;
+    return problem(unavailable);
   }
   const allowed = methodsOf(url.pathname);
   if (allowed.length === 0) return answer(req, new NotFoundError(url.pathname));

@@ -11,6 +11,7 @@ import {
   OtpRequiredError,
   RateLimitedError,
   RequestInProgressError,
+  ServiceUnavailableError,
   SessionInvalidError,
   TargetInUseError,
   TooManyAttemptsError,
@@ -87,6 +88,12 @@ const KEY_PROBLEMS: ProblemUse[] = [
 const SESSION_INVALID = use(
   new SessionInvalidError(),
   'The session token or access token is missing, malformed, unknown, expired or revoked, or `Authorization` and `X-OTP-Session` name different tokens.',
+);
+
+/** Every route that reads or writes the database (http/unavailable.ts). */
+const UNAVAILABLE = use(
+  new ServiceUnavailableError(),
+  'The database is throttled or unreachable (after the service’s own retries). Nothing was left half-done: send the same request again after `Retry-After` seconds.',
 );
 
 const ALWAYS: ProblemUse[] = [
@@ -311,6 +318,8 @@ function problemsOf(operation: Operation): ProblemUse[] {
     ...(operation.body ? BODY_PROBLEMS : []),
     ...operation.problems,
     ...ALWAYS,
+    // The routes that need no key are the ones that never touch the database.
+    ...(operation.security === 'none' ? [] : [UNAVAILABLE]),
   ];
 }
 
@@ -323,7 +332,7 @@ function problemResponses(uses: ProblemUse[]): Record<string, Schema> {
     const entries = byStatus.get(status) ?? [];
     const slugs = [...new Set(entries.map((entry) => entry.problem.slug))];
     const headers: Record<string, Schema> = {};
-    if (status === 429 || slugs.includes('request-in-progress')) headers['Retry-After'] = RETRY_AFTER;
+    if (status === 429 || status === 503 || slugs.includes('request-in-progress')) headers['Retry-After'] = RETRY_AFTER;
     if (slugs.includes('session-invalid'))
       headers['WWW-Authenticate'] = { $ref: '#/components/headers/WWW-Authenticate' };
     if (slugs.includes('method-not-allowed')) headers.Allow = { $ref: '#/components/headers/Allow' };

@@ -55,6 +55,8 @@ export async function takeIdempotencyKey(
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const old = error.Item ? unmarshall(error.Item) : {};
+    // This very claim: the SDK tried the put again after its first answer was lost on the way back.
+    if (old.attempt === claim.attempt && old.state === 'pending') return undefined;
     const fingerprint = String(old.fingerprint ?? '');
     if (old.state === 'done' && typeof old.sealed === 'string') {
       return { state: 'done', fingerprint, sealed: old.sealed, expiresAt: Number(old.expiresAt ?? 0) };
