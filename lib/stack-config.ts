@@ -3,6 +3,7 @@ import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 import { type CorsOrigins, parseCorsOrigins } from '../functions/http/cors.js';
 import type { BreakerSettings, SmsHourlyLimits } from './function-environment.js';
 import { type ApiThrottle, THROTTLE_LIMITS } from './otp-rest-api.js';
+import { TABLE_MAX_THROUGHPUT, type TableMaxThroughput } from './otp-tables.js';
 import { WAF_RATE_LIMIT_RANGE, type WafRateLimits } from './otp-waf.js';
 import {
   ACCESS_TOKEN_ALGORITHM,
@@ -71,6 +72,8 @@ export interface StackSettings {
   throttle: ApiThrottle;
   /** A custom domain (ACM certificate in the stack's region) in front of the API; the execute-api URL is then off. */
   customDomain?: { domainName: string; certificateArn: string };
+  /** Each table's on-demand maximum throughput, request units a second; none where unset. */
+  tableMaxThroughput: TableMaxThroughput;
 }
 
 export class SettingsError extends Error {
@@ -194,6 +197,15 @@ function throttleSettings(context: Context): ApiThrottle {
   return { rate, burst };
 }
 
+/** `tableMaxReadRequestUnits` and `tableMaxWriteRequestUnits`: each table's cap, request units a second. */
+function tableMaxThroughputSettings(context: Context): TableMaxThroughput {
+  const { min, max } = TABLE_MAX_THROUGHPUT;
+  return {
+    readRequestUnits: wholeNumber(context, 'tableMaxReadRequestUnits', min, max),
+    writeRequestUnits: wholeNumber(context, 'tableMaxWriteRequestUnits', min, max),
+  };
+}
+
 /** A lower-case host name of at least two labels: what API Gateway takes as a custom domain. */
 const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** An ACM certificate's ARN; its region is the stack's, checked by OtpService where the region is known. */
@@ -308,5 +320,6 @@ export function settingsFromContext(context: Context): StackSettings {
     wafRateLimits: wafRateLimitSettings(context),
     throttle: throttleSettings(context),
     customDomain: customDomainSetting(context),
+    tableMaxThroughput: tableMaxThroughputSettings(context),
   };
 }
