@@ -169,16 +169,20 @@ async function rekeyOne(
   }
 }
 
-/** A lookup item, still there, that its customer does not name as its key (two consistent reads). */
+/**
+ * A lookup item, still there, that its customer does not name as its key. A login may re-key the
+ * customer between the reads (the old item goes in the same transaction as the customer changes):
+ * the item is read once more after the customer, and is a stray only if it is still there.
+ */
 async function isStray(dynamo: Dynamo, pk: string): Promise<boolean> {
   // Read again: the page was read before this run re-keyed its customers, which deleted old items.
   const item = await getItem(dynamo, pk);
   if (!item) return false;
   const customerId = typeof item.customerId === 'string' ? item.customerId : '';
   const owner = await getItem(dynamo, customerKey.customer(customerId));
-  if (!owner) return true;
-  const { keys } = customerFrom(owner);
-  return !Object.values(keys).some((key) => key !== undefined && customerKey.target(key) === pk);
+  const keys = owner ? Object.values(customerFrom(owner).keys) : [];
+  if (keys.some((key) => key !== undefined && customerKey.target(key) === pk)) return false;
+  return (await getItem(dynamo, pk))?.customerId === customerId;
 }
 
 async function getItem(dynamo: Dynamo, pk: string): Promise<Record<string, unknown> | undefined> {
