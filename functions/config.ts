@@ -95,6 +95,12 @@ export interface OtpConfig {
   production: boolean;
   /** The pepper itself (local runs, tests), or… */
   pepper?: string;
+  /**
+   * With `pepper`, during a rotation (README, "Rotating the pepper"): the pepper it replaced, and the
+   * one about to replace it (core/peppers.ts). In AWS the secret's AWSPREVIOUS and AWSPENDING versions.
+   */
+  previousPepper?: string;
+  nextPepper?: string;
   /** …the Secrets Manager secret that holds it (AWS). Read once per container by wiring.ts. */
   pepperSecretArn?: string;
   stateTable: string;
@@ -315,6 +321,17 @@ export function loadConfig(env: Env): OtpConfig {
 
   const pepper = env.OTP_PEPPER || undefined;
   if (pepper !== undefined) assertStrongPepper(pepper, 'OTP_PEPPER');
+  const previousPepper = env.OTP_PEPPER_PREVIOUS || undefined;
+  const nextPepper = env.OTP_PEPPER_NEXT || undefined;
+  for (const [variable, other] of [
+    ['OTP_PEPPER_PREVIOUS', previousPepper],
+    ['OTP_PEPPER_NEXT', nextPepper],
+  ] as const) {
+    if (other === undefined) continue;
+    // Only beside the pepper itself: with the secret, the secret's own versions say it.
+    if (pepper === undefined) throw new ConfigError(variable, 'needs OTP_PEPPER, the current pepper, beside it.');
+    assertStrongPepper(other, variable);
+  }
 
   const sendLimitPerHour = integer(env, 'OTP_SEND_LIMIT_PER_HOUR', 5, 1, 1000);
   const sendLimitPerDay = integer(env, 'OTP_SEND_LIMIT_PER_DAY', 10, 1, 10_000);
@@ -390,6 +407,8 @@ export function loadConfig(env: Env): OtpConfig {
     stage,
     production,
     pepper,
+    previousPepper,
+    nextPepper,
     pepperSecretArn: optional(env, 'OTP_PEPPER_SECRET_ARN', SECRET_ARN),
     stateTable: text(env, 'OTP_STATE_TABLE', 'otp-state', TABLE_NAME),
     customersTable: text(env, 'OTP_CUSTOMERS_TABLE', 'otp-customers', TABLE_NAME),

@@ -6,11 +6,12 @@ import { DynamoOtpStore } from './adapters/dynamo/store.js';
 import { localSenders } from './adapters/local-outbox.js';
 import { SesEmailSender } from './adapters/ses-email.js';
 import { SnsSmsSender } from './adapters/sns-sms.js';
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { JwtAccessTokens, type KeyRing, staticKeyRing } from './adapters/jwt-access-tokens.js';
 import { SecretsManagerKeyVault, secretsClient, vaultKeyRing } from './adapters/secret-signing-keys.js';
 import { readAtStartup } from './adapters/startup-secrets.js';
-import { assertStrongPepper, ConfigError, missingPepper, missingSigningKeys, type OtpConfig } from './config.js';
+import { ConfigError, missingPepper, missingSigningKeys, type OtpConfig } from './config.js';
+import { pepperRing, readPeppers } from './adapters/secret-pepper.js';
+import type { Peppers, PepperSource } from './core/peppers.js';
 import type { AccessTokens } from './core/access-tokens.js';
 import { type ClientDirectory, cachedDirectory } from './core/clients.js';
 import { KeySetError, type SigningKeyVault } from './core/signing-keys.js';
@@ -19,20 +20,30 @@ import { traced } from './http/tracer.js';
 import type { CodeSender, OtpStore, Senders } from './core/ports.js';
 
 /**
- * The configuration with its pepper: from OTP_PEPPER, or read from Secrets Manager once, when the
- * function's container starts (handlers await this at module level).
+ * The configuration with its peppers (core/peppers.ts) and where to get them as they are now: from
+ * OTP_PEPPER (and OTP_PEPPER_PREVIOUS / OTP_PEPPER_NEXT during a rotation), fixed; or read from the
+ * Secrets Manager secret when the function's container starts (handlers await this at module level),
+ * by staging label, and re-read every 5 minutes (adapters/secret-pepper.ts), so that a rotation
+ * reaches every warm container within a known time.
  */
-export async function withPepper(config: OtpConfig): Promise<OtpConfig & { pepper: string }> {
-  if (config.pepper) return { ...config, pepper: config.pepper };
+export async function withPepper(config: OtpConfig): Promise<OtpConfig & Peppers & { peppers: PepperSource }> {
+  if (config.pepper) {
+    const fixed: Peppers = {
+      pepper: config.pepper,
+      ...(config.previousPepper ? { previousPepper: config.previousPepper } : {}),
+      ...(config.nextPepper ? { nextPepper: config.nextPepper } : {}),
+    };
+    return { ...config, ...fixed, peppers: () => Promise.resolve(fixed) };
+  }
   if (!config.pepperSecretArn) throw missingPepper();
-  const arn = config.pepperSecretArn;
-  const secret = await readAtStartup('OTP_PEPPER_SECRET_ARN', () =>
-    getSecret(arn, { maxAge: Number.POSITIVE_INFINITY }),
+  const secretArn = config.pepperSecretArn;
+  const client = traced(secretsClient());
+  // The first read bounded (adapters/startup-secrets.ts): a Secrets Manager that does not answer
+  // stops the start with a line that says so; later re-reads keep the peppers they have.
+  const peppers = await readAtStartup('OTP_PEPPER_SECRET_ARN', () =>
+    pepperRing(() => readPeppers(client, secretArn), Date.now, createLogger()),
   );
-  if (typeof secret !== 'string') throw new ConfigError('OTP_PEPPER_SECRET_ARN', 'must name a secret string.');
-  // The same rule as for OTP_PEPPER: a weak secret is refused wherever it comes from.
-  assertStrongPepper(secret, 'OTP_PEPPER_SECRET_ARN');
-  return { ...config, pepper: secret };
+  return { ...config, ...(await peppers(Date.now())), peppers };
 }
 
 /** One DynamoDB client per endpoint and container, shared by the store and the client directory. */

@@ -7,6 +7,7 @@ export type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 export type { BreakerMode } from '../functions/settings-rules.js';
 export type { BreakerSettings, SmsHourlyLimits } from './function-environment.js';
 export type { SmsDeliveryStatusLogs } from './otp-sms-account.js';
+export type { TableMaxThroughput } from './otp-tables.js';
 export { acknowledgeAuthorizerNagFindings, acknowledgeNagFindings } from './nag-acknowledgements.js';
 export { OtpAuthorizer, type OtpAuthorizerProps, type OtpIdentityHeader } from './otp-authorizer.js';
 export { OtpService, type OtpEmailProps, type OtpServiceProps, type OtpSmsProps } from './otp-service.js';

@@ -82,7 +82,7 @@ export function acknowledgeNagFindings(service: OtpService, options: { sms: bool
   acknowledge(
     pepper,
     'SMG4',
-    'Rotating the pepper voids every live code and resets the rate-limit keys; rotate by hand in a quiet hour.',
+    'The pepper keys every lookup item: it is rotated by hand in steps (README, Rotating the pepper), which keep codes and customers and reset the rate-limit keys; rotate in a quiet hour.',
   );
   acknowledge(
     signingKeys,

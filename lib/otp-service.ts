@@ -31,7 +31,7 @@ import { handlerFunctions } from './otp-functions.js';
 import { grantHandlerPermissions } from './otp-permissions.js';
 import { type ApiThrottle, type OtpCustomDomain, otpRestApi } from './otp-rest-api.js';
 import { pepperSecret, signingKeysSecret } from './otp-secrets.js';
-import { OtpTables } from './otp-tables.js';
+import { OtpTables, type TableMaxThroughput } from './otp-tables.js';
 import { OtpWaf, type WafRateLimits } from './otp-waf.js';
 
 /** Codes by SMS through SNS. */
@@ -194,6 +194,13 @@ export interface OtpServiceProps {
    * @default 'ES256'
    */
   readonly accessTokenAlgorithm?: SigningAlgorithm;
+  /**
+   * The most read and write request units a second each DynamoDB table may serve (on-demand maximum
+   * throughput): a cap on cost and load. Past it, DynamoDB throttles the table's requests, and the
+   * calls that needed them fail (README, Settings).
+   * @default no maximum
+   */
+  readonly tableMaxThroughput?: TableMaxThroughput;
 }
 
 /**
@@ -259,7 +266,10 @@ export class OtpService extends Construct {
     const removalPolicy = this.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const retention = this.production ? RetentionDays.THREE_MONTHS : RetentionDays.ONE_MONTH;
 
-    this.tables = new OtpTables(this, 'Tables', { production: this.production });
+    this.tables = new OtpTables(this, 'Tables', {
+      production: this.production,
+      maxThroughput: props.tableMaxThroughput,
+    });
 
     // The pepper, functions and API sit under one scope named "Service": logical IDs derive from
     // construct paths, and a new ID would replace the pepper (voiding every stored key), the tables'

@@ -39,6 +39,7 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
     corsOrigins: settings.corsOrigins,
     issuer: settings.issuer,
     accessTokenAlgorithm: settings.accessTokenAlgorithm,
+    tableMaxThroughput: settings.tableMaxThroughput,
   };
 }
 

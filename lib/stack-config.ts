@@ -3,6 +3,7 @@ import type { SigningAlgorithm } from '../functions/core/signing-keys.js';
 import { type CorsOrigins, parseCorsOrigins } from '../functions/http/cors.js';
 import type { BreakerSettings, SmsHourlyLimits } from './function-environment.js';
 import { type ApiThrottle, THROTTLE_LIMITS } from './otp-rest-api.js';
+import { TABLE_MAX_THROUGHPUT, type TableMaxThroughput } from './otp-tables.js';
 import { WAF_RATE_LIMIT_RANGE, type WafRateLimits } from './otp-waf.js';
 import type { SmsDeliveryStatusLogs } from './otp-sms-account.js';
 import {
@@ -82,6 +83,8 @@ export interface StackSettings {
   throttle: ApiThrottle;
   /** A custom domain (ACM certificate in the stack's region) in front of the API; the execute-api URL is then off. */
   customDomain?: { domainName: string; certificateArn: string };
+  /** Each table's on-demand maximum throughput, request units a second; none where unset. */
+  tableMaxThroughput: TableMaxThroughput;
 }
 
 export class SettingsError extends Error {
@@ -206,6 +209,15 @@ function throttleSettings(context: Context): ApiThrottle {
   const rate = wholeNumber(context, 'throttleRate', THROTTLE_LIMITS.minRate, THROTTLE_LIMITS.maxRate);
   const burst = wholeNumber(context, 'throttleBurst', THROTTLE_LIMITS.minBurst, THROTTLE_LIMITS.maxBurst);
   return { rate, burst };
+}
+
+/** `tableMaxReadRequestUnits` and `tableMaxWriteRequestUnits`: each table's cap, request units a second. */
+function tableMaxThroughputSettings(context: Context): TableMaxThroughput {
+  const { min, max } = TABLE_MAX_THROUGHPUT;
+  return {
+    readRequestUnits: wholeNumber(context, 'tableMaxReadRequestUnits', min, max),
+    writeRequestUnits: wholeNumber(context, 'tableMaxWriteRequestUnits', min, max),
+  };
 }
 
 /** A lower-case host name of at least two labels: what API Gateway takes as a custom domain. */
@@ -341,5 +353,6 @@ export function settingsFromContext(context: Context): StackSettings {
     wafRateLimits: wafRateLimitSettings(context),
     throttle: throttleSettings(context),
     customDomain: customDomainSetting(context),
+    tableMaxThroughput: tableMaxThroughputSettings(context),
   };
 }

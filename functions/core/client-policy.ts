@@ -62,8 +62,8 @@ export interface PolicyExtras {
 /** What a request runs under: the deployment's settings with the calling client's policy applied. */
 export type EffectiveConfig = CoreConfig & PolicyExtras;
 
-/** The settings a policy can apply to: all of CoreConfig but the pepper, which some functions never hold. */
-export type PolicyScope = Omit<CoreConfig, 'pepper'>;
+/** The settings a policy can apply to: all of CoreConfig but the peppers, which some functions never hold. */
+export type PolicyScope = Omit<CoreConfig, 'pepper' | 'previousPepper' | 'nextPepper'>;
 
 /** The deployment's settings as one client's calls see them; `policy` undefined for anonymous calls. */
 export function effectiveConfig<C extends PolicyScope>(config: C, policy: ClientPolicy | undefined): C & PolicyExtras {

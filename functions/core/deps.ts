@@ -2,38 +2,40 @@ import type { OtpConfig } from '../config.js';
 import type { AccessTokens } from './access-tokens.js';
 import type { EffectiveConfig } from './client-policy.js';
 import type { ClientDirectory } from './clients.js';
+import type { Peppers, PepperSource } from './peppers.js';
 import type { OtpStore, Senders } from './ports.js';
 
 /** The settings the use cases read. */
-export type CoreConfig = { pepper: string } & Pick<
-  OtpConfig,
-  | 'codeLength'
-  | 'codeTtlSeconds'
-  | 'maxAttempts'
-  | 'sendLimitPerHour'
-  | 'sendLimitPerDay'
-  | 'resendCooldownSeconds'
-  | 'sendLimitPerIpPerHour'
-  | 'sessionTtlSeconds'
-  | 'requireApiKey'
-  | 'stepUpTtlSeconds'
-  | 'refreshTtlSeconds'
-  | 'refreshIdleSeconds'
-  | 'maxFailuresPerTarget'
-  | 'smsLimitPerCountryPerHour'
-  | 'smsLimitPerPrefixPerHour'
-  | 'smsLimitPerHour'
-  | 'breakerMode'
-  | 'breakerMinSends'
-  | 'breakerMinConversion'
-  | 'breakerWindowSeconds'
-  | 'breakerPauseSeconds'
-  | 'counterShards'
-  | 'devMode'
-  | 'allowedChannels'
-  | 'smsAllowedCountries'
-  | 'appName'
->;
+export type CoreConfig = Peppers &
+  Pick<
+    OtpConfig,
+    | 'codeLength'
+    | 'codeTtlSeconds'
+    | 'maxAttempts'
+    | 'sendLimitPerHour'
+    | 'sendLimitPerDay'
+    | 'resendCooldownSeconds'
+    | 'sendLimitPerIpPerHour'
+    | 'sessionTtlSeconds'
+    | 'requireApiKey'
+    | 'stepUpTtlSeconds'
+    | 'refreshTtlSeconds'
+    | 'refreshIdleSeconds'
+    | 'maxFailuresPerTarget'
+    | 'smsLimitPerCountryPerHour'
+    | 'smsLimitPerPrefixPerHour'
+    | 'smsLimitPerHour'
+    | 'breakerMode'
+    | 'breakerMinSends'
+    | 'breakerMinConversion'
+    | 'breakerWindowSeconds'
+    | 'breakerPauseSeconds'
+    | 'counterShards'
+    | 'devMode'
+    | 'allowedChannels'
+    | 'smsAllowedCountries'
+    | 'appName'
+  >;
 
 /** Structured log sink; the core only ever hands it masked targets and opaque keys. */
 export interface CoreLog {
@@ -58,6 +60,8 @@ export type SendDeps = CoreDeps & { senders: Senders };
  */
 export interface ApiDeps {
   config: CoreConfig;
+  /** The peppers as they are now, when they can change under a running container (a rotation). */
+  peppers?: PepperSource;
   store: OtpStore;
   now: () => number;
   clients: ClientDirectory;

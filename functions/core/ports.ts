@@ -19,7 +19,10 @@ export interface OtpStore extends IdempotencyStore {
    * not use is reported missing and counts nothing.
    */
   recordAttempt(code: CodeRef, now: number, maxAttempts: number, tokenHash?: string): Promise<AttemptOutcome>;
-  /** The customer a target belongs to, by the target's lookup item (one read); undefined when none. */
+  /**
+   * The customer a target belongs to, by the target's lookup item (one read); undefined when none.
+   * During a pepper rotation, only on a miss, one more read per other key the target carries.
+   */
   findOwner(target: TargetRef): Promise<Owner | undefined>;
   /** A customer by id (consistent read); undefined when there is none. */
   getCustomer(customerId: string): Promise<Customer | undefined>;
@@ -29,6 +32,12 @@ export interface OtpStore extends IdempotencyStore {
    * the target's lookup item by then.
    */
   migrateLegacyCustomer(target: TargetRef, legacy: Customer): Promise<string>;
+  /**
+   * Moves the target's lookup item from `previousKey` (the pepper before a rotation) to its current
+   * key, and the customer's record of that key with it, in one conditional transaction: idempotent
+   * and safe under concurrency. Returns the id of whoever holds the target's current key by then.
+   */
+  rekeyCustomer(target: TargetRef, owner: Owner & { previousKey: string }): Promise<string>;
   /**
    * Consumes the code and creates the session (and the customer, when the target has no owner) all
    * at once. Throws InvalidCodeError when the code is gone. Returns the customer the session belongs
@@ -372,6 +381,13 @@ export interface TargetRef {
   targetKey: string;
   address: string;
   channel: Channel;
+  /**
+   * During a pepper rotation (core/peppers.ts): the target's key under the pepper before the current
+   * one, where a customer not yet re-keyed has its lookup item, and under the pepper about to become
+   * current, where a function that already holds it as current writes.
+   */
+  previousKey?: string;
+  nextKey?: string;
 }
 
 /**
@@ -381,6 +397,11 @@ export interface TargetRef {
 export interface Owner {
   customerId: string;
   legacy?: Customer;
+  /**
+   * Found by its lookup item under the target's `previousKey` (a pepper rotation): the use case
+   * re-keys it (rekeyCustomer) before it writes.
+   */
+  previousKey?: string;
 }
 
 export interface Customer {

@@ -1,4 +1,5 @@
 import { generateCode, hashCode, opaqueKey } from './codes.js';
+import { targetRef } from './peppers.js';
 import { type EffectiveConfig, testCodeFor } from './client-policy.js';
 import type { SendDeps } from './deps.js';
 import { channelMismatch, identifierOf, LINK_PURPOSES } from './customers.js';
@@ -299,11 +300,7 @@ async function linkingCustomer(
       // Stored under its target before customers were keyed by id (verify moves it, not the send), or
       // moved by a login since the read above.
       const login = normaliseTarget(session.target);
-      const owner = await deps.store.findOwner({
-        targetKey: opaqueKey(deps.config.pepper, 'target', login.address),
-        address: login.address,
-        channel: login.channel,
-      });
+      const owner = await deps.store.findOwner(targetRef(deps.config, login));
       if (owner?.customerId === session.customerId) {
         customer = owner.legacy ?? (await deps.store.getCustomer(owner.customerId));
       }

@@ -13,8 +13,10 @@ import {
   TooManyAttemptsError,
 } from './errors.js';
 import { openOtpToken } from './otp-token.js';
+import { otherPeppers, targetRef } from './peppers.js';
 import { newCodesNeedToken, openGuesses } from './guesses.js';
 import type {
+  AttemptOutcome,
   CodeRef,
   Customer,
   GuessReservationOutcome,
@@ -76,14 +78,12 @@ export interface VerifyResult {
  */
 export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promise<VerifyResult> {
   const { config, store } = deps;
-  const { target: address, purpose, tokenHash } = codeOf(deps, request);
+  const { target: address, purpose, tokenHash, pepper: tokenPepper } = codeOf(deps, request);
   const link = LINK_PURPOSES[purpose];
   if (link && address.channel !== link.channel) throw new InvalidTargetError(channelMismatch(purpose));
   // Before any attempt is counted: a request without its session spends none of the code's attempts.
   const linkSession = link ? await checkSession(deps, request.sessionToken?.()) : undefined;
-  const targetKey = opaqueKey(config.pepper, 'target', address.address);
-  const target: TargetRef = { targetKey, address: address.address, channel: address.channel };
-  const code: CodeRef = { targetKey, purpose };
+  const target: TargetRef = targetRef(config, address);
   // Wrong codes are counted, and lock sends, per mailbox (targets.ts, mailboxOf), like the send
   // limits: counted per address, each tag of one inbox (ada+1@, ada+2@, ...) would bring its own
   // budget of wrong codes, and a run spread over tags would never reach the cap that locks sends.
@@ -91,8 +91,6 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   // for the mailbox, so a verify of another tag is refused too. One proven code of any tag proves
   // control of the inbox and ends its run.
   const mailboxKey = opaqueKey(config.pepper, 'target', mailboxOf(address));
-  // Hash the guess before touching the store so that "never sent" and "wrong code" cost the same.
-  const guessHash = hashCode(config.pepper, target.address, purpose, request.code);
   const now = deps.now();
 
   // The guess takes its place in the mailbox's run of wrong codes in the same step as the attempt
@@ -101,7 +99,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   const maxFailures = config.maxFailuresPerTarget;
   const open = openGuesses(maxFailures);
   const [counted, found, reserved] = await Promise.allSettled([
-    store.recordAttempt(code, now, config.maxAttempts, tokenHash),
+    attemptOn(deps, { address: target.address, purpose, code: request.code, now, tokenHash, tokenPepper }),
     store.findOwner(target),
     store.reserveGuess({
       mailboxKey,
@@ -112,14 +110,16 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
   ]);
   if (counted.status === 'rejected' || found.status === 'rejected' || reserved.status === 'rejected') {
     // No guess was compared, so none may stay counted: the caller hears a failure (503), not an answer.
+    const tried = counted.status === 'fulfilled' ? counted.value : undefined;
     await giveBack(deps, {
-      attempt: counted.status === 'fulfilled' && counted.value.kind === 'counted' ? counted.value : undefined,
+      attempt: tried?.attempt.kind === 'counted' ? tried.attempt : undefined,
       guess: reserved.status === 'fulfilled' && reserved.value.kind === 'reserved' ? reserved.value.guess : undefined,
-      code,
+      // Without a counted attempt nothing of the code is given back: the current pepper's key names it.
+      code: tried?.code ?? { targetKey: opaqueKey(config.pepper, 'target', target.address), purpose },
     });
     throw [counted, found, reserved].find((step) => step.status === 'rejected')?.reason as unknown;
   }
-  const [attempt, owner, reservation] = [counted.value, found.value, reserved.value];
+  const [{ attempt, code, guessHash }, owner, reservation] = [counted.value, found.value, reserved.value];
   if (reservation.kind === 'refused') {
     // Not compared: the code keeps the attempt, so that a refused guess never uses up the owner's code.
     await giveBack(deps, { attempt: attempt.kind === 'counted' ? attempt : undefined, code });
@@ -185,6 +185,10 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
       if (owner && owner.customerId !== linkSession.customerId) throw new TargetInUseError();
       const own = await ownCustomerOf(deps, linkSession);
       if (owner?.legacy) await store.migrateLegacyCustomer(target, owner.legacy);
+      // Keyed with the pepper before a rotation: its lookup item moves to the current key first, so
+      // that the target is never held under both.
+      if (owner?.previousKey !== undefined)
+        await store.rekeyCustomer(target, { ...owner, previousKey: owner.previousKey });
       const customer = await store.linkTarget({
         code,
         codeHash: attempt.codeHash,
@@ -299,11 +303,7 @@ function refusalOf(
 async function ownCustomerOf(deps: CoreDeps, session: SessionRecord): Promise<string> {
   if (await deps.store.getCustomer(session.customerId)) return session.customerId;
   const target = normaliseTarget(session.target);
-  const ref: TargetRef = {
-    targetKey: opaqueKey(deps.config.pepper, 'target', target.address),
-    address: target.address,
-    channel: target.channel,
-  };
+  const ref = targetRef(deps.config, target);
   const owner = await deps.store.findOwner(ref);
   // Legacy, or moved by a login of its target since the read above: either way it is this session's.
   if (owner?.customerId === session.customerId) {
@@ -384,7 +384,10 @@ async function openSession(
  * A token that does not open, or that names another target or purpose, and a missing token where the
  * client requires one, are answered exactly like a wrong code.
  */
-function codeOf(deps: CoreDeps, request: VerifyRequest): { target: Target; purpose: Purpose; tokenHash?: string } {
+function codeOf(
+  deps: CoreDeps,
+  request: VerifyRequest,
+): { target: Target; purpose: Purpose; tokenHash?: string; pepper?: string } {
   const { config } = deps;
   const reject = (reason: string): never => {
     deps.log.info('code rejected', { reason });
@@ -395,11 +398,49 @@ function codeOf(deps: CoreDeps, request: VerifyRequest): { target: Target; purpo
     if (request.target === undefined) throw new InvalidTargetError('Send the target or the otpToken of the send.');
     return { target: normaliseTarget(request.target), purpose: request.purpose ?? DEFAULT_PURPOSE };
   }
-  const opened = openOtpToken(config.pepper, request.otpToken) ?? reject('otpToken not issued here');
+  // A token sealed before a pepper rotation opens under the pepper it was sealed with, which also
+  // keyed its code: only during the rotation (core/peppers.ts).
+  const { otpToken } = request;
+  let pepper = config.pepper;
+  let opened = openOtpToken(pepper, otpToken);
+  for (const other of opened === undefined ? otherPeppers(config) : []) {
+    opened = openOtpToken(other, otpToken);
+    if (opened !== undefined) {
+      pepper = other;
+      break;
+    }
+  }
+  if (opened === undefined) return reject('otpToken not issued here');
   const purpose = request.purpose ?? opened.purpose;
   if (purpose !== opened.purpose) reject('otpToken of another purpose');
   if (request.target !== undefined && normaliseTarget(request.target).address !== opened.target) {
     reject('otpToken of another target');
   }
-  return { target: normaliseTarget(opened.target), purpose, tokenHash: opened.tokenHash };
+  return { target: normaliseTarget(opened.target), purpose, tokenHash: opened.tokenHash, pepper };
+}
+
+/**
+ * Counts the attempt on the code the request means, and hashes its guess with the pepper that code
+ * was keyed with: the current one, or during a pepper rotation the one its otpToken was sealed with,
+ * or (without a token) the first other pepper under which a code exists when the current finds none.
+ * Outside a rotation one conditional write, as before; during one, one more per other pepper, and
+ * only for a guess the current pepper finds no code for.
+ */
+async function attemptOn(
+  deps: CoreDeps,
+  request: { address: string; purpose: Purpose; code: string; now: number; tokenHash?: string; tokenPepper?: string },
+): Promise<{ attempt: AttemptOutcome; code: CodeRef; guessHash: string }> {
+  const { config, store } = deps;
+  const peppers = request.tokenPepper === undefined ? [config.pepper, ...otherPeppers(config)] : [request.tokenPepper];
+  let tried: { attempt: AttemptOutcome; code: CodeRef; guessHash: string } | undefined;
+  for (const pepper of peppers) {
+    const code: CodeRef = { targetKey: opaqueKey(pepper, 'target', request.address), purpose: request.purpose };
+    // Hashed before the store is touched, so that "never sent" and "wrong code" cost the same.
+    const guessHash = hashCode(pepper, request.address, request.purpose, request.code);
+    const attempt = await store.recordAttempt(code, request.now, config.maxAttempts, request.tokenHash);
+    tried ??= { attempt, code, guessHash };
+    if (attempt.kind !== 'missing') return { attempt, code, guessHash };
+  }
+  // Nothing under any pepper: answered as the current pepper's miss.
+  return tried as { attempt: AttemptOutcome; code: CodeRef; guessHash: string };
 }

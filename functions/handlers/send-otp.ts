@@ -4,6 +4,7 @@ import { RateLimitedError } from '../core/errors.js';
 import { sendIdempotently } from '../core/idempotency.js';
 import { DEFAULT_PURPOSE } from '../core/purposes.js';
 import { type SendResult, sendCode } from '../core/send-code.js';
+import { withCurrentPeppers } from '../core/peppers.js';
 import { callDeps, clientIdentifier } from '../http/client-context.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { idempotencyKeyFrom, REPLAYED_HEADER } from '../http/idempotency-key.js';
@@ -27,7 +28,8 @@ export function createSendOtpHandler(
     body: sendBody,
     handle: async ({ body, sourceIp, client, headers }) => {
       const key = idempotencyKeyFrom(headers);
-      const call = callDeps(deps, client, logger);
+      // The peppers as they are now: a rotation reaches a warm container within minutes (wiring.ts).
+      const call = callDeps(await withCurrentPeppers(deps), client, logger);
       const clientId = client?.id ?? 'anonymous';
       const request = {
         target: body.target,
@@ -84,6 +86,7 @@ function countRefusal(metrics: UsageMetrics, error: RateLimitedError, clientId: 
 const config = await withPepper(loadConfig(process.env));
 export const handler = createSendOtpHandler({
   config,
+  peppers: config.peppers,
   store: createStore(config),
   clients: createClientDirectory(config),
   senders: createSenders(config),

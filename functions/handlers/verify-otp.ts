@@ -4,6 +4,7 @@ import { subjectOf } from '../core/access-tokens.js';
 import type { ApiDeps, TokenIssuingDeps } from '../core/deps.js';
 import type { Customer } from '../core/ports.js';
 import { verifyCode } from '../core/verify-code.js';
+import { withCurrentPeppers } from '../core/peppers.js';
 import { callDeps, clientIdentifier } from '../http/client-context.js';
 import { ValidationError } from '../http/errors.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
@@ -26,7 +27,8 @@ export function createVerifyOtpHandler(
     identify: clientIdentifier(deps, logger),
     body: verifyBody,
     handle: async ({ body, client, sourceIp, headers }) => {
-      const call = callDeps(deps, client, logger);
+      // The peppers as they are now: a rotation reaches a warm container within minutes (wiring.ts).
+      const call = callDeps(await withCurrentPeppers(deps), client, logger);
       // The length is the caller's client's, so it is checked once the client is known.
       const { codeLength } = call.config;
       if (!new RegExp(`^\\d{${codeLength}}$`).test(body.code)) {
@@ -88,6 +90,7 @@ export function identityOf(customer: Customer) {
 const config = await withSigningKeys(await withPepper(loadConfig(process.env)));
 export const handler = createVerifyOtpHandler({
   config,
+  peppers: config.peppers,
   accessTokens: createAccessTokens(config),
   store: createStore(config),
   clients: createClientDirectory(config),

@@ -31,6 +31,8 @@ const contexts: Record<string, string>[] = [
     throttleRate: '400',
     wafRateLimitAll: '5000',
     wafRateLimitSend: '200',
+    tableMaxReadRequestUnits: '4000',
+    tableMaxWriteRequestUnits: '2000',
   },
   { stage: 'qa', smsCountries: 'US', smsMonthlySpendLimitUsd: '200', smsDeliveryStatusLogs: 'failures' },
   {

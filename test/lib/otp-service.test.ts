@@ -159,6 +159,14 @@ describe('OtpService props', () => {
     expect(build({ ...SMS_ONLY, sms: { ...sms, hourlyLimits: { total: 0 }, breaker: { mode: 'off' } } })).not.toThrow();
   });
 
+  it('refuses a table maximum throughput below what one login needs, naming it', () => {
+    expect(build({ ...SMS_ONLY, tableMaxThroughput: { writeRequestUnits: 10 } })).toThrow(
+      /maxThroughput\.writeRequestUnits must be a whole number from 25/,
+    );
+    expect(build({ ...SMS_ONLY, tableMaxThroughput: { readRequestUnits: 1.5 } })).toThrow(/readRequestUnits/);
+    expect(build({ ...SMS_ONLY, tableMaxThroughput: { readRequestUnits: 25 } })).not.toThrow();
+  });
+
   it('warns about a service with nothing to send, which refuses every send', () => {
     const service = new OtpService(stack(), 'Otp', { stage: 'dev' });
     Annotations.fromStack(Stack.of(service)).hasWarning('*', Match.stringLikeRegexp('neither sms nor email'));

@@ -55,7 +55,7 @@ describe('OtpStack tables', () => {
     });
   });
 
-  it('keeps customers with point-in-time recovery and no TTL', () => {
+  it('backs customers up with point-in-time recovery, without TTL', () => {
     const customers = template().findResources('AWS::DynamoDB::GlobalTable', {
       Properties: {
         Replicas: Match.arrayWith([
@@ -63,13 +63,12 @@ describe('OtpStack tables', () => {
         ]),
       },
     });
-    const [resource] = Object.values(customers);
+    const resource = customers[tableIds().customers];
     expect(resource?.Properties.KeySchema).toEqual([{ AttributeName: CUSTOMERS_TABLE.partitionKey, KeyType: 'HASH' }]);
     expect(resource?.Properties.TimeToLiveSpecification).toBeUndefined();
-    expect(resource?.DeletionPolicy).toBe('Retain');
   });
 
-  it('keeps clients like customers: point-in-time recovery, no TTL, retained', () => {
+  it('backs clients up like customers: point-in-time recovery, no TTL', () => {
     const tables = template().findResources('AWS::DynamoDB::GlobalTable') as Record<string, Resource>;
     const clients = tables[tableIds().clients];
     expect(clients?.Properties.KeySchema).toEqual([{ AttributeName: CLIENTS_TABLE.partitionKey, KeyType: 'HASH' }]);
@@ -79,8 +78,34 @@ describe('OtpStack tables', () => {
       PointInTimeRecoveryEnabled: true,
     });
     expect(clients?.Properties.SSESpecification).toEqual(tables[tableIds().customers]?.Properties.SSESpecification);
-    expect(clients?.DeletionPolicy).toBe('Retain');
-    expect(clients?.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('removes all three tables of a dev stack with it (README, Tear-down)', () => {
+    const tables = template().findResources('AWS::DynamoDB::GlobalTable') as Record<string, Resource>;
+    expect(Object.keys(tables).sort()).toEqual(Object.values(tableIds()).sort());
+    for (const table of Object.values(tables)) {
+      expect(table.DeletionPolicy).toBe('Delete');
+      expect(table.UpdateReplacePolicy).toBe('Delete');
+      expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
+    }
+  });
+
+  it('sets no maximum throughput unless asked', () => {
+    for (const table of Object.values(template().findResources('AWS::DynamoDB::GlobalTable'))) {
+      expect(table.Properties.WriteOnDemandThroughputSettings).toBeUndefined();
+      expect(table.Properties.Replicas[0].ReadOnDemandThroughputSettings).toBeUndefined();
+    }
+  });
+
+  it("caps every table's on-demand throughput at tableMaxReadRequestUnits and tableMaxWriteRequestUnits", () => {
+    const context = { tableMaxReadRequestUnits: '400', tableMaxWriteRequestUnits: '300' };
+    const tables = template(context).findResources('AWS::DynamoDB::GlobalTable');
+    expect(Object.keys(tables)).toHaveLength(3);
+    for (const table of Object.values(tables)) {
+      expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(table.Properties.WriteOnDemandThroughputSettings).toEqual({ MaxWriteRequestUnits: 300 });
+      expect(table.Properties.Replicas[0].ReadOnDemandThroughputSettings).toEqual({ MaxReadRequestUnits: 400 });
+    }
   });
 
   it('keeps the logical IDs of the tables deployed before the clients table', () => {
@@ -97,8 +122,41 @@ describe('OtpStack tables', () => {
     expect(Object.keys(tables).sort()).toEqual(Object.values(tableIds({ stage: 'prod' })).sort());
     for (const table of Object.values(tables)) {
       expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.UpdateReplacePolicy).toBe('Retain');
       expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
     }
+  });
+
+  /** Each resource type the template keeps on stack deletion (DeletionPolicy and UpdateReplacePolicy Retain), counted. */
+  function retained(context: Record<string, string>): Record<string, number> {
+    const kept: Record<string, number> = {};
+    for (const resource of Object.values(template(context).toJSON().Resources as Record<string, Resource>)) {
+      if (resource.DeletionPolicy !== 'Retain') continue;
+      expect(resource.UpdateReplacePolicy).toBe('Retain');
+      kept[resource.Type] = (kept[resource.Type] ?? 0) + 1;
+    }
+    return kept;
+  }
+
+  // The README lists these (Tear-down): change it with them.
+  it('leaves what the README lists when a prod stack is deleted', () => {
+    expect(retained({ stage: 'prod' })).toEqual({
+      // State, customers, clients.
+      'AWS::DynamoDB::GlobalTable': 3,
+      // The pepper and the signing keys.
+      'AWS::SecretsManager::Secret': 2,
+      // One per function (the cleanup's included) and the API's access log.
+      'AWS::Logs::LogGroup': HANDLERS.length + 2,
+      // The key of the alarm topic.
+      'AWS::KMS::Key': 1,
+      // API Gateway's account-wide logging role and setting, which CDK keeps in every stage.
+      'AWS::IAM::Role': 1,
+      'AWS::ApiGateway::Account': 1,
+    });
+  });
+
+  it('leaves only the account-wide API Gateway logging role when a dev stack is deleted', () => {
+    expect(retained({})).toEqual({ 'AWS::IAM::Role': 1, 'AWS::ApiGateway::Account': 1 });
   });
 
   it('lets a stage that is not production delete its state table', () => {
@@ -1457,6 +1515,10 @@ describe('OtpStack gateway: logs, throttles, TLS, custom domain', () => {
     ['wafRateLimitSend', 'many'],
     ['wafRateLimitVerify', '2000000001'],
     ['wafRateLimitSession', '-1'],
+    ['tableMaxReadRequestUnits', '24'],
+    ['tableMaxWriteRequestUnits', '0'],
+    ['tableMaxWriteRequestUnits', '2147483648'],
+    ['tableMaxReadRequestUnits', '100.5'],
   ])('fails on %s=%s, naming it', (name, value) => {
     expect(() => settingsFromContext((n) => ({ smsCountries: 'US', [name]: value })[n])).toThrow(
       `Invalid context "${name}": must be a whole number from`,

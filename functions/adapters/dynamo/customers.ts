@@ -2,6 +2,7 @@ import { type CancellationReason, GetItemCommand, type TransactWriteItem } from 
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { identifierOf } from '../../core/customers.js';
 import { IdentifierExistsError, InvalidCodeError, SessionInvalidError, TargetInUseError } from '../../core/errors.js';
+import { otherKeys } from '../../core/peppers.js';
 import type { Customer, Owner, Platform, TargetLink, TargetRef } from '../../core/ports.js';
 import type { Channel } from '../../core/purposes.js';
 import type { Dynamo } from './client.js';
@@ -26,6 +27,20 @@ const FIELD: Record<Channel, { value: string; key: string }> = {
 export async function findOwner(dynamo: Dynamo, target: TargetRef): Promise<Owner | undefined> {
   const lookup = await getItem(dynamo, customerKey.target(target.targetKey));
   if (lookup) return { customerId: String(lookup.customerId) };
+  // Only on a miss, and only during a pepper rotation (core/peppers.ts): the lookup item keyed with
+  // the pepper before (re-keyed by the use case before it writes), or with the coming one (written by
+  // a function that already holds it as current; left where it is). Each key is read after the one
+  // before it missed: a re-key moves the item from the previous key to the current one in one
+  // transaction, so a reader that missed the current key and then misses the previous one as well
+  // finds the current key taken when it writes (its writes are conditional on it).
+  if (target.previousKey !== undefined) {
+    const previous = await getItem(dynamo, customerKey.target(target.previousKey));
+    if (previous) return { customerId: String(previous.customerId), previousKey: target.previousKey };
+  }
+  if (target.nextKey !== undefined) {
+    const next = await getItem(dynamo, customerKey.target(target.nextKey));
+    if (next) return { customerId: String(next.customerId) };
+  }
   // Only on a miss: a customer stored before keys were hashed, moved by its next write.
   const legacy = await getItem(dynamo, customerKey.legacy(target.address));
   return legacy ? { customerId: String(legacy.id), legacy: legacyCustomerFrom(legacy) } : undefined;
@@ -73,6 +88,104 @@ export function newCustomerItems(dynamo: Dynamo, target: TargetRef, customer: Cu
       },
     },
   ];
+}
+
+/**
+ * During a pepper rotation (core/peppers.ts): the target's lookup item must not exist under any of
+ * its other keys (or, with `customerId`, must be that customer's), so that a function keyed with one
+ * pepper never gives a target a customer while a function keyed with the other has given it one.
+ * Appended after a transaction's own items, so that their cancellation reasons keep their indexes.
+ * Each costs a condition check (2 write units), only while a rotation is under way.
+ */
+export function otherKeyChecks(dynamo: Dynamo, target: TargetRef, customerId?: string): TransactWriteItem[] {
+  return otherKeys(target).map((key) => ({
+    ConditionCheck: {
+      TableName: dynamo.tables.customersTable,
+      Key: marshall({ [CUSTOMER_PK]: customerKey.target(key) }),
+      ConditionExpression:
+        customerId === undefined ? 'attribute_not_exists(#pk)' : 'attribute_not_exists(#pk) OR customerId = :id',
+      ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
+      ...(customerId === undefined ? {} : { ExpressionAttributeValues: marshall({ ':id': customerId }) }),
+    },
+  }));
+}
+
+/** Whether a transaction was refused by one of its `otherKeyChecks`, which start at `from`. */
+export function refusedByOtherKey(reasons: CancellationReason[], from: number): boolean {
+  return reasons.slice(from).some((reason) => reason.Code === 'ConditionalCheckFailed');
+}
+
+/**
+ * Moves a customer's lookup item from the key of the pepper before a rotation to the target's
+ * current key, and the customer's record of its key (`emailKey` / `phoneKey`) with it, in one
+ * transaction: the new item only if the current key is free, the old one only if it is still this
+ * customer's, the customer only if it still holds the target. So at every moment exactly one of the
+ * two keys gives the target to the customer, and two re-keys (logins in parallel, a login and the
+ * re-key command) make one move. Returns the id of whoever holds the current key afterwards: this
+ * customer, or another that took it meanwhile (the rotation's race with a stale function, which the
+ * re-key command reports). Costs 3 items, 6 write units, once per target and rotation.
+ */
+export async function rekeyCustomer(
+  dynamo: Dynamo,
+  target: TargetRef,
+  customerId: string,
+  previousKey: string,
+): Promise<string> {
+  return (await moveLookupItem(dynamo, target, customerId, previousKey)).customerId;
+}
+
+/** rekeyCustomer, saying also whether this call made the move (`moved`) or found it made or refused. */
+export async function moveLookupItem(
+  dynamo: Dynamo,
+  target: TargetRef,
+  customerId: string,
+  previousKey: string,
+): Promise<{ customerId: string; moved: boolean; reason?: 'taken' | 'gone' | 'changed' }> {
+  const field = FIELD[target.channel];
+  try {
+    await transact(dynamo, [
+      {
+        Put: {
+          TableName: dynamo.tables.customersTable,
+          Item: marshall(lookupItem(target, customerId)),
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      {
+        Delete: {
+          TableName: dynamo.tables.customersTable,
+          Key: marshall({ [CUSTOMER_PK]: customerKey.target(previousKey) }),
+          ConditionExpression: 'customerId = :id',
+          ExpressionAttributeValues: marshall({ ':id': customerId }),
+        },
+      },
+      {
+        Update: {
+          TableName: dynamo.tables.customersTable,
+          Key: marshall({ [CUSTOMER_PK]: customerKey.customer(customerId) }),
+          UpdateExpression: 'SET #key = :key',
+          ConditionExpression: 'attribute_exists(#pk) AND #field = :target',
+          ExpressionAttributeNames: { '#pk': CUSTOMER_PK, '#field': field.value, '#key': field.key },
+          ExpressionAttributeValues: marshall({ ':target': target.address, ':key': target.targetKey }),
+        },
+      },
+    ]);
+    return { customerId, moved: true };
+  } catch (error) {
+    const reasons = cancellationReasons(error);
+    // The current key is taken: by this customer (another re-key won), or by another one.
+    const holder = ownerFromRefusedLookup(reasons[0]);
+    if (holder !== undefined) return { customerId: holder, moved: false, reason: 'taken' };
+    // The old item went (another re-key, or an update-* gave the target up): whoever holds it now.
+    if (reasons[1]?.Code === 'ConditionalCheckFailed' || reasons[2]?.Code === 'ConditionalCheckFailed') {
+      const owner = await findOwner(dynamo, { ...target, previousKey: undefined });
+      if (owner) return { customerId: owner.customerId, moved: false, reason: 'taken' };
+      return { customerId, moved: false, reason: reasons[1]?.Code === 'ConditionalCheckFailed' ? 'gone' : 'changed' };
+    }
+    throw error;
+  }
 }
 
 /** The winner's id when a `newCustomerItems` lookup was refused because the target has an owner. */
@@ -222,6 +335,8 @@ export async function linkTarget(dynamo: Dynamo, link: TargetLink): Promise<Cust
         },
       },
     ];
+    // During a pepper rotation: the target must not belong to another customer under another key.
+    const checks = otherKeyChecks(dynamo, target, link.customerId);
     if (currentKey !== undefined && current !== target.address) {
       // The replaced identifier is free again: its lookup item goes with it.
       items.push({
@@ -234,16 +349,15 @@ export async function linkTarget(dynamo: Dynamo, link: TargetLink): Promise<Cust
       });
     }
     try {
-      await transact(dynamo, items);
+      await transact(dynamo, [...items, ...checks]);
       const linked = { ...customer, keys: { ...customer.keys, [target.channel]: target.targetKey } };
       return target.channel === 'email' ? { ...linked, email: target.address } : { ...linked, phone: target.address };
     } catch (error) {
-      const [code, session, lookup, identifier] = cancellationReasons(error).map(
-        (reason) => reason.Code === 'ConditionalCheckFailed',
-      );
+      const reasons = cancellationReasons(error);
+      const [code, session, lookup, identifier] = reasons.map((reason) => reason.Code === 'ConditionalCheckFailed');
       if (code) throw new InvalidCodeError();
       if (session) throw new SessionInvalidError();
-      if (lookup) throw new TargetInUseError();
+      if (lookup || (checks.length > 0 && refusedByOtherKey(reasons, items.length))) throw new TargetInUseError();
       // The identifier changed since it was read: read it again.
       if (!identifier || round >= CUSTOMER_TRIES) throw error;
     }

@@ -11,7 +11,10 @@ import {
   loginUpdate,
   migrateLegacyCustomer,
   newCustomerItems,
+  otherKeyChecks,
   ownerFromRefusedLookup,
+  rekeyCustomer,
+  refusedByOtherKey,
 } from './customers.js';
 import { STATE_PK } from './keys.js';
 import { loginFamilyItems } from './refresh.js';
@@ -32,24 +35,32 @@ export async function completeLogin(
   let owner: Owner | undefined = login.owner;
   for (let round = 1; ; round++) {
     if (owner?.legacy) owner = { customerId: await migrateLegacyCustomer(dynamo, login.target, owner.legacy) };
+    // Found under the pepper before a rotation: moved to the current key first (customers.ts).
+    if (owner?.previousKey !== undefined) {
+      owner = { customerId: await rekeyCustomer(dynamo, login.target, owner.customerId, owner.previousKey) };
+    }
     const session: SessionRecord = { ...login.session, customerId: owner?.customerId ?? login.newCustomer.id };
     const items = loginItems(dynamo, login, session);
     if (!owner) {
       const customer = afterLogin(login.newCustomer, login.now, session);
+      const created = [...items.slice(0, 2), ...newCustomerItems(dynamo, login.target, customer), ...items.slice(2)];
       try {
-        await transact(dynamo, [
-          ...items.slice(0, 2),
-          ...newCustomerItems(dynamo, login.target, customer),
-          ...items.slice(2),
-        ]);
+        // During a pepper rotation, only if no other key holds the target either (customers.ts).
+        await transact(dynamo, [...created, ...otherKeyChecks(dynamo, login.target)]);
         return { customer, isNew: true };
       } catch (error) {
         const reasons = cancellationReasons(error);
         if (reasons[0]?.Code === 'ConditionalCheckFailed') throw new InvalidCodeError();
+        if (round >= CUSTOMER_TRIES) throw error;
         // Another login created a customer for this target first: the session belongs to it.
         const winner = ownerFromRefusedLookup(reasons[2]);
-        if (winner === undefined || round >= CUSTOMER_TRIES) throw error;
-        owner = { customerId: winner };
+        if (winner !== undefined) {
+          owner = { customerId: winner };
+          continue;
+        }
+        // The target has a customer under another pepper's key: find it there.
+        if (!refusedByOtherKey(reasons, created.length)) throw error;
+        owner = await findOwner(dynamo, login.target);
         continue;
       }
     }

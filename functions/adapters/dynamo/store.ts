@@ -46,6 +46,8 @@ export class DynamoOtpStore implements OtpStore {
   getCustomer: OtpStore['getCustomer'] = (customerId) => customers.getCustomer(this.dynamo, customerId);
   migrateLegacyCustomer: OtpStore['migrateLegacyCustomer'] = (target, legacy) =>
     customers.migrateLegacyCustomer(this.dynamo, target, legacy);
+  rekeyCustomer: OtpStore['rekeyCustomer'] = (target, owner) =>
+    customers.rekeyCustomer(this.dynamo, target, owner.customerId, owner.previousKey);
   completeLogin: OtpStore['completeLogin'] = (completion) => login.completeLogin(this.dynamo, completion);
   linkTarget: OtpStore['linkTarget'] = (link) => customers.linkTarget(this.dynamo, link);
   failures: OtpStore['failures'] = (mailboxKey, now) => failures.failures(this.dynamo, mailboxKey, now);
