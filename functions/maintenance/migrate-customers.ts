@@ -27,13 +27,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Dynamo } from '../adapters/dynamo/client.js';
-import { customerFrom, legacyCustomerFrom, moveLegacyCustomer } from '../adapters/dynamo/customers.js';
+import { legacyCustomerFrom, moveLegacyCustomer } from '../adapters/dynamo/customers.js';
 import { CUSTOMER_PK, customerKey } from '../adapters/dynamo/keys.js';
 import { cancellationReasons, isConflict } from '../adapters/dynamo/retry.js';
 import { opaqueKey } from '../core/codes.js';
 import { InvalidTargetError } from '../core/errors.js';
 import type { Customer, TargetRef } from '../core/ports.js';
 import { normaliseTarget } from '../core/targets.js';
+import { scanCustomers } from './customer-scan.js';
 
 export interface MigrationOptions {
   client: DynamoDBClient;
@@ -356,30 +357,15 @@ async function getItem(dynamo: Dynamo, pk: string): Promise<Record<string, unkno
  * (every login since the upgrade writes one): false when there is none to try it on.
  */
 async function checkPepper(dynamo: Dynamo, pepper: string, pageSize: number): Promise<boolean> {
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamo.client.send(
-      new ScanCommand({
-        TableName: dynamo.tables.customersTable,
-        Limit: pageSize,
-        ExclusiveStartKey: startKey,
-        FilterExpression: 'begins_with(#pk, :customer)',
-        ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
-        ExpressionAttributeValues: marshall({ ':customer': CUSTOMER_PREFIX }),
-      }),
-    );
-    startKey = page.LastEvaluatedKey;
-    for (const item of page.Items ?? []) {
-      const customer = customerFrom(unmarshall(item));
-      for (const [address, key] of [
-        [customer.email, customer.keys.email],
-        [customer.phone, customer.keys.sms],
-      ] as const) {
-        if (!address || !key) continue;
-        if (opaqueKey(pepper, 'target', address) !== key) throw new PepperMismatchError(customer.id);
-        return true;
-      }
+  for await (const customer of scanCustomers(dynamo, pageSize)) {
+    for (const [address, key] of [
+      [customer.email, customer.keys.email],
+      [customer.phone, customer.keys.sms],
+    ] as const) {
+      if (!address || !key) continue;
+      if (opaqueKey(pepper, 'target', address) !== key) throw new PepperMismatchError(customer.id);
+      return true;
     }
-  } while (startKey);
+  }
   return false;
 }

@@ -19,6 +19,7 @@ import { CUSTOMER_PK, customerKey } from '../adapters/dynamo/keys.js';
 import { isConflict } from '../adapters/dynamo/retry.js';
 import { opaqueKey } from '../core/codes.js';
 import type { Channel } from '../core/purposes.js';
+import { scanCustomers } from './customer-scan.js';
 import { DEFAULT_PAGE_SIZE } from './migrate-customers.js';
 
 export interface RekeyOptions {
@@ -201,30 +202,15 @@ async function getItem(dynamo: Dynamo, pk: string): Promise<Record<string, unkno
  * peppers: peppers that are not the stack's would find no key to move, and report every customer.
  */
 async function checkPeppers(dynamo: Dynamo, pepper: string, previousPepper: string, pageSize: number): Promise<void> {
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamo.client.send(
-      new ScanCommand({
-        TableName: dynamo.tables.customersTable,
-        Limit: pageSize,
-        ExclusiveStartKey: startKey,
-        FilterExpression: 'begins_with(#pk, :customer)',
-        ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
-        ExpressionAttributeValues: marshall({ ':customer': CUSTOMER_PREFIX }),
-      }),
-    );
-    startKey = page.LastEvaluatedKey;
-    for (const raw of page.Items ?? []) {
-      const customer = customerFrom(unmarshall(raw));
-      for (const [channel, field] of IDENTIFIERS) {
-        const address = customer[field];
-        const key = customer.keys[channel];
-        if (!address || !key) continue;
-        if (key !== opaqueKey(pepper, 'target', address) && key !== opaqueKey(previousPepper, 'target', address)) {
-          throw new RekeyPepperMismatchError(customer.id);
-        }
-        return;
+  for await (const customer of scanCustomers(dynamo, pageSize)) {
+    for (const [channel, field] of IDENTIFIERS) {
+      const address = customer[field];
+      const key = customer.keys[channel];
+      if (!address || !key) continue;
+      if (key !== opaqueKey(pepper, 'target', address) && key !== opaqueKey(previousPepper, 'target', address)) {
+        throw new RekeyPepperMismatchError(customer.id);
       }
+      return;
     }
-  } while (startKey);
+  }
 }
