@@ -65,11 +65,12 @@ describe('npm run bench, smoke mode', () => {
     }
     expect(cold.get('floor')?.expected).toBe(200);
     expect(cold.get('floor')?.xFloor.median).toBe(1);
-    // The pepper comes from the Secrets Manager stand-in, and send pays its first SNS call.
-    expect(cold.get('send-otp')?.secretsManagerCalls).toBe(1);
+    // The pepper comes from the Secrets Manager stand-in, one read per staging label in parallel
+    // (current, previous, pending: adapters/secret-pepper.ts), and send pays its first SNS call.
+    expect(cold.get('send-otp')?.secretsManagerCalls).toBe(3);
     expect(cold.get('send-otp')?.snsCalls).toBe(1);
-    // Verify reads the pepper and the signing keys (it issues access tokens).
-    expect(cold.get('verify-otp')?.secretsManagerCalls).toBe(2);
+    // Verify reads the pepper's three labels and the signing keys (it issues access tokens).
+    expect(cold.get('verify-otp')?.secretsManagerCalls).toBe(4);
     expect(cold.get('floor')?.secretsManagerCalls).toBe(0);
     // The signing keys: well-known reads them at start, the cleanup on each run (to rotate when due).
     expect(cold.get('well-known')?.secretsManagerCalls).toBe(1);
