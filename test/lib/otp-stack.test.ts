@@ -145,8 +145,8 @@ describe('OtpStack tables', () => {
       'AWS::DynamoDB::GlobalTable': 3,
       // The pepper and the signing keys.
       'AWS::SecretsManager::Secret': 2,
-      // One per function (the cleanup's included) and the API's access log.
-      'AWS::Logs::LogGroup': HANDLERS.length + 2,
+      // One per function (the cleanup's included), the API's access and execution logs, the WAF's.
+      'AWS::Logs::LogGroup': HANDLERS.length + 4,
       // The key of the alarm topic.
       'AWS::KMS::Key': 1,
       // API Gateway's account-wide logging role and setting, which CDK keeps in every stage.
