@@ -24,7 +24,7 @@ import { addMethodNotAllowed, addProblemResponses } from './gateway-responses.js
 import { OtpAlarms } from './otp-alarms.js';
 import { OtpCleanup } from './otp-cleanup.js';
 import { OtpDashboard } from './otp-dashboard.js';
-import { executionLogGroup, OtpWafLogging } from './otp-logs.js';
+import { customResourceLogs, executionLogGroup, OtpWafLogging } from './otp-logs.js';
 import { OtpProtectConfiguration } from './otp-protect-configuration.js';
 import { OtpSmsAccountSettings, type SmsDeliveryStatusLogs } from './otp-sms-account.js';
 import { handlerFunctions } from './otp-functions.js';
@@ -376,6 +376,7 @@ export class OtpService extends Construct {
         removalPolicy,
       });
     }
+    customResourceLogs(this, { retention, removalPolicy });
     if (props.waf ?? true) {
       this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage, rateLimits: props.wafRateLimits });
       this.wafLogging = new OtpWafLogging(this, 'WafLogging', {

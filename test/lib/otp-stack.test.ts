@@ -162,6 +162,21 @@ describe('OtpStack tables', () => {
     expect(retained({})).toEqual({ 'AWS::IAM::Role': 1, 'AWS::ApiGateway::Account': 1 });
   });
 
+  it("removes a dev stack's log groups, and keeps a prod stack's, with the stage's retention, the account settings' function's included", () => {
+    // The account settings (spend limit, delivery logs, default protect configuration) are calls of
+    // CDK's AwsCustomResource function, whose log group CDK makes with 731 days and Retain.
+    const account = { smsMonthlySpendLimitUsd: '50', smsDeliveryStatusLogs: 'failures', protectConfigurationDefault: 'true' };
+    for (const [stage, policy, days] of [
+      ['dev', 'Delete', 30],
+      ['prod', 'Retain', 90],
+    ] as const) {
+      const groups = template({ stage, ...account }).findResources('AWS::Logs::LogGroup') as Record<string, Resource>;
+      for (const [id, group] of Object.entries(groups)) {
+        expect([id, group.DeletionPolicy, group.Properties.RetentionInDays]).toEqual([id, policy, days]);
+      }
+    }
+  });
+
   it('lets a stage that is not production delete its state table', () => {
     const tables = template({ stage: 'staging', devMode: 'true' }).findResources('AWS::DynamoDB::GlobalTable', {
       Properties: { TimeToLiveSpecification: Match.anyValue() },
