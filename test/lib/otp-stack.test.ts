@@ -165,7 +165,11 @@ describe('OtpStack tables', () => {
   it("removes a dev stack's log groups, and keeps a prod stack's, with the stage's retention, the account settings' function's included", () => {
     // The account settings (spend limit, delivery logs, default protect configuration) are calls of
     // CDK's AwsCustomResource function, whose log group CDK makes with 731 days and Retain.
-    const account = { smsMonthlySpendLimitUsd: '50', smsDeliveryStatusLogs: 'failures', protectConfigurationDefault: 'true' };
+    const account = {
+      smsMonthlySpendLimitUsd: '50',
+      smsDeliveryStatusLogs: 'failures',
+      protectConfigurationDefault: 'true',
+    };
     for (const [stage, policy, days] of [
       ['dev', 'Delete', 30],
       ['prod', 'Retain', 90],
@@ -392,7 +396,7 @@ describe('OtpStack functions', () => {
     expect(batchGets.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [ids.state, 'Arn'] }]);
   });
 
-  it('lets verify check in its transaction that no other pepper\'s key holds the target (a pepper rotation)', () => {
+  it("lets verify check in its transaction that no other pepper's key holds the target (a pepper rotation)", () => {
     // functions/adapters/dynamo/customers.ts otherKeyChecks: a ConditionCheck on the customers table,
     // in the login that creates a customer and in verify-* / update-*, while a rotation is under way.
     const names = { stateTable: 'state', customersTable: 'customers', clientsTable: 'clients' };
