@@ -138,8 +138,8 @@ export interface OtpServiceProps {
   /**
    * Reserved concurrency of the send function: at most this many sends run at once, whatever comes
    * in, a hard cap on how fast SMS and e-mail can be spent (the throttles alarm tells when it bites).
-   * 0 reserves none (an account whose concurrency quota is 10, as new ones have, can reserve none:
-   * Lambda keeps 10 unreserved).
+   * 0 reserves none (Lambda keeps 100 of the account's concurrency unreserved, so an account whose
+   * quota is 110 or less, as new ones may have, cannot reserve 10).
    * @default 10
    */
   readonly sendConcurrency?: number;
