@@ -1,7 +1,7 @@
 import { ArnFormat, Aws, Fn, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { type ILogGroup, LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CfnLogGroup, type ILogGroup, LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { CfnLoggingConfiguration } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -49,6 +49,27 @@ export function executionLogGroup(scope: Construct, props: ExecutionLogsProps): 
   });
   props.api.deploymentStage.node.addDependency(group);
   return group;
+}
+
+/** The id CDK gives its AwsCustomResource function, one per stack (aws-cdk-lib/custom-resources). */
+const AWS_CUSTOM_RESOURCE_FUNCTION_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
+
+/**
+ * The log group of CDK's AwsCustomResource function (the account's SMS settings and default protect
+ * configuration are its calls) with the stage's retention and removal policy: CDK makes it with 731
+ * days and keeps it on deletion, so a dev stack's destroy would leave it. Without that function in
+ * the stack, nothing to do.
+ */
+export function customResourceLogs(
+  scope: Construct,
+  props: { retention: RetentionDays; removalPolicy: RemovalPolicy },
+): void {
+  const fn = Stack.of(scope).node.tryFindChild(AWS_CUSTOM_RESOURCE_FUNCTION_ID);
+  for (const child of fn?.node.findAll() ?? []) {
+    if (!(child instanceof CfnLogGroup)) continue;
+    child.retentionInDays = props.retention;
+    child.applyRemovalPolicy(props.removalPolicy);
+  }
 }
 
 /**

@@ -57,15 +57,19 @@ export function grantHandlerPermissions(props: HandlerPermissionsProps): void {
       }),
     );
   };
-  allow(send, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
+  // BatchGetItem: the conversion breaker reads every shard of a country's windows at once
+  // (functions/adapters/dynamo/sms-limits.ts breakerWindows); refused, the breaker never pauses.
+  allow(send, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem');
   // verify-email / verify-phone: whether the session's customer has that identifier already.
   allow(send, props.customers, 'GetItem');
   // verify-* / update-* check in their transaction that the session is still live (ConditionCheck).
   allow(verify, props.state, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem');
   // The login transaction creates a customer and its lookup item (Put) or records a returning one's
   // login (Update); update-* deletes the lookup item of the replaced identifier, and moving a
-  // customer stored under its target deletes that item (Delete).
-  allow(verify, props.customers, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem');
+  // customer stored under its target deletes that item (Delete). During a pepper rotation the login
+  // that creates a customer, and verify-* / update-*, check that no other pepper's key holds the
+  // target (ConditionCheck, functions/adapters/dynamo/customers.ts otherKeyChecks).
+  allow(verify, props.customers, 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem');
   // Revoking a session revokes its family (an Update of the family item); revoking every session of
   // a customer lists their families and, for each, revokes it and deletes its current session.
   allow(session, props.state, 'GetItem', 'UpdateItem', 'DeleteItem');

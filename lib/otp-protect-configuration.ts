@@ -70,10 +70,13 @@ export class OtpProtectConfiguration extends Construct {
       this.accountDefault = new AwsCustomResource(this, 'AccountDefault', {
         onCreate: setDefault,
         onUpdate: setDefault,
-        // Takes no id: it removes whichever protect configuration is the default at that moment.
+        // Takes no id: it removes whichever protect configuration is the default at that moment. With
+        // none (another stage's deletion or a person removed it), End User Messaging answers
+        // ResourceNotFoundException: nothing left to undo, so the stack's deletion goes on.
         onDelete: {
           service: '@aws-sdk/client-pinpoint-sms-voice-v2',
           action: 'DeleteAccountDefaultProtectConfiguration',
+          ignoreErrorCodesMatching: 'ResourceNotFoundException',
         },
         installLatestAwsSdk: false,
         policy: AwsCustomResourcePolicy.fromStatements([

@@ -24,7 +24,7 @@ import { addMethodNotAllowed, addProblemResponses } from './gateway-responses.js
 import { OtpAlarms } from './otp-alarms.js';
 import { OtpCleanup } from './otp-cleanup.js';
 import { OtpDashboard } from './otp-dashboard.js';
-import { executionLogGroup, OtpWafLogging } from './otp-logs.js';
+import { customResourceLogs, executionLogGroup, OtpWafLogging } from './otp-logs.js';
 import { OtpProtectConfiguration } from './otp-protect-configuration.js';
 import { OtpSmsAccountSettings, type SmsDeliveryStatusLogs } from './otp-sms-account.js';
 import { handlerFunctions } from './otp-functions.js';
@@ -138,8 +138,8 @@ export interface OtpServiceProps {
   /**
    * Reserved concurrency of the send function: at most this many sends run at once, whatever comes
    * in, a hard cap on how fast SMS and e-mail can be spent (the throttles alarm tells when it bites).
-   * 0 reserves none (an account whose concurrency quota is 10, as new ones have, can reserve none:
-   * Lambda keeps 10 unreserved).
+   * 0 reserves none (Lambda keeps 100 of the account's concurrency unreserved, so an account whose
+   * quota is 110 or less, as new ones may have, cannot reserve 10).
    * @default 10
    */
   readonly sendConcurrency?: number;
@@ -376,6 +376,7 @@ export class OtpService extends Construct {
         removalPolicy,
       });
     }
+    customResourceLogs(this, { retention, removalPolicy });
     if (props.waf ?? true) {
       this.waf = new OtpWaf(this, 'Waf', { stage: this.api.deploymentStage, rateLimits: props.wafRateLimits });
       this.wafLogging = new OtpWafLogging(this, 'WafLogging', {

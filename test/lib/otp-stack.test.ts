@@ -1,7 +1,10 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { otherKeyChecks } from '../../functions/adapters/dynamo/customers.js';
+import type { TargetRef } from '../../functions/core/ports.js';
 import { CLIENTS_TABLE_OUTPUT } from '../../functions/clients/connection.js';
 import { EMPTY_KEY_SET, parseKeySet } from '../../functions/core/signing-keys.js';
 import { METRICS_NAMESPACE, METRICS_SERVICE, SMS_METRICS } from '../../functions/metrics.js';
@@ -159,6 +162,25 @@ describe('OtpStack tables', () => {
     expect(retained({})).toEqual({ 'AWS::IAM::Role': 1, 'AWS::ApiGateway::Account': 1 });
   });
 
+  it("removes a dev stack's log groups, and keeps a prod stack's, with the stage's retention, the account settings' function's included", () => {
+    // The account settings (spend limit, delivery logs, default protect configuration) are calls of
+    // CDK's AwsCustomResource function, whose log group CDK makes with 731 days and Retain.
+    const account = {
+      smsMonthlySpendLimitUsd: '50',
+      smsDeliveryStatusLogs: 'failures',
+      protectConfigurationDefault: 'true',
+    };
+    for (const [stage, policy, days] of [
+      ['dev', 'Delete', 30],
+      ['prod', 'Retain', 90],
+    ] as const) {
+      const groups = template({ stage, ...account }).findResources('AWS::Logs::LogGroup') as Record<string, Resource>;
+      for (const [id, group] of Object.entries(groups)) {
+        expect([id, group.DeletionPolicy, group.Properties.RetentionInDays]).toEqual([id, policy, days]);
+      }
+    }
+  });
+
   it('lets a stage that is not production delete its state table', () => {
     const tables = template({ stage: 'staging', devMode: 'true' }).findResources('AWS::DynamoDB::GlobalTable', {
       Properties: { TimeToLiveSpecification: Match.anyValue() },
@@ -242,6 +264,7 @@ describe('OtpStack functions', () => {
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
         'dynamodb:DeleteItem',
+        'dynamodb:BatchGetItem',
         'secretsmanager:GetSecretValue',
         'secretsmanager:DescribeSecret',
         'sns:Publish',
@@ -339,13 +362,17 @@ describe('OtpStack functions', () => {
           .flatMap((s) => [s.Action].flat()),
       );
     const item = (...actions: string[]) => new Set(actions.map((action) => `dynamodb:${action}`));
-    expect(on('send-otp', ids.state)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
+    // BatchGetItem: the breaker's windows (functions/adapters/dynamo/sms-limits.ts breakerWindows).
+    expect(on('send-otp', ids.state)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem'));
     expect(on('verify-otp', ids.state)).toEqual(
       item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'),
     );
     // A new customer is a Put, a returning one's login an Update, both inside the login transaction;
-    // update-* deletes the replaced identifier's lookup item.
-    expect(on('verify-otp', ids.customers)).toEqual(item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'));
+    // update-* deletes the replaced identifier's lookup item; during a pepper rotation the transaction
+    // checks the target's other keys (ConditionCheck).
+    expect(on('verify-otp', ids.customers)).toEqual(
+      item('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'),
+    );
     // verify-email / verify-phone sends read the customer for the identifier it has.
     expect(on('send-otp', ids.customers)).toEqual(item('GetItem'));
     expect(on('session', ids.state)).toEqual(item('GetItem', 'UpdateItem', 'DeleteItem'));
@@ -355,6 +382,36 @@ describe('OtpStack functions', () => {
     expect(on('refresh', ids.customers)).toEqual(item('GetItem'));
     for (const handler of ['session', 'sessions', 'policy', 'health'])
       expect(on(handler, ids.customers)).toEqual(new Set());
+  });
+
+  it("lets the send function read the breaker's windows, which is one BatchGetItem on the state table", async () => {
+    // functions/adapters/dynamo/sms-limits.ts breakerWindows, called by the breaker's judgement
+    // (functions/core/send-code.ts judgeBreaker): without the action the read is refused in AWS, the
+    // breaker logs "conversion breaker failed" and never pauses a country.
+    const source = await readFile(new URL('../../functions/adapters/dynamo/sms-limits.ts', import.meta.url), 'utf8');
+    expect(source).toContain('new BatchGetItemCommand(');
+    const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const ids = tableIds({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const batchGets = statementsOf(t, 'send-otp').filter((s) => [s.Action].flat().includes('dynamodb:BatchGetItem'));
+    expect(batchGets.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [ids.state, 'Arn'] }]);
+  });
+
+  it("lets verify check in its transaction that no other pepper's key holds the target (a pepper rotation)", () => {
+    // functions/adapters/dynamo/customers.ts otherKeyChecks: a ConditionCheck on the customers table,
+    // in the login that creates a customer and in verify-* / update-*, while a rotation is under way.
+    const names = { stateTable: 'state', customersTable: 'customers', clientsTable: 'clients' };
+    const checks = otherKeyChecks({ client: undefined as never, tables: names }, {
+      targetKey: 'current',
+      previousKey: 'previous',
+      nextKey: 'next',
+    } as TargetRef);
+    expect(checks.map((item) => item.ConditionCheck?.TableName)).toEqual(['customers', 'customers']);
+    const t = template({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const ids = tableIds({ emailFrom: 'Acme <no-reply@acme.example>' });
+    const onCustomers = statementsOf(t, 'verify-otp')
+      .filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [ids.customers, 'Arn'] }))
+      .flatMap((s) => [s.Action].flat());
+    expect(onCustomers).toContain('dynamodb:ConditionCheckItem');
   });
 
   it('holds session, sessions and refresh to the key prefixes of lib/leading-keys.ts, on every item action', () => {
@@ -1271,9 +1328,12 @@ describe('OtpStack End User Messaging protect configuration', () => {
     expect(JSON.stringify(call.Create)).toContain(
       JSON.stringify({ 'Fn::GetAtt': [configurationId, 'ProtectConfigurationId'] }),
     );
+    // No default to remove (another stage's deletion removed it, or a person did: the call takes no
+    // id) is ResourceNotFoundException, which must not fail the stack's deletion or update.
     expect(sdkCall(call.Delete)).toEqual({
       service: '@aws-sdk/client-pinpoint-sms-voice-v2',
       action: 'DeleteAccountDefaultProtectConfiguration',
+      ignoreErrorCodesMatching: 'ResourceNotFoundException',
     });
     const statements = Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>)
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
