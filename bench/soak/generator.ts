@@ -121,7 +121,9 @@ export class Generator {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
   }
 
   private http(call: Call): Promise<Answer> {
@@ -148,7 +150,7 @@ export class Generator {
           res.on('error', reject);
           res.on('end', () => {
             const raw = Buffer.concat(chunks).toString('utf8');
-            let body: Record<string, unknown> = {};
+            let body: Record<string, unknown>;
             try {
               body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
             } catch {

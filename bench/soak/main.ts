@@ -64,11 +64,16 @@ function parseArgs(args: readonly string[]): Options {
     else if (name === '--endpoint') {
       const url = value === undefined ? undefined : URL.canParse(value) ? new URL(value) : undefined;
       if (!url || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
-        throw new UsageError(`--endpoint takes the URL of a DynamoDB Local on this machine (got ${value ?? 'nothing'})`);
+        throw new UsageError(
+          `--endpoint takes the URL of a DynamoDB Local on this machine (got ${value ?? 'nothing'})`,
+        );
       }
       options.endpoint = value;
       i++;
-    } else throw new UsageError(`unknown argument ${name}; usage: npm run soak -- [--seconds N] [--users N] [--endpoint URL] [--keep]`);
+    } else
+      throw new UsageError(
+        `unknown argument ${name}; usage: npm run soak -- [--seconds N] [--users N] [--endpoint URL] [--keep]`,
+      );
   }
   return options;
 }
@@ -132,6 +137,23 @@ function tail(file: string, lines = 30): string {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : '';
 }
 
+/** The server's log lines of level WARN or above, counted by message. */
+function warningsOf(log: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: string; message?: string };
+      if (entry.level && ['WARN', 'ERROR', 'CRITICAL'].includes(entry.level) && entry.message) {
+        counts[entry.message] = (counts[entry.message] ?? 0) + 1;
+      }
+    } catch {
+      // Not a log entry of the handlers.
+    }
+  }
+  return counts;
+}
+
 /** Runs the soak; resolves to the exit code. */
 async function soak(options: Options, tmp: string): Promise<number> {
   const run = randomBytes(4).toString('hex');
@@ -142,7 +164,11 @@ async function soak(options: Options, tmp: string): Promise<number> {
   const recordFile = join(tmp, 'answers.jsonl');
   let tables: Tables = { stateTable: 'otp-state', customersTable: 'otp-customers', clientsTable: 'otp-clients' };
   if (options.endpoint) {
-    tables = { stateTable: `soak-state-${run}`, customersTable: `soak-customers-${run}`, clientsTable: `soak-clients-${run}` };
+    tables = {
+      stateTable: `soak-state-${run}`,
+      customersTable: `soak-customers-${run}`,
+      clientsTable: `soak-clients-${run}`,
+    };
     const client = dynamoClient(options.endpoint);
     try {
       await createTables(client, tables);
@@ -167,7 +193,8 @@ async function soak(options: Options, tmp: string): Promise<number> {
   };
   const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, ...serverEnv };
   if (!options.endpoint) delete env.DYNAMODB_ENDPOINT;
-  for (const name of ['OTP_PEPPER_PREVIOUS', 'OTP_PEPPER_NEXT', 'OTP_SIGNING_KEYS', 'OTP_ALLOWED_CHANNELS']) delete env[name];
+  for (const name of ['OTP_PEPPER_PREVIOUS', 'OTP_PEPPER_NEXT', 'OTP_SIGNING_KEYS', 'OTP_ALLOWED_CHANNELS'])
+    delete env[name];
 
   const logFd = openSync(serverLog, 'a');
   const server = spawn(process.execPath, ['--import', 'tsx', SERVER], {
@@ -183,7 +210,9 @@ async function soak(options: Options, tmp: string): Promise<number> {
   if (!endpoint) throw new Error(`the server did not say where its DynamoDB is:\n${tail(serverLog)}`);
 
   out(`Soak: ${options.seconds} s, ${options.users} virtual users, server ${base} (pid ${server.pid})`);
-  out(`  DynamoDB Local at ${endpoint}${options.endpoint ? `, tables ${tables.stateTable}, …` : ' (in memory, started by the server)'}`);
+  out(
+    `  DynamoDB Local at ${endpoint}${options.endpoint ? `, tables ${tables.stateTable}, …` : ' (in memory, started by the server)'}`,
+  );
   out('  settings changed from the defaults (everything else, every limit checked below included, is default):');
   for (const [name, { value, why }] of Object.entries(SOAK_SERVER_ENV)) out(`    ${name}=${value}  (${why})`);
 
@@ -214,8 +243,13 @@ async function soak(options: Options, tmp: string): Promise<number> {
   out();
   out('Checking the invariants (scanning the tables, reading every session token handed out)…');
   const started = Date.now();
-  const results = await checkInvariants({ endpoint, tables, env: serverEnv, records, baseUrl: base });
+  const serverWarnings = warningsOf(serverLog);
+  const results = await checkInvariants({ endpoint, tables, env: serverEnv, records, baseUrl: base, serverWarnings });
   out(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const warned = Object.entries(serverWarnings).sort((a, b) => b[1] - a[1]);
+  out(
+    `Server warnings and errors: ${warned.length === 0 ? 'none' : warned.map(([message, count]) => `${message} x${count}`).join(', ')}`,
+  );
   for (const line of invariantLines(results)) out(line);
   if (server.exitCode !== null || server.signalCode !== null) {
     throw new Error(`the server stopped during the soak:\n${tail(serverLog)}`);
@@ -224,7 +258,8 @@ async function soak(options: Options, tmp: string): Promise<number> {
   if (options.endpoint) {
     const client = dynamoClient(options.endpoint);
     try {
-      for (const table of Object.values(tables)) await client.send(new DeleteTableCommand({ TableName: table }));
+      for (const table of [tables.stateTable, tables.customersTable, tables.clientsTable])
+        await client.send(new DeleteTableCommand({ TableName: table }));
     } finally {
       client.destroy();
     }

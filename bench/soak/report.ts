@@ -43,7 +43,9 @@ export function workloadLines(
 
 /** p50/p99/max per route and overall, and the throughput over the load's duration. */
 export function latencyLines(records: readonly AnswerRecord[], seconds: number): string[] {
-  const lines = [`Latency (ms, client side)  ${'count'.padStart(7)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'max'.padStart(7)}`];
+  const lines = [
+    `Latency (ms, client side)  ${'count'.padStart(7)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'max'.padStart(7)}`,
+  ];
   const routes: Route[] = ['send', 'verify', 'session', 'sessions', 'refresh', 'revoke', 'revoke-all'];
   const row = (label: string, rows: readonly AnswerRecord[]) => {
     const times = rows.map((record) => record.end - record.start);
@@ -57,7 +59,9 @@ export function latencyLines(records: readonly AnswerRecord[], seconds: number):
     if (rows.length > 0) row(route, rows);
   }
   row('all', records);
-  lines.push(`Throughput: ${records.length} requests in ${seconds.toFixed(1)} s = ${(records.length / seconds).toFixed(1)} requests/s`);
+  lines.push(
+    `Throughput: ${records.length} requests in ${seconds.toFixed(1)} s = ${(records.length / seconds).toFixed(1)} requests/s`,
+  );
   return lines;
 }
 

@@ -349,9 +349,7 @@ const sessionCheck: Scenario['run'] = async (generator, scenario) => {
 /** One of a few victims per run, hammered with bursts of sends: cooldown, then hourly and daily limits. */
 const hammerTarget: Scenario['run'] = async (generator, scenario) => {
   const target = `victim-${generator.run}-${randomInt(3)}@example.com`;
-  const answers = await Promise.all(
-    Array.from({ length: 4 }, () => send(generator, scenario, randomIp(), target)),
-  );
+  const answers = await Promise.all(Array.from({ length: 4 }, () => send(generator, scenario, randomIp(), target)));
   const sent = answers.find((answer) => answer.answer.status === 200);
   if (sent && Math.random() < 0.5) await verifySent(generator, scenario, randomIp(), target, sent, 'login');
   await sleep(COOLDOWN_MS);
@@ -420,7 +418,8 @@ const guesses: Scenario['run'] = async (generator, scenario) => {
     sent = next;
     await guessAt(sent, 2);
   }
-  if (sent.code) await verify(generator, scenario, ip, { target, otpToken: sent.otpToken, code: sent.code, right: true });
+  if (sent.code)
+    await verify(generator, scenario, ip, { target, otpToken: sent.otpToken, code: sent.code, right: true });
 };
 
 /** The right code three times at once (one session at most), then once more (used: 401). */
