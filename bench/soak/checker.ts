@@ -581,7 +581,8 @@ function expectations(answers: Answers, now: number): Map<string, Expectation> {
     else {
       for (const all of revokeAlls) {
         if (!opened || customerOf(all.token ?? '') !== opened.customerId) continue;
-        if (opened.end < all.start) expectation = 'ended';
+        // Answered before the revoke-all was sent (one millisecond clock: sequential calls may share one).
+        if (opened.end <= all.start) expectation = 'ended';
         else if (opened.start <= all.end && expectation === 'live') expectation = 'either';
       }
     }

@@ -14,7 +14,7 @@ export const SOAK_SERVER_ENV: Readonly<Record<string, { value: string; why: stri
     why: 'default 50: a run of wrong codes reaches the lock-out within the 5 sends an hour a target gets',
   },
   OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR: {
-    value: '150',
+    value: '100',
     why: 'default 500: SMS to one country reach the cap within a short run',
   },
 };
