@@ -7,7 +7,15 @@ import { hashSessionToken, isWellFormedToken, newSessionToken } from '../../func
 
 const NOW = Date.UTC(2036, 0, 1, 12, 0, 0);
 const CONFIG = { sessionTtlSeconds: 900, refreshIdleSeconds: 7 * 86_400 };
-const CUSTOMER = { customerId: 'cust-1', email: 'a@example.com', phone: '+14155550123' } as Customer;
+const CUSTOMER: Customer = {
+  id: 'cust-1',
+  email: 'a@example.com',
+  phone: '+14155550123',
+  name: null,
+  keys: {},
+  createdAt: NOW,
+  verifiedAt: NOW,
+};
 
 function presented(overrides: Partial<RefreshRecord> = {}, session: Partial<SessionRecord> = {}): RefreshRecord {
   return {
