@@ -179,6 +179,14 @@ describe('checkBearer with an access token', () => {
     ).rejects.toBeInstanceOf(SessionInvalidError);
   });
 
+  it('checks a JWT of up to 4096 characters as an access token', async () => {
+    const longest = `${'a'.repeat(4096 - 4)}.b.c`;
+    const tokens = accessTokens({});
+    const { store } = fakeStore({ findSession: () => family() });
+    await checkBearer({ store, now: () => NOW, accessTokens: tokens }, longest);
+    expect(tokens.asked).toEqual([[longest, NOW]]);
+  });
+
   it('refuses an access token where the deployment checks none', async () => {
     const { store } = fakeStore({});
     await expect(checkBearer({ store, now: () => NOW }, JWT)).rejects.toBeInstanceOf(SessionInvalidError);

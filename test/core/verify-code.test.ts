@@ -382,6 +382,17 @@ describe('verifyCode: a guess that is not compared', () => {
   });
 });
 
+describe('verifyCode: a refused guess at no code', () => {
+  it('gives back no attempt, since none was counted', async () => {
+    const { deps, called } = setUp({
+      recordAttempt: () => ({ kind: 'missing' }),
+      reserveGuess: () => ({ kind: 'refused', wrongCodes: MAX_FAILURES, expiresAt: NOW + DAY_MS }),
+    });
+    await expect(verifyCode(deps, login())).rejects.toBeInstanceOf(TargetLockedError);
+    expect(called('releaseAttempt')).toEqual([]);
+  });
+});
+
 describe('verifyCode: the database failing', () => {
   it('gives back the place of a guess whose attempt could not be counted, and fails with the error', async () => {
     const failure = new RangeError('throttled');
