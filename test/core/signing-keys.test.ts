@@ -101,6 +101,14 @@ describe('signing keys', () => {
         JSON.stringify({ ...stored, current: { ...stored.current, jwk: { ...stored.current.jwk, x: other.jwk.x } } }),
         /current\.jwk/,
       ],
+      [
+        'a valid public point that is not the private key’s',
+        JSON.stringify({
+          ...stored,
+          current: { ...stored.current, jwk: { ...stored.current.jwk, x: other.jwk.x, y: other.jwk.y } },
+        }),
+        /current\.jwk: x and y are not the public part of d/,
+      ],
       ['a kid that is not the thumbprint', JSON.stringify({ ...stored, next: { ...stored.next, kid: 'k1' } }), /kid/],
       ['one key in two slots', JSON.stringify({ ...stored, next: stored.current }), /different/],
       ['a bad time', JSON.stringify({ ...stored, rotatedAt: 'yesterday' }), /rotatedAt/],
