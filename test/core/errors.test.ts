@@ -25,42 +25,68 @@ import {
 /** The status and problem type each domain error answers with (README, "API"), and its extra members. */
 describe('domain errors', () => {
   it.each([
-    [new InvalidTargetError('no'), 400, 'invalid-target', {}, {}],
-    [new ChannelNotAllowedError('no'), 403, 'channel-not-allowed', {}, {}],
-    [new DeliveryFailedError(), 502, 'delivery-failed', {}, {}],
-    [new InvalidCodeError(), 401, 'invalid-code', {}, {}],
-    [new TooManyAttemptsError(), 429, 'too-many-attempts', {}, {}],
-    [new TargetLockedError(90), 429, 'too-many-attempts', { 'Retry-After': '90' }, { retryAfter: 90 }],
+    ['InvalidTargetError', () => new InvalidTargetError('no'), 400, 'invalid-target', {}, {}],
+    ['ChannelNotAllowedError', () => new ChannelNotAllowedError('no'), 403, 'channel-not-allowed', {}, {}],
+    ['DeliveryFailedError', () => new DeliveryFailedError(), 502, 'delivery-failed', {}, {}],
+    ['InvalidCodeError', () => new InvalidCodeError(), 401, 'invalid-code', {}, {}],
+    ['TooManyAttemptsError', () => new TooManyAttemptsError(), 429, 'too-many-attempts', {}, {}],
     [
-      new NewCodeRequiredError(60),
+      'TargetLockedError',
+      () => new TargetLockedError(90),
+      429,
+      'too-many-attempts',
+      { 'Retry-After': '90' },
+      { retryAfter: 90 },
+    ],
+    [
+      'NewCodeRequiredError',
+      () => new NewCodeRequiredError(60),
       429,
       'too-many-attempts',
       { 'Retry-After': '60' },
       { retryAfter: 60, reason: NEW_CODE_REQUIRED },
     ],
-    [new SessionInvalidError(), 401, 'session-invalid', { 'WWW-Authenticate': 'Bearer' }, {}],
-    [new InvalidApiKeyError(), 401, 'invalid-api-key', {}, {}],
-    [new ClientDisabledError(), 403, 'client-disabled', {}, {}],
-    [new OtpRequiredError('payout'), 403, 'otp-required', {}, {}],
-    [new TargetInUseError(), 409, 'target-in-use', {}, {}],
-    [new IdentifierExistsError('sms'), 409, 'identifier-exists', {}, {}],
-    [new RequestInProgressError(), 409, 'request-in-progress', { 'Retry-After': '1' }, { retryAfter: 1 }],
-    [new IdempotencyKeyReusedError(), 422, 'idempotency-key-reused', {}, {}],
     [
-      new ServiceUnavailableError(),
+      'SessionInvalidError',
+      () => new SessionInvalidError(),
+      401,
+      'session-invalid',
+      { 'WWW-Authenticate': 'Bearer' },
+      {},
+    ],
+    ['InvalidApiKeyError', () => new InvalidApiKeyError(), 401, 'invalid-api-key', {}, {}],
+    ['ClientDisabledError', () => new ClientDisabledError(), 403, 'client-disabled', {}, {}],
+    ['OtpRequiredError', () => new OtpRequiredError('payout'), 403, 'otp-required', {}, {}],
+    ['TargetInUseError', () => new TargetInUseError(), 409, 'target-in-use', {}, {}],
+    ['IdentifierExistsError', () => new IdentifierExistsError('sms'), 409, 'identifier-exists', {}, {}],
+    [
+      'RequestInProgressError',
+      () => new RequestInProgressError(),
+      409,
+      'request-in-progress',
+      { 'Retry-After': '1' },
+      { retryAfter: 1 },
+    ],
+    ['IdempotencyKeyReusedError', () => new IdempotencyKeyReusedError(), 422, 'idempotency-key-reused', {}, {}],
+    [
+      'ServiceUnavailableError',
+      () => new ServiceUnavailableError(),
       503,
       'unavailable',
       { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
       { retryAfter: UNAVAILABLE_RETRY_AFTER_SECONDS },
     ],
-  ] as [OtpError, number, string, Record<string, string>, Record<string, unknown>][])(
+  ] as [string, () => OtpError, number, string, Record<string, string>, Record<string, unknown>][])(
     '%s: %i %s',
-    (error, status, slug, headers, extensions) => {
+    (_, make, status, slug, headers, extensions) => {
+      // Made in the test, not in the table, so that mutation testing counts this test for the constructors.
+      const error = make();
       expect(error.status).toBe(status);
       expect(error.slug).toBe(slug);
       expect(error.headers).toEqual(headers);
       expect(error.extensions).toEqual(extensions);
       expect(error.name).toBe(error.constructor.name);
+      expect(error.title).not.toBe('');
       expect(error.message).not.toBe('');
     },
   );

@@ -325,6 +325,12 @@ describe('sendCode: a test identity', () => {
     ]);
   });
 
+  it('says nothing of test identities for a send to another target', async () => {
+    const { deps, logs } = sendSetUp({}, { testTargets: [{ target: '+14155550999', code: '4242' }] });
+    await sendCode(deps, sms());
+    expect(logs.map(([, message]) => message)).toEqual(['code sent']);
+  });
+
   it('is ignored, and said so, when its code does not have the code length', async () => {
     const { deps, sender, logs } = sendSetUp({}, { testTargets: [{ target: PHONE, code: '4242' }] });
     const result = await sendCode(deps, sms());
