@@ -402,6 +402,17 @@ describe('sendCode: the conversion breaker', () => {
     }
   });
 
+  it('judges again from the very moment a hold ends', async () => {
+    const { deps, called } = sendSetUp({
+      countSmsSent: () => ({ ...suspicious, judgedUntil: NOW }),
+      breakerWindows: () => pumped,
+      pauseCountry: () => undefined,
+      claimBreakerTrip: () => true,
+    });
+    await sendCode(deps, sms());
+    expect(called('breakerWindows')).toHaveLength(1);
+  });
+
   it('pauses a country that converts too little, once, and says so', async () => {
     const { deps, called, logs } = sendSetUp({
       countSmsSent: () => suspicious,
@@ -549,6 +560,16 @@ describe('sendCode: verify-* and update-*', () => {
     const { deps, called } = sendSetUp({ getSession: () => session });
     await sendCode(deps, link('update-phone'));
     expect(called('getCustomer')).toEqual([]);
+  });
+
+  it('refuses a verify-* that came without a session token', async () => {
+    const { deps } = sendSetUp({ getSession: () => session });
+    await expect(sendCode(deps, sms({ purpose: 'verify-phone' }))).rejects.toThrow('The session token');
+  });
+
+  it('sends for a session whose customer is found under no key: verify will say it is gone', async () => {
+    const { deps } = sendSetUp({ getSession: () => session, getCustomer: () => undefined, findOwner: () => undefined });
+    await expect(sendCode(deps, link('verify-phone'))).resolves.toHaveProperty('otpType', 'sms');
   });
 
   it('refuses a target of the other channel, and a request without a live session', async () => {

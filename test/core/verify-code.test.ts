@@ -159,6 +159,7 @@ describe('verifyCode: a right code', () => {
     expect(called('clearFailures')).toEqual([[RUN.mailboxKey]]);
     expect(called('unbindNewCodes')).toEqual([]);
     expect(called('releaseAttempt')).toEqual([]);
+    expect(logs.filter(([level]) => level === 'warn')).toEqual([]);
     expect(logs).toContainEqual([
       'info',
       'code verified',
@@ -321,6 +322,13 @@ describe('verifyCode: a wrong code', () => {
   });
 });
 
+describe("verifyCode: a test identity's code without a client", () => {
+  it('is compared as a wrong code', async () => {
+    const { deps } = setUp({ recordAttempt: () => counted({ testTarget: true, issuedTo: 'kiosk' }) });
+    await expect(verifyCode(deps, login())).rejects.toBeInstanceOf(InvalidCodeError);
+  });
+});
+
 describe('verifyCode: a guess that is not compared', () => {
   it('answers invalid-code for no live code, giving back its place but no attempt', async () => {
     const { deps, called, logs } = setUp({ recordAttempt: () => ({ kind: 'missing' }) });
@@ -328,6 +336,7 @@ describe('verifyCode: a guess that is not compared', () => {
     expect(called('releaseGuess')).toEqual([[RUN]]);
     expect(called('releaseAttempt')).toEqual([]);
     expect(called('settleWrongGuess')).toEqual([]);
+    expect(logs.filter(([level]) => level === 'warn')).toEqual([]);
     expect(logs).toContainEqual([
       'info',
       'code rejected',
@@ -530,6 +539,26 @@ describe('verifyCode: which code', () => {
     await expect(verifyCode(deps, { otpToken: issued.token, code: CODE })).resolves.toHaveProperty('isNew', true);
     expect(called('recordAttempt').map(([code]) => (code as CodeRef).targetKey)).toEqual([
       opaqueKey(OTHER_PEPPER, 'target', PHONE),
+    ]);
+  });
+
+  it('during a rotation, opens a token sealed under the current pepper with it', async () => {
+    const issued = issueOtpToken(PEPPER, PHONE, 'login');
+    const { deps, called } = setUp({}, { previousPepper: OTHER_PEPPER, nextPepper: 'n'.repeat(40) });
+    await expect(verifyCode(deps, { otpToken: issued.token, code: CODE })).resolves.toHaveProperty('isNew', true);
+    expect(called('recordAttempt').map(([code]) => (code as CodeRef).targetKey)).toEqual([RUN.mailboxKey]);
+  });
+
+  it('opens a token sealed under the next pepper, tried after the previous one', async () => {
+    const next = 'n'.repeat(40);
+    const issued = issueOtpToken(next, PHONE, 'login');
+    const { deps, called } = setUp(
+      { recordAttempt: () => counted({ codeHash: hashCode(next, PHONE, 'login', CODE) }) },
+      { previousPepper: OTHER_PEPPER, nextPepper: next },
+    );
+    await expect(verifyCode(deps, { otpToken: issued.token, code: CODE })).resolves.toHaveProperty('isNew', true);
+    expect(called('recordAttempt').map(([code]) => (code as CodeRef).targetKey)).toEqual([
+      opaqueKey(next, 'target', PHONE),
     ]);
   });
 
