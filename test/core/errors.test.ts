@@ -94,6 +94,7 @@ describe('domain errors', () => {
   it('rate-limited says which limit and when to come back', () => {
     const error = new RateLimitedError('country-hourly', 'Hourly limit of SMS to this country reached.', 120, 'US');
     expect(error).toMatchObject({ status: 429, slug: 'rate-limited', reason: 'country-hourly', country: 'US' });
+    expect(error.title).not.toBe('');
     expect(error.headers).toEqual({ 'Retry-After': '120' });
     expect(error.extensions).toEqual({ reason: 'country-hourly', retryAfter: 120 });
     expect(error.message).toBe('Hourly limit of SMS to this country reached.');
