@@ -216,7 +216,12 @@ describe('revokeSession', () => {
     await expect(revokeSession({ store, now: () => NOW }, newSessionToken())).rejects.toBeInstanceOf(
       SessionInvalidError,
     );
-    await expect(revokeSession({ store, now: () => NOW }, 'short')).rejects.toBeInstanceOf(SessionInvalidError);
+    // Refused before the store, which would end whatever it is asked to.
+    const willing = fakeStore({ revokeSession: () => true });
+    await expect(revokeSession({ store: willing.store, now: () => NOW }, 'short')).rejects.toBeInstanceOf(
+      SessionInvalidError,
+    );
+    expect(willing.calls).toEqual([]);
     await expect(revokeSession({ store, now: () => NOW }, undefined)).rejects.toBeInstanceOf(SessionInvalidError);
   });
 

@@ -649,6 +649,14 @@ describe('verifyCode: giving a target to the customer of a session', () => {
     expect(calls).toEqual([]);
   });
 
+  it('needs the session token before any attempt is counted', async () => {
+    const { deps, called } = linking();
+    await expect(verifyCode(deps, { ...link('verify-phone'), sessionToken: undefined })).rejects.toBeInstanceOf(
+      SessionInvalidError,
+    );
+    expect(called('recordAttempt')).toEqual([]);
+  });
+
   it('needs a live session before any attempt is counted', async () => {
     const { deps, called } = linking({ getSession: () => undefined });
     await expect(verifyCode(deps, link('verify-phone'))).rejects.toBeInstanceOf(SessionInvalidError);
@@ -663,7 +671,10 @@ describe('verifyCode: giving a target to the customer of a session', () => {
   });
 
   it("compares a code asked for by another customer's session as a wrong one", async () => {
-    const { deps, called } = linking({ recordAttempt: () => counted({ customerId: 'cust-2' }) });
+    const { deps, called } = linking({
+      // The right code for this target and purpose: only whose session asked for it differs.
+      recordAttempt: () => counted({ codeHash: hashCode(PEPPER, PHONE, 'verify-phone', CODE), customerId: 'cust-2' }),
+    });
     await expect(verifyCode(deps, link('verify-phone'))).rejects.toBeInstanceOf(InvalidCodeError);
     expect(called('settleWrongGuess')).toHaveLength(1);
   });
