@@ -48,6 +48,12 @@ describe('targetRef', () => {
     expect(nextIsPrevious.previousKey).toBe(opaqueKey(PREVIOUS, 'target', TARGET.address));
     expect(nextIsPrevious).not.toHaveProperty('nextKey');
   });
+
+  it('adds no next key for a next pepper that is already current', () => {
+    const ref = targetRef({ pepper: CURRENT, previousPepper: PREVIOUS, nextPepper: CURRENT }, TARGET);
+    expect(ref.previousKey).toBe(opaqueKey(PREVIOUS, 'target', TARGET.address));
+    expect(ref).not.toHaveProperty('nextKey');
+  });
 });
 
 describe('withCurrentPeppers', () => {
