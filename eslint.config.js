@@ -3,7 +3,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'coverage/', 'dist/'] },
+  // reports/ and .stryker-tmp/: npm run mutate's reports and its sandbox copies of the project.
+  { ignores: ['node_modules/', 'cdk.out/', 'coverage/', 'dist/', 'reports/', '.stryker-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

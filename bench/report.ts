@@ -34,7 +34,7 @@ function table(head: string[], rows: (string | number)[][]): string {
   ].join('\n');
 }
 
-export function renderReport(results: Results, notes: string): string {
+export function renderReport(results: Results, notes: string, mutation = ''): string {
   const serving = results.coldStart.filter((cold) => !['floor', 'cleanup', 'health'].includes(cold.name));
   const coldVerdict = serving.map(
     (cold) => cold.xFloor.median <= (cold.name === 'send-otp' ? COLD_LIMIT_SEND : COLD_LIMIT),
@@ -281,5 +281,7 @@ ${table(
   ]),
 )}
 
-${notes.trim() ? `## What stands in the way, and what was tried\n\n${notes.trim()}\n` : ''}`;
+${notes.trim() ? `## What stands in the way, and what was tried\n\n${notes.trim()}\n` : ''}${
+    mutation.trim() ? `\n${mutation.trim()}\n` : ''
+  }`;
 }

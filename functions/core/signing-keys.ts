@@ -250,22 +250,20 @@ function signingKey(value: unknown, slot: string): SigningKey {
     key = { kty: 'RSA', ...base64urlMembers(jwk, RSA_PRIVATE_MEMBERS, slot), alg };
   }
   // The public key is checked against the private one: a JWKS that published another key than the
-  // one that signs would make every token fail elsewhere. An EC public key is derived from d and
-  // compared; an RSA private JWK carries n itself, so there a probe signed with the private members
-  // must verify under n and e alone.
+  // one that signs would make every token fail elsewhere. A probe signed with the private key must
+  // verify under the public members alone (x and y, or n and e). Not by comparing x and y with the
+  // public key Node.js gives for the private JWK: that is the JWK's own x and y, not one derived
+  // from d, so a d with another key's x and y would pass (found by mutation testing, bench/RESULTS.md).
   let matches: boolean;
   let modulusLength: number | undefined;
   try {
     const privateKey = createPrivateKey({ key: { ...key } as JsonWebKey, format: 'jwk' });
     modulusLength = privateKey.asymmetricKeyDetails?.modulusLength;
-    if (key.kty === 'EC') {
-      const derived = createPublicKey(privateKey).export({ format: 'jwk' });
-      matches = derived.x === key.x && derived.y === key.y;
-    } else {
-      const publicKey = createPublicKey({ key: { kty: 'RSA', n: key.n, e: key.e }, format: 'jwk' });
-      const probe = Buffer.from(`otp-signing-keys:${slot}`);
-      matches = verify('sha256', probe, publicKey, sign('sha256', probe, privateKey));
-    }
+    const publicMembers =
+      key.kty === 'EC' ? { kty: 'EC', crv: key.crv, x: key.x, y: key.y } : { kty: 'RSA', n: key.n, e: key.e };
+    const publicKey = createPublicKey({ key: publicMembers, format: 'jwk' });
+    const probe = Buffer.from(`otp-signing-keys:${slot}`);
+    matches = verify('sha256', probe, publicKey, sign('sha256', probe, privateKey));
   } catch {
     throw new KeySetError(`${slot}.jwk is not a valid ${key.kty === 'EC' ? 'P-256' : 'RSA'} private key.`);
   }

@@ -113,6 +113,10 @@ describe('identifyClient', () => {
     ).rejects.toBeInstanceOf(InvalidApiKeyError);
   });
 
+  it('takes a key whose revocation time is still ahead (written by a clock ahead of this one) until then', async () => {
+    await expect(identify({ client: client(), keyId: 'key_a', revokedAt: T0 + 1 }, apiKey)).resolves.toEqual(client());
+  });
+
   it('is the client of a live key', async () => {
     await expect(identify({ client: client(), keyId: 'key_a' }, apiKey)).resolves.toEqual(client());
   });

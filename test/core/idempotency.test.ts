@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import type { CoreDeps } from '../../functions/core/deps.js';
+import { IdempotencyKeyReusedError, RequestInProgressError } from '../../functions/core/errors.js';
 import {
   IDEMPOTENCY_KEY_PATTERN,
+  IDEMPOTENCY_LEASE_MS,
   idempotencyRecordKey,
   openAnswer,
   sealAnswer,
   sendFingerprint,
+  sendIdempotently,
 } from '../../functions/core/idempotency.js';
+import type { IdempotencyClaim, IdempotencyRecord, OtpStore } from '../../functions/core/ports.js';
 import type { SendRequest, SendResult } from '../../functions/core/send-code.js';
 
 const PEPPER = 'test-pepper-test-pepper-test-pepper-0123';
@@ -117,5 +122,167 @@ describe('the sealed answer', () => {
     expect(openAnswer(PEPPER, KEY, flipped.toString('base64url'))).toBeUndefined();
     expect(openAnswer(PEPPER, KEY, raw.subarray(0, 20).toString('base64url'))).toBeUndefined();
     expect(openAnswer(PEPPER, KEY, '')).toBeUndefined();
+  });
+});
+
+describe('sendIdempotently', () => {
+  const NOW = Date.UTC(2036, 0, 1, 12, 0, 0);
+  const TTL_SECONDS = 300;
+
+  function setUp(held?: IdempotencyRecord, store: Partial<Record<string, (...args: any[]) => unknown>> = {}) {
+    const calls: [string, ...unknown[]][] = [];
+    const logs: [string, Record<string, unknown>][] = [];
+    const behaviours: Record<string, (...args: any[]) => unknown> = {
+      takeIdempotencyKey: () => held,
+      completeIdempotencyKey: () => true,
+      releaseIdempotencyKey: () => undefined,
+      ...store,
+    };
+    const deps = {
+      config: { pepper: PEPPER, codeTtlSeconds: TTL_SECONDS },
+      store: new Proxy({} as OtpStore, {
+        get:
+          (_, method: string) =>
+          (...args: unknown[]) => {
+            calls.push([method, ...args]);
+            // A behaviour that throws stands for a request that failed.
+            return new Promise((resolve) => resolve(behaviours[method]?.(...args)));
+          },
+      }),
+      now: () => NOW,
+      log: {
+        info: () => {},
+        warn: (message: string, attributes: Record<string, unknown>) => logs.push([message, attributes]),
+      },
+    } as unknown as CoreDeps;
+    const sent: SendRequest[] = [];
+    const send = (r: SendRequest) => {
+      sent.push(r);
+      return Promise.resolve(RESULT);
+    };
+    return { deps, calls, logs, sent, send };
+  }
+
+  it('sends without a record when the request has no key', async () => {
+    const { deps, calls, sent, send } = setUp();
+    expect(await sendIdempotently(deps, { key: undefined, request: request() }, send)).toEqual({
+      result: RESULT,
+      replayed: false,
+    });
+    expect(sent).toHaveLength(1);
+    expect(calls).toEqual([]);
+  });
+
+  it('claims the key for a lease, sends, and stores the sealed answer until the code expires', async () => {
+    const { deps, calls, sent, send, logs } = setUp();
+    expect(await sendIdempotently(deps, { key: KEY, request: request() }, send)).toEqual({
+      result: RESULT,
+      replayed: false,
+    });
+    expect(sent).toHaveLength(1);
+    const [, claim] = calls[0] as [string, IdempotencyClaim];
+    expect(calls[0]?.[0]).toBe('takeIdempotencyKey');
+    expect(claim).toEqual({
+      recordKey: idempotencyRecordKey(PEPPER, KEY),
+      fingerprint: sendFingerprint(PEPPER, request(), undefined),
+      attempt: expect.any(String),
+      now: NOW,
+      leaseUntil: NOW + IDEMPOTENCY_LEASE_MS,
+      expiresAt: NOW + TTL_SECONDS * 1000,
+    });
+    const [method, completion] = calls[1] as [
+      string,
+      { recordKey: string; attempt: string; sealed: string; expiresAt: number },
+    ];
+    expect(method).toBe('completeIdempotencyKey');
+    expect(completion).toMatchObject({
+      recordKey: claim.recordKey,
+      attempt: claim.attempt,
+      expiresAt: NOW + TTL_SECONDS * 1000,
+    });
+    expect(openAnswer(PEPPER, KEY, completion.sealed)).toEqual(RESULT);
+    expect(logs).toEqual([]);
+  });
+
+  it('keeps the record at least as long as its lease', async () => {
+    const { deps, calls, send } = setUp();
+    (deps.config as { codeTtlSeconds: number }).codeTtlSeconds = 10;
+    await sendIdempotently(deps, { key: KEY, request: request() }, send);
+    expect((calls[0]?.[1] as IdempotencyClaim).expiresAt).toBe(NOW + IDEMPOTENCY_LEASE_MS);
+  });
+
+  it('fingerprints the locale the request asks for', async () => {
+    const { deps, calls, send } = setUp();
+    await sendIdempotently(deps, { key: KEY, request: request({ locale: 'de-de' }) }, send);
+    expect((calls[0]?.[1] as IdempotencyClaim).fingerprint).toBe(sendFingerprint(PEPPER, request(), 'de-DE'));
+  });
+
+  it('replays the stored answer of the same request, without sending', async () => {
+    const held: IdempotencyRecord = {
+      state: 'done',
+      fingerprint: sendFingerprint(PEPPER, request(), undefined),
+      sealed: sealAnswer(PEPPER, KEY, RESULT),
+      expiresAt: NOW + 1000,
+    };
+    const { deps, sent, send } = setUp(held);
+    expect(await sendIdempotently(deps, { key: KEY, request: request() }, send)).toEqual({
+      result: RESULT,
+      replayed: true,
+    });
+    expect(sent).toEqual([]);
+  });
+
+  it('refuses the key for another request, and while its first request runs', async () => {
+    const other = setUp({ state: 'pending', fingerprint: 'another', leaseUntil: NOW + 1000 });
+    await expect(sendIdempotently(other.deps, { key: KEY, request: request() }, other.send)).rejects.toBeInstanceOf(
+      IdempotencyKeyReusedError,
+    );
+    const running = setUp({
+      state: 'pending',
+      fingerprint: sendFingerprint(PEPPER, request(), undefined),
+      leaseUntil: NOW + 1000,
+    });
+    await expect(sendIdempotently(running.deps, { key: KEY, request: request() }, running.send)).rejects.toBeInstanceOf(
+      RequestInProgressError,
+    );
+    expect([...other.sent, ...running.sent]).toEqual([]);
+  });
+
+  it('fails on a stored answer that does not open', async () => {
+    const { deps, send } = setUp({
+      state: 'done',
+      fingerprint: sendFingerprint(PEPPER, request(), undefined),
+      sealed: sealAnswer(OTHER_PEPPER, KEY, RESULT),
+      expiresAt: NOW + 1000,
+    });
+    await expect(sendIdempotently(deps, { key: KEY, request: request() }, send)).rejects.toThrow(/does not open/);
+  });
+
+  it('releases the key when the send fails, so that a retry runs afresh', async () => {
+    const failure = new RangeError('throttled');
+    const { deps, calls, logs } = setUp(undefined, {
+      releaseIdempotencyKey: () => {
+        throw new TypeError('still throttled');
+      },
+    });
+    await expect(sendIdempotently(deps, { key: KEY, request: request() }, () => Promise.reject(failure))).rejects.toBe(
+      failure,
+    );
+    const claim = calls[0]?.[1] as IdempotencyClaim;
+    expect(calls[1]).toEqual(['releaseIdempotencyKey', claim.recordKey, claim.attempt]);
+    expect(logs).toEqual([['idempotency key not released', { reason: 'TypeError' }]]);
+  });
+
+  it('answers the send even when its answer could not be stored, and says so', async () => {
+    const lost = setUp(undefined, { completeIdempotencyKey: () => false });
+    expect((await sendIdempotently(lost.deps, { key: KEY, request: request() }, lost.send)).replayed).toBe(false);
+    expect(lost.logs).toEqual([['idempotency key taken over before the send completed', {}]]);
+    const failed = setUp(undefined, {
+      completeIdempotencyKey: () => {
+        throw new RangeError('throttled');
+      },
+    });
+    expect((await sendIdempotently(failed.deps, { key: KEY, request: request() }, failed.send)).result).toEqual(RESULT);
+    expect(failed.logs).toEqual([['idempotency answer not stored', { reason: 'RangeError' }]]);
   });
 });

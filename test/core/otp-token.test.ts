@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hashOtpToken, issueOtpToken, MAX_OTP_TOKEN_LENGTH, openOtpToken } from '../../functions/core/otp-token.js';
-import { PURPOSES } from '../../functions/core/purposes.js';
+import { type Purpose, PURPOSES } from '../../functions/core/purposes.js';
 
 const PEPPER = 'test-pepper-test-pepper-test-pepper-0123';
 const OTHER_PEPPER = 'another-pepper-another-pepper-another-01';
@@ -83,6 +83,11 @@ describe('otpToken', () => {
   it('does not open with bytes added', () => {
     const { token } = issueOtpToken(PEPPER, PHONE, 'login');
     expect(openOtpToken(PEPPER, tokenOf(Buffer.concat([bytesOf(token), Buffer.from([0])])))).toBeUndefined();
+  });
+
+  it('does not open for a purpose this service does not have', () => {
+    const { token } = issueOtpToken(PEPPER, EMAIL, 'delete-account' as Purpose);
+    expect(openOtpToken(PEPPER, token)).toBeUndefined();
   });
 
   it('does not open under another pepper', () => {

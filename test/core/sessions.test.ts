@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashSessionToken, isWellFormedToken, newSessionToken } from '../../functions/core/sessions.js';
+import { hashSessionToken, isWellFormedToken, newSessionId, newSessionToken } from '../../functions/core/sessions.js';
 
 describe('session tokens', () => {
   it('are 32 random bytes in base64url, different every time', () => {
@@ -17,6 +17,12 @@ describe('session tokens', () => {
     expect(hash).not.toBe(token);
     expect(Buffer.from(hash, 'base64url')).toHaveLength(32);
     expect(hashSessionToken(token)).toBe(hash);
+  });
+
+  it('have session ids of 16 random bytes in base64url, different every time', () => {
+    const ids = new Set(Array.from({ length: 100 }, newSessionId));
+    expect(ids.size).toBe(100);
+    for (const id of ids) expect(Buffer.from(id, 'base64url')).toHaveLength(16);
   });
 
   it('rejects malformed tokens', () => {

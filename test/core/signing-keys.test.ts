@@ -91,15 +91,32 @@ describe('signing keys', () => {
     const set = initialKeySet(T0);
     const stored = JSON.parse(serializeKeySet(set)) as Record<string, any>;
     const other = generateSigningKey(T0);
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ format: 'jwk' });
     it.each([
       ['not JSON', '{', /must be JSON/],
       ['another format', JSON.stringify({ ...stored, format: 'x' }), /format/],
       ['a missing slot', JSON.stringify({ ...stored, next: undefined }), /next must be a key/],
       ['an RSA key', JSON.stringify({ ...stored, current: { ...stored.current, jwk: { kty: 'RSA' } } }), /EC P-256/],
       [
+        'an ES256 key on another curve',
+        JSON.stringify({
+          ...stored,
+          current: { ...stored.current, kid: jwkThumbprint(p384 as never), jwk: { ...p384, alg: 'ES256' } },
+        }),
+        /current\.jwk must be an EC P-256/,
+      ],
+      [
         'a public key that is not the private key’s',
         JSON.stringify({ ...stored, current: { ...stored.current, jwk: { ...stored.current.jwk, x: other.jwk.x } } }),
         /current\.jwk/,
+      ],
+      [
+        'a valid public point that is not the private key’s',
+        JSON.stringify({
+          ...stored,
+          current: { ...stored.current, jwk: { ...stored.current.jwk, x: other.jwk.x, y: other.jwk.y } },
+        }),
+        /current\.jwk: x and y are not the public part of d/,
       ],
       ['a kid that is not the thumbprint', JSON.stringify({ ...stored, next: { ...stored.next, kid: 'k1' } }), /kid/],
       ['one key in two slots', JSON.stringify({ ...stored, next: stored.current }), /different/],

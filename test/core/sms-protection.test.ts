@@ -100,6 +100,44 @@ describe('SMS cost protection rules', () => {
     expect(few.cleared).toBeUndefined();
   });
 
+  it("the previous window's verified codes are blended like its SMS", () => {
+    const window = { index: 10, start: 3600_000, end: 7200_000 };
+    const verdict = breakerVerdict(
+      4500_000,
+      window,
+      { current: { sent: 10, verified: 2, firstAt: 3700_000 }, previous: { sent: 100, verified: 40, firstAt: 0 } },
+      60_000,
+      SETTINGS,
+    );
+    expect(verdict.judged).toEqual({ sent: 85, verified: 32 });
+  });
+
+  it('the oldest SMS counted is that of the previous window while it still counts', () => {
+    const window = { index: 10, start: 3600_000, end: 7200_000 };
+    // The current window's first SMS is seconds old, but the previous window's are old enough.
+    const counts = {
+      current: { sent: 1, verified: 0, firstAt: 3650_000 },
+      previous: { sent: 100, verified: 0, firstAt: 0 },
+    };
+    expect(breakerVerdict(3660_000, window, counts, 60_000, SETTINGS)).toMatchObject({ trips: true });
+  });
+
+  it('with no SMS counted yet, judges nothing until a code lifetime from now', () => {
+    const window = { index: 10, start: 3600_000, end: 7200_000 };
+    const none = { sent: 0, verified: 0 };
+    expect(breakerVerdict(4000_000, window, { current: none, previous: none }, 60_000, SETTINGS)).toEqual({
+      trips: false,
+      judged: { sent: 0, verified: 0 },
+      judgeableAt: 4060_000,
+    });
+  });
+
+  it('a window of exactly the minimum SMS that converts is cleared', () => {
+    const window = { index: 10, start: 3600_000, end: 7200_000 };
+    const counts = { current: { sent: 50, verified: 25, firstAt: 3600_000 }, previous: { sent: 0, verified: 0 } };
+    expect(breakerVerdict(7199_999, window, counts, 60_000, SETTINGS)).toMatchObject({ trips: false, cleared: true });
+  });
+
   it('nothing is judged before the oldest SMS counted is a code lifetime old, and the verdict says when it can be', () => {
     const window = { index: 10, start: 3600_000, end: 7200_000 };
     const counts = { current: { sent: 100, verified: 0, firstAt: 3600_000 }, previous: { sent: 0, verified: 0 } };

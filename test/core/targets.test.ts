@@ -81,6 +81,14 @@ describe('mailboxOf', () => {
     expect(mailbox('ada+1@googlemail.com')).toBe('ada@googlemail.com');
   });
 
+  it('cuts the tag of a one-character name', () => {
+    expect(mailbox('a+1@x.com')).toBe('a@x.com');
+  });
+
+  it('leaves a quoted local part whole', () => {
+    expect(mailboxOf({ address: '"ada+1"@x.com', channel: 'email' })).toBe('"ada+1"@x.com');
+  });
+
   it('leaves phone numbers unchanged', () => {
     expect(mailbox('+1 (415) 555-0123')).toBe('+14155550123');
     expect(mailboxOf({ address: '+14155550123', channel: 'sms' })).toBe('+14155550123');
@@ -97,5 +105,8 @@ describe('maskTarget', () => {
     expect(maskTarget('jane.doe@example.com')).toBe('j***@example.com');
     // A short number keeps only its last two digits.
     expect(maskTarget('+6834123')).toBe('***23');
+    // From 11 characters on, a number shows its first four too.
+    expect(maskTarget('+4930123456')).toBe('+493***56');
+    expect(maskTarget('+493012345')).toBe('***45');
   });
 });
