@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isProblem, memoryTokenStore, OtpClient, OtpNetworkError, type StoredSession } from 'otp-service/client';
-import { type Harness, harness } from '../support.js';
-import { listeningServer } from '../local-server.js';
+import {
+  isProblem,
+  memoryTokenStore,
+  type OtpClient,
+  type OtpClientOptions,
+  OtpNetworkError,
+  type StoredSession,
+} from 'otp-service/client';
+import type { Harness } from '../kit.js';
+import { clientKit, rejection } from './kit.js';
 
 /**
  * The typed client against the local server's handlers on DynamoDB Local, in the situations an
@@ -11,8 +18,6 @@ import { listeningServer } from '../local-server.js';
  */
 let h: Harness;
 let server: { base: string; close: () => Promise<void> };
-let seq = 0;
-const email = () => `review-${Date.now()}-${++seq}@example.com`;
 
 function through(options: { failPath?: string } = {}) {
   const paths: string[] = [];
@@ -25,27 +30,14 @@ function through(options: { failPath?: string } = {}) {
   return { paths, fetch: fetchThrough };
 }
 
-function client(extra: Partial<ConstructorParameters<typeof OtpClient>[0]> = {}) {
-  return new OtpClient({ baseUrl: server.base, platform: 'web', ...extra });
-}
-
-async function signIn(otp: OtpClient, target = email()) {
-  const sent = await otp.send({ target });
-  return otp.verify({ otpToken: sent.otpToken, code: sent.mockCode ?? '' });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
+let kit: Awaited<ReturnType<typeof clientKit>>;
+const email = () => kit.email();
+const client = (extra: Partial<OtpClientOptions> = {}) => kit.client(extra);
+const signIn = (otp: OtpClient, target?: string) => kit.signIn(otp, target);
 
 beforeAll(async () => {
-  h = await harness({ OTP_SEND_LIMIT_PER_IP_PER_HOUR: '0' });
-  server = await listeningServer(h);
+  kit = await clientKit('review');
+  ({ h, server } = kit);
 });
 
 afterAll(() => server.close());

@@ -9,10 +9,11 @@ import {
   OtpNotSignedInError,
   OtpProblemError,
   OtpUnexpectedResponseError,
+  type OtpClientOptions,
   type StoredSession,
 } from 'otp-service/client';
-import { type Harness, harness } from '../support.js';
-import { listeningServer } from '../local-server.js';
+import type { Harness } from '../kit.js';
+import { clientKit, rejection } from './kit.js';
 
 /**
  * The typed client (client/) against the local server's handlers on DynamoDB Local: every call
@@ -21,8 +22,6 @@ import { listeningServer } from '../local-server.js';
  */
 let h: Harness;
 let server: { base: string; close: () => Promise<void> };
-let seq = 0;
-const email = () => `client-${Date.now()}-${++seq}@example.com`;
 
 interface Seen {
   method: string;
@@ -50,27 +49,14 @@ function recorded(options: { loseAnswers?: number } = {}) {
   return { seen, fetch: fetchThrough };
 }
 
-function client(extra: Partial<ConstructorParameters<typeof OtpClient>[0]> = {}) {
-  return new OtpClient({ baseUrl: server.base, platform: 'web', ...extra });
-}
-
-async function signIn(otp: OtpClient, target = email()) {
-  const sent = await otp.send({ target });
-  return otp.verify({ otpToken: sent.otpToken, code: sent.mockCode ?? '' });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
+let kit: Awaited<ReturnType<typeof clientKit>>;
+const email = () => kit.email();
+const client = (extra: Partial<OtpClientOptions> = {}) => kit.client(extra);
+const signIn = (otp: OtpClient, target?: string) => kit.signIn(otp, target);
 
 beforeAll(async () => {
-  h = await harness({ OTP_SEND_LIMIT_PER_IP_PER_HOUR: '0' });
-  server = await listeningServer(h);
+  kit = await clientKit('client');
+  ({ h, server } = kit);
 });
 
 afterAll(() => server.close());
