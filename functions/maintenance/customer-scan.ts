@@ -1,18 +1,18 @@
-import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, ScanCommand, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Dynamo } from '../adapters/dynamo/client.js';
 import { customerFrom } from '../adapters/dynamo/customers.js';
 import { CUSTOMER_PK, customerKey } from '../adapters/dynamo/keys.js';
 
 /**
- * The customers of the customers table in the layout keyed by id, page by page, as the maintenance
- * commands check their pepper on them (migrate-customers.ts, rekey-customers.ts): a scan of the
- * `customer#` items only, no lookup or legacy item.
+ * Every item of the customers table, page by page, with an optional filter: what the maintenance
+ * commands walk (migrate-customers.ts, rekey-customers.ts).
  */
-export async function* scanCustomers(
+export async function* scanCustomerTable(
   dynamo: Dynamo,
   pageSize: number,
-): AsyncGenerator<ReturnType<typeof customerFrom>> {
+  filter: Pick<ScanCommandInput, 'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> = {},
+): AsyncGenerator<Record<string, unknown>> {
   let startKey: Record<string, AttributeValue> | undefined;
   do {
     const page = await dynamo.client.send(
@@ -20,12 +20,26 @@ export async function* scanCustomers(
         TableName: dynamo.tables.customersTable,
         Limit: pageSize,
         ExclusiveStartKey: startKey,
-        FilterExpression: 'begins_with(#pk, :customer)',
-        ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
-        ExpressionAttributeValues: marshall({ ':customer': customerKey.customer('') }),
+        ...filter,
       }),
     );
     startKey = page.LastEvaluatedKey;
-    for (const item of page.Items ?? []) yield customerFrom(unmarshall(item));
+    for (const item of page.Items ?? []) yield unmarshall(item);
   } while (startKey);
+}
+
+/**
+ * The customers in the layout keyed by id, as the maintenance commands check their pepper on them:
+ * the `customer#` items only, no lookup or legacy item.
+ */
+export async function* scanCustomers(
+  dynamo: Dynamo,
+  pageSize: number,
+): AsyncGenerator<ReturnType<typeof customerFrom>> {
+  const customers = scanCustomerTable(dynamo, pageSize, {
+    FilterExpression: 'begins_with(#pk, :customer)',
+    ExpressionAttributeNames: { '#pk': CUSTOMER_PK },
+    ExpressionAttributeValues: marshall({ ':customer': customerKey.customer('') }),
+  });
+  for await (const item of customers) yield customerFrom(item);
 }

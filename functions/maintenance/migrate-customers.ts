@@ -18,13 +18,7 @@
  * lower-case key not existing, in the same transaction, so whichever the scan meets first, the
  * orphan never takes the address. Idempotent: a second run finds nothing left to move.
  */
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  GetItemCommand,
-  ScanCommand,
-  type TransactWriteItem,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Dynamo } from '../adapters/dynamo/client.js';
 import { legacyCustomerFrom, moveLegacyCustomer } from '../adapters/dynamo/customers.js';
@@ -34,7 +28,7 @@ import { opaqueKey } from '../core/codes.js';
 import { InvalidTargetError } from '../core/errors.js';
 import type { Customer, TargetRef } from '../core/ports.js';
 import { normaliseTarget } from '../core/targets.js';
-import { scanCustomers } from './customer-scan.js';
+import { scanCustomers, scanCustomerTable } from './customer-scan.js';
 
 export interface MigrationOptions {
   client: DynamoDBClient;
@@ -145,35 +139,27 @@ export async function migrateCustomers(options: MigrationOptions): Promise<Migra
   // would both look movable: these stand in for the writes.
   const written = new Map<string, string>();
 
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamo.client.send(
-      new ScanCommand({ TableName: tableName, Limit: pageSize, ExclusiveStartKey: startKey }),
-    );
-    startKey = page.LastEvaluatedKey;
-    for (const item of page.Items ?? []) {
-      const stored: Record<string, unknown> = unmarshall(item);
-      const key = String(stored[CUSTOMER_PK]);
-      if (!dryRun && written.has(key)) continue;
-      summary.scanned++;
-      if (key.startsWith(CUSTOMER_PREFIX) || key.startsWith(TARGET_PREFIX)) {
-        summary.skipped++;
-        continue;
-      }
-      const plan = planMove(key, stored, pepper);
-      const outcome =
-        'reason' in plan
-          ? ({ kind: 'unmovable', unmovable: plan } as const)
-          : dryRun
-            ? await predict(dynamo, written, plan)
-            : await move(dynamo, plan);
-      record(summary, outcome);
-      if (outcome.kind === 'migrated' && !('reason' in plan)) {
-        written.set(plan.lookupKey, plan.legacy.id);
-        written.set(customerKey.customer(plan.legacy.id), plan.legacy.id);
-      }
+  for await (const stored of scanCustomerTable(dynamo, pageSize)) {
+    const key = String(stored[CUSTOMER_PK]);
+    if (!dryRun && written.has(key)) continue;
+    summary.scanned++;
+    if (key.startsWith(CUSTOMER_PREFIX) || key.startsWith(TARGET_PREFIX)) {
+      summary.skipped++;
+      continue;
     }
-  } while (startKey);
+    const plan = planMove(key, stored, pepper);
+    const outcome =
+      'reason' in plan
+        ? ({ kind: 'unmovable', unmovable: plan } as const)
+        : dryRun
+          ? await predict(dynamo, written, plan)
+          : await move(dynamo, plan);
+    record(summary, outcome);
+    if (outcome.kind === 'migrated' && !('reason' in plan)) {
+      written.set(plan.lookupKey, plan.legacy.id);
+      written.set(customerKey.customer(plan.legacy.id), plan.legacy.id);
+    }
+  }
   return summary;
 }
 

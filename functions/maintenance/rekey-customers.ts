@@ -11,7 +11,7 @@
  * finds the customer under one key or the other, never neither, and never creates it again.
  * Idempotent: a second run finds nothing left to move.
  */
-import { type AttributeValue, type DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Dynamo } from '../adapters/dynamo/client.js';
 import { customerFrom, moveLookupItem } from '../adapters/dynamo/customers.js';
@@ -19,7 +19,7 @@ import { CUSTOMER_PK, customerKey } from '../adapters/dynamo/keys.js';
 import { isConflict } from '../adapters/dynamo/retry.js';
 import { opaqueKey } from '../core/codes.js';
 import type { Channel } from '../core/purposes.js';
-import { scanCustomers } from './customer-scan.js';
+import { scanCustomers, scanCustomerTable } from './customer-scan.js';
 import { DEFAULT_PAGE_SIZE } from './migrate-customers.js';
 
 export interface RekeyOptions {
@@ -107,23 +107,15 @@ export async function rekeyCustomers(options: RekeyOptions): Promise<RekeySummar
     strays: [],
     unfinished: 0,
   };
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamo.client.send(
-      new ScanCommand({ TableName: tableName, Limit: pageSize, ExclusiveStartKey: startKey }),
-    );
-    startKey = page.LastEvaluatedKey;
-    for (const raw of page.Items ?? []) {
-      const item: Record<string, unknown> = unmarshall(raw);
-      const pk = String(item[CUSTOMER_PK]);
-      if (pk.startsWith(CUSTOMER_PREFIX)) {
-        summary.customers++;
-        await rekeyOne(dynamo, customerFrom(item), { pepper, previousPepper, dryRun }, summary);
-      } else if (pk.startsWith(TARGET_PREFIX) && (await isStray(dynamo, pk))) {
-        summary.strays.push(pk);
-      }
+  for await (const item of scanCustomerTable(dynamo, pageSize)) {
+    const pk = String(item[CUSTOMER_PK]);
+    if (pk.startsWith(CUSTOMER_PREFIX)) {
+      summary.customers++;
+      await rekeyOne(dynamo, customerFrom(item), { pepper, previousPepper, dryRun }, summary);
+    } else if (pk.startsWith(TARGET_PREFIX) && (await isStray(dynamo, pk))) {
+      summary.strays.push(pk);
     }
-  } while (startKey);
+  }
   return summary;
 }
 
