@@ -1,4 +1,4 @@
-import { type AttributeValue, ScanCommand, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, GetItemCommand, ScanCommand, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Dynamo } from '../adapters/dynamo/client.js';
 import { customerFrom } from '../adapters/dynamo/customers.js';
@@ -42,4 +42,16 @@ export async function* scanCustomers(
     ExpressionAttributeValues: marshall({ ':customer': customerKey.customer('') }),
   });
   for await (const item of customers) yield customerFrom(item);
+}
+
+/** One item of the customers table by its key, read consistently; undefined when there is none. */
+export async function getItem(dynamo: Dynamo, pk: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await dynamo.client.send(
+    new GetItemCommand({
+      TableName: dynamo.tables.customersTable,
+      Key: marshall({ [CUSTOMER_PK]: pk }),
+      ConsistentRead: true,
+    }),
+  );
+  return Item ? unmarshall(Item) : undefined;
 }

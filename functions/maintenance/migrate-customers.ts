@@ -18,8 +18,8 @@
  * lower-case key not existing, in the same transaction, so whichever the scan meets first, the
  * orphan never takes the address. Idempotent: a second run finds nothing left to move.
  */
-import { type DynamoDBClient, GetItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Dynamo } from '../adapters/dynamo/client.js';
 import { legacyCustomerFrom, moveLegacyCustomer } from '../adapters/dynamo/customers.js';
 import { CUSTOMER_PK, customerKey } from '../adapters/dynamo/keys.js';
@@ -28,7 +28,7 @@ import { opaqueKey } from '../core/codes.js';
 import { InvalidTargetError } from '../core/errors.js';
 import type { Customer, TargetRef } from '../core/ports.js';
 import { normaliseTarget } from '../core/targets.js';
-import { scanCustomers, scanCustomerTable } from './customer-scan.js';
+import { getItem, scanCustomers, scanCustomerTable } from './customer-scan.js';
 
 export interface MigrationOptions {
   client: DynamoDBClient;
@@ -323,17 +323,6 @@ async function predict(dynamo: Dynamo, written: Map<string, string>, move: Move)
 /** The legacy item the scan met is still there, with the same id. */
 async function stillThere(dynamo: Dynamo, move: Move): Promise<boolean> {
   return (await getItem(dynamo, move.legacyKey))?.id === move.legacy.id;
-}
-
-async function getItem(dynamo: Dynamo, pk: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await dynamo.client.send(
-    new GetItemCommand({
-      TableName: dynamo.tables.customersTable,
-      Key: marshall({ [CUSTOMER_PK]: pk }),
-      ConsistentRead: true,
-    }),
-  );
-  return Item ? unmarshall(Item) : undefined;
 }
 
 /**

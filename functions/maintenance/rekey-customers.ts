@@ -11,15 +11,14 @@
  * finds the customer under one key or the other, never neither, and never creates it again.
  * Idempotent: a second run finds nothing left to move.
  */
-import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Dynamo } from '../adapters/dynamo/client.js';
 import { customerFrom, moveLookupItem } from '../adapters/dynamo/customers.js';
 import { CUSTOMER_PK, customerKey } from '../adapters/dynamo/keys.js';
 import { isConflict } from '../adapters/dynamo/retry.js';
 import { opaqueKey } from '../core/codes.js';
 import type { Channel } from '../core/purposes.js';
-import { scanCustomers, scanCustomerTable } from './customer-scan.js';
+import { getItem, scanCustomers, scanCustomerTable } from './customer-scan.js';
 import { DEFAULT_PAGE_SIZE } from './migrate-customers.js';
 
 export interface RekeyOptions {
@@ -176,17 +175,6 @@ async function isStray(dynamo: Dynamo, pk: string): Promise<boolean> {
   const keys = owner ? Object.values(customerFrom(owner).keys) : [];
   if (keys.some((key) => key !== undefined && customerKey.target(key) === pk)) return false;
   return (await getItem(dynamo, pk))?.customerId === customerId;
-}
-
-async function getItem(dynamo: Dynamo, pk: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await dynamo.client.send(
-    new GetItemCommand({
-      TableName: dynamo.tables.customersTable,
-      Key: marshall({ [CUSTOMER_PK]: pk }),
-      ConsistentRead: true,
-    }),
-  );
-  return Item ? unmarshall(Item) : undefined;
 }
 
 /**
