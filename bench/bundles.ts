@@ -2,7 +2,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { esbuildOptions, handlerEntry } from '../lib/function-defaults.js';
+import { esbuildOptions } from '../lib/function-defaults.js';
+import type { BenchBuild } from './levers.js';
 
 export interface BundleResult {
   name: string;
@@ -13,18 +14,14 @@ export interface BundleResult {
   largestInputs: { path: string; bytes: number }[];
 }
 
-/** Builds each function exactly as the stack does (lib/function-defaults.ts); `entries` maps names to other sources. */
-export async function buildBundles(
-  names: readonly string[],
-  outDir: string,
-  entries: Record<string, string> = {},
-): Promise<BundleResult[]> {
+/** Builds each function as the stack does (lib/function-defaults.ts), with the levers of its build. */
+export async function buildBundles(builds: readonly BenchBuild[], outDir: string): Promise<BundleResult[]> {
   await mkdir(outDir, { recursive: true });
   const results: BundleResult[] = [];
-  for (const name of names) {
+  for (const { name, entry, levers } of builds) {
     const file = join(outDir, `${name}.mjs`);
     const { metafile } = await build({
-      ...esbuildOptions(entries[name] ?? handlerEntry(name), file),
+      ...esbuildOptions(entry, file, levers),
       metafile: true,
       logLevel: 'silent',
     });

@@ -8,10 +8,10 @@ import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { HANDLERS } from '../functions/routes.js';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local.js';
 import { FUNCTION_DEFAULTS } from '../lib/function-defaults.js';
 import { buildBundles } from './bundles.js';
+import { benchBuilds } from './levers.js';
 import { measureColdStarts } from './cold-start.js';
 import { costPerMillionLogins } from './cost.js';
 import { runLoad } from './load.js';
@@ -31,9 +31,7 @@ async function main() {
   const started = Date.now();
   step(`bench${smoke ? ' (smoke)' : ''}: building bundles`);
   const buildDir = join(tmpdir(), `otp-bench-${process.pid}`);
-  const bundles = await buildBundles(['floor', ...HANDLERS, 'cleanup'], buildDir, {
-    floor: fileURLToPath(new URL('floor.ts', import.meta.url)),
-  });
+  const bundles = await buildBundles(benchBuilds(), buildDir);
 
   step('bench: starting DynamoDB Local');
   const dynamo = await startDynamoDbLocal();

@@ -107,6 +107,15 @@ export async function withSigningKeys<C extends OtpConfig>(config: C): Promise<C
   }
 }
 
+/**
+ * withPepper and withSigningKeys for a function that needs both (verify): the two secrets are read at
+ * the same time, so a cold start waits for the slower read rather than for the two one after the other.
+ */
+export async function withPepperAndSigningKeys(config: OtpConfig) {
+  const [peppered, signing] = await Promise.all([withPepper(config), withSigningKeys(config)]);
+  return { ...peppered, keyRing: signing.keyRing };
+}
+
 /** Signs and checks access tokens with the keys of withSigningKeys. */
 export function createAccessTokens(
   config: Pick<OtpConfig, 'issuer' | 'accessTokenTtlSeconds'> & { keyRing: KeyRing },

@@ -21,15 +21,64 @@ export const ESBUILD_TARGET = 'node24';
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __otpCreateRequire } from 'node:module'; const require = __otpCreateRequire(import.meta.url);";
 
-export const BUNDLING: BundlingOptions = {
-  format: OutputFormat.ESM,
-  banner: ESM_REQUIRE_BANNER,
-  mainFields: ['module', 'main'],
-  minify: true,
-  sourceMap: false,
-  target: ESBUILD_TARGET,
-  bundleAwsSDK: true,
-};
+/**
+ * What a bundle leaves out or narrows, measured one by one against the build without them by
+ * `npm run bench` (bench/RESULTS.md). `STOCK_BUILD` is that build, kept for the bench's comparison;
+ * the stack builds with `defaultLevers` and its own settings.
+ */
+export interface BuildLevers {
+  /**
+   * The AWS SDK's credential chain replaced by the environment provider alone
+   * (functions/adapters/lambda-credentials.ts): all that ever answers in Lambda.
+   */
+  envCredentials: boolean;
+  /**
+   * Powertools Tracer and the X-Ray SDK, for a subsegment per AWS call and handler
+   * (functions/http/tracer.ts). Without them Lambda's active tracing still records each
+   * invocation's segments and its init duration.
+   */
+  xraySdk: boolean;
+}
+
+export const STOCK_BUILD: BuildLevers = { envCredentials: false, xraySdk: true };
+
+export function defaultLevers(overrides: Partial<BuildLevers> = {}): BuildLevers {
+  return { envCredentials: true, xraySdk: false, ...overrides };
+}
+
+/** The module functions/http/tracer.ts reads at build time: `off` leaves the X-Ray SDK out. */
+export const XRAY_SDK_DEFINE = 'process.env.OTP_BUILD_XRAY_SDK';
+
+/** esbuild's `alias` and `define` for the levers, shared by the stack's build and esbuildOptions. */
+function leverOptions(levers: BuildLevers): { alias: Record<string, string>; define: Record<string, string> } {
+  return {
+    alias: levers.envCredentials
+      ? { '@aws-sdk/credential-provider-node': join(packageRoot(), 'functions', 'adapters', 'lambda-credentials.ts') }
+      : {},
+    define: levers.xraySdk ? {} : { [XRAY_SDK_DEFINE]: JSON.stringify('off') },
+  };
+}
+
+/** How NodejsFunction builds every function of the stack, with these levers. */
+export function bundlingFor(levers: BuildLevers): BundlingOptions {
+  const { alias, define } = leverOptions(levers);
+  return {
+    format: OutputFormat.ESM,
+    banner: ESM_REQUIRE_BANNER,
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourceMap: false,
+    target: ESBUILD_TARGET,
+    bundleAwsSDK: true,
+    define,
+    // NodejsFunction passes each as `--alias:from=to` to the esbuild command line.
+    ...(Object.keys(alias).length > 0
+      ? { esbuildArgs: { '--alias': Object.entries(alias).map(([from, to]) => `${from}=${to}`) } }
+      : {}),
+  };
+}
+
+export const BUNDLING: BundlingOptions = bundlingFor(defaultLevers());
 
 /**
  * The package's root: the nearest folder above this module with a package.json. This module runs
@@ -63,8 +112,9 @@ export const FUNCTION_DEFAULTS = {
  * The same build as esbuild options, for building a handler outside CDK (bundle smoke test and
  * benchmarks). Kept next to BUNDLING so that the two cannot drift apart.
  */
-export function esbuildOptions(entry: string, outfile: string): BuildOptions {
+export function esbuildOptions(entry: string, outfile: string, levers: BuildLevers = defaultLevers()): BuildOptions {
   return {
+    ...leverOptions(levers),
     entryPoints: [entry],
     outfile,
     bundle: true,

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,6 +13,8 @@ import { BUNDLING, FUNCTION_DEFAULTS, handlerEntry } from './function-defaults.j
 import { functionRole } from './otp-logs.js';
 
 export interface OtpCleanupProps {
+  /** How the function is built (lib/function-defaults.ts bundlingFor); the defaults' build otherwise. */
+  bundling?: BundlingOptions;
   stateTable: TableV2;
   /** The signing keys, which the function makes on deploy and rotates (functions/core/signing-keys.ts). */
   signingKeys: ISecret;
@@ -51,7 +53,7 @@ export class OtpCleanup extends Construct {
       description: 'OTP service: cleanup',
       entry: handlerEntry('cleanup'),
       handler: 'handler',
-      bundling: BUNDLING,
+      bundling: props.bundling ?? BUNDLING,
       environment: { ...props.environment, OTP_CLEANUP_MAX_ITEMS: String(MAX_ITEMS_PER_RUN) },
       logGroup,
       role: functionRole(this, 'cleanup-role', logGroup),

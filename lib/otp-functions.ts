@@ -1,12 +1,14 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { HANDLERS, type HandlerName } from '../functions/routes.js';
-import { BUNDLING, FUNCTION_DEFAULTS, handlerEntry } from './function-defaults.js';
+import { FUNCTION_DEFAULTS, handlerEntry } from './function-defaults.js';
 import { functionRole } from './otp-logs.js';
 
 export interface HandlerFunctionsProps {
+  /** How each function is built (lib/function-defaults.ts bundlingFor). */
+  bundling: BundlingOptions;
   environment: Record<string, string>;
   retention: RetentionDays;
   removalPolicy: RemovalPolicy;
@@ -34,7 +36,7 @@ export function handlerFunctions(scope: Construct, props: HandlerFunctionsProps)
       description: `OTP service: ${name}`,
       entry: handlerEntry(name),
       handler: 'handler',
-      bundling: BUNDLING,
+      bundling: props.bundling,
       environment: props.environment,
       logGroup: logGroups[name],
       role: functionRole(scope, `${name}-role`, logGroups[name]),

@@ -5,7 +5,13 @@ import { decodeProtectedHeader } from 'jose';
 import { ConfigError, loadConfig } from '../functions/config.js';
 import { ANONYMOUS_AUDIENCE } from '../functions/core/access-tokens.js';
 import { EMPTY_KEY_SET, initialKeySet, serializeKeySet } from '../functions/core/signing-keys.js';
-import { createAccessTokens, createSigningKeyVault, withPepper, withSigningKeys } from '../functions/wiring.js';
+import {
+  createAccessTokens,
+  createSigningKeyVault,
+  withPepper,
+  withPepperAndSigningKeys,
+  withSigningKeys,
+} from '../functions/wiring.js';
 
 // Secrets Manager has no local stand-in: the SDK boundary is mocked.
 const secrets = mockClient(SecretsManagerClient);
@@ -108,5 +114,34 @@ describe('withSigningKeys and createAccessTokens', () => {
     await expect(withSigningKeys(loadConfig({ OTP_DELIVERY: 'local' }))).rejects.toThrow(
       /^Invalid configuration: OTP_SIGNING_KEYS_SECRET_ARN /,
     );
+  });
+});
+
+describe('withPepperAndSigningKeys', () => {
+  const PEPPER_ARN = `${ARN}-both`;
+  const KEYS_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:otp-signing-keys-Both12';
+
+  it('reads the pepper and the signing keys at the same time, not one after the other', async () => {
+    // The pepper's reads answer only once the signing keys have been asked for: read one after the
+    // other, the start would wait for ever (bounded here by readAtStartup's 3 s).
+    let keysAsked!: () => void;
+    const keysRequested = new Promise<void>((resolve) => (keysAsked = resolve));
+    secrets.on(GetSecretValueCommand).callsFake(async (input: { SecretId?: string; VersionStage?: string }) => {
+      if (input.SecretId === KEYS_ARN) {
+        keysAsked();
+        return { SecretString: serializeKeySet(initialKeySet(Date.now())), VersionId: 'v1' };
+      }
+      await keysRequested;
+      if (input.VersionStage && input.VersionStage !== 'AWSCURRENT') {
+        throw Object.assign(new Error('no such version'), { name: 'ResourceNotFoundException' });
+      }
+      return { SecretString: SECRET };
+    });
+    const config = await withPepperAndSigningKeys(
+      loadConfig({ OTP_DELIVERY: 'local', OTP_PEPPER_SECRET_ARN: PEPPER_ARN, OTP_SIGNING_KEYS_SECRET_ARN: KEYS_ARN }),
+    );
+    expect(config.pepper).toBe(SECRET);
+    expect(config.keyRing).toBeDefined();
+    expect(secrets.commandCalls(GetSecretValueCommand, { SecretId: KEYS_ARN })).toHaveLength(1);
   });
 });

@@ -14,7 +14,7 @@ import { verifyBody } from '../http/schemas.js';
 import { tokenFromHeaders } from '../http/session-token.js';
 import { SMS_METRICS } from '../metrics.js';
 import { cloudWatchMetrics, type UsageMetrics } from '../usage-metrics.js';
-import { createAccessTokens, createClientDirectory, createStore, withPepper, withSigningKeys } from '../wiring.js';
+import { createAccessTokens, createClientDirectory, createStore, withPepperAndSigningKeys } from '../wiring.js';
 
 export function createVerifyOtpHandler(
   deps: ApiDeps & TokenIssuingDeps,
@@ -87,7 +87,7 @@ export function identityOf(customer: Customer) {
   };
 }
 
-const config = await withSigningKeys(await withPepper(loadConfig(process.env)));
+const config = await withPepperAndSigningKeys(loadConfig(process.env));
 export const handler = createVerifyOtpHandler({
   config,
   peppers: config.peppers,

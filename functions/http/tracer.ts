@@ -1,36 +1,23 @@
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { MiddlewareObj } from '@middy/core';
 
 /**
- * One X-Ray tracer per container: the X-Ray SDK keeps its context per process, so every handler and
- * client of a function shares it. It records only where Lambda runs with active tracing (the stack
- * sets Tracing.ACTIVE, lib/function-defaults.ts): outside Lambda (npm start, the tests, the bench)
- * the Tracer switches itself off, as it does with POWERTOOLS_TRACE_ENABLED=false, and nothing looks
- * for an X-Ray daemon. Outgoing HTTP is not patched globally: the AWS SDK clients are captured one by
- * one (traced below), the only calls the functions make.
+ * X-Ray subsegments per handler and AWS call (functions/http/xray-tracer.ts), where the build keeps
+ * them. The stack builds without them unless asked (`xraySdkTracing`, lib/function-defaults.ts
+ * defines OTP_BUILD_XRAY_SDK as `off`), and esbuild then drops this import and the X-Ray SDK with it:
+ * about 120 KB of every bundle and a fifth of its start. Lambda's active tracing records each
+ * invocation's segments either way. Unbundled (npm start, the tests) the SDK is loaded as before.
  */
-export const tracer = new Tracer({ serviceName: 'otp-service', captureHTTPsRequests: false });
+const xray = process.env.OTP_BUILD_XRAY_SDK === 'off' ? undefined : await import('./xray-tracer.js');
 
-/** The client, its calls recorded as subsegments (operation, table, retries; no request bodies). */
+/** The client, its calls recorded as subsegments where the X-Ray SDK is built in. */
 export function traced<Client>(client: Client): Client {
-  return tracer.captureAWSv3Client(client);
+  return xray ? xray.traced(client) : client;
 }
 
 /**
- * The invocation as a subsegment with a ColdStart annotation. Responses are not recorded: they carry
- * session and refresh tokens, and in dev mode the code (never to be logged, functions/http/logger.ts).
- * An error the chain answers as a problem (`answered`: a wrong code, a limit) closes the subsegment
- * as a success would: X-Ray would count it as a fault otherwise. Any other error is recorded.
+ * The invocation as a subsegment where the X-Ray SDK is built in; otherwise no middleware at all
+ * (middy's `use` takes a list, and refuses an empty middleware object).
  */
-export function traceInvocation<Event, Result>(answered: (error: unknown) => boolean): MiddlewareObj<Event, Result> {
-  const capture = captureLambdaHandler(tracer, { captureResponse: false }) as MiddlewareObj<Event, Result>;
-  return {
-    before: capture.before,
-    after: capture.after,
-    onError: async (request) => {
-      if (answered(request.error)) await capture.after?.(request);
-      else await capture.onError?.(request);
-    },
-  };
+export function traceInvocation<Event, Result>(answered: (error: unknown) => boolean): MiddlewareObj<Event, Result>[] {
+  return xray ? [xray.traceInvocation<Event, Result>(answered)] : [];
 }

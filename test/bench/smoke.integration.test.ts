@@ -1,4 +1,5 @@
 import { COLD_START_ORDER } from '../../bench/cold-start.js';
+import { benchBuilds, LEVER_FUNCTIONS, LEVERS } from '../../bench/levers.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,10 +51,17 @@ describe('npm run bench, smoke mode', () => {
       load: { flows: number; errors: number }[];
     };
     expect(results.smoke).toBe(true);
-    // Every function of the stack, after the floor, in the order they are built and started.
-    const functions = [...COLD_START_ORDER];
+    // Every function of the stack, after the floor, and beside the login's functions their stock
+    // build and one build per lever, in the order they are built and started.
+    const functions = benchBuilds().map((build) => build.name);
+    expect(functions).toEqual(expect.arrayContaining([...COLD_START_ORDER]));
+    for (const name of LEVER_FUNCTIONS) {
+      expect(functions).toEqual(
+        expect.arrayContaining([`${name}@stock`, ...LEVERS.map((lever) => `${name}@${lever.suffix}`)]),
+      );
+    }
     expect(results.bundles.map((bundle) => bundle.name)).toEqual(functions);
-    // Every function's import plus first invocation, interleaved with the floor's, each answering as expected.
+    // Every build's import plus first invocation, interleaved with the floor's, each answering as expected.
     const cold = new Map(results.coldStart.map((entry) => [entry.name, entry]));
     expect([...cold.keys()]).toEqual(functions);
     for (const entry of cold.values()) {
@@ -65,6 +73,13 @@ describe('npm run bench, smoke mode', () => {
     }
     expect(cold.get('floor')?.expected).toBe(200);
     expect(cold.get('floor')?.xFloor.median).toBe(1);
+    // Each lever is built in: the stack's build is smaller than the stock one, and so is each lever alone.
+    const size = (name: string) => results.bundles.find((bundle) => bundle.name === name)?.bytes ?? 0;
+    for (const name of LEVER_FUNCTIONS) {
+      expect(size(name)).toBeLessThan(size(`${name}@stock`));
+      for (const lever of LEVERS) expect(size(`${name}@${lever.suffix}`)).toBeLessThan(size(`${name}@stock`));
+    }
+    expect(size('floor@env')).toBeLessThan(size('floor'));
     // The pepper comes from the Secrets Manager stand-in, one read per staging label in parallel
     // (current, previous, pending: adapters/secret-pepper.ts), and send pays its first SNS call.
     expect(cold.get('send-otp')?.secretsManagerCalls).toBe(3);

@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretsManagerStandIn, type StandIn } from '../../bench/stand-ins.js';
 import { initialKeySet, serializeKeySet } from '../../functions/core/signing-keys.js';
 import { HANDLERS } from '../../functions/routes.js';
-import { esbuildOptions } from '../../lib/function-defaults.js';
+import {
+  type BuildLevers,
+  bundlingFor,
+  defaultLevers,
+  esbuildOptions,
+  STOCK_BUILD,
+} from '../../lib/function-defaults.js';
 
 const run = promisify(execFile);
 
@@ -63,5 +69,55 @@ describe('Lambda bundles, built as the stack builds them', () => {
     const script = `const m = await import(${JSON.stringify(`file://${outfile}`)}); console.log(typeof m.handler);`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env });
     expect(stdout.trim()).toBe('function');
+  });
+});
+
+describe('build levers (lib/function-defaults.ts)', () => {
+  /** The packages a build of the session function is made of. */
+  async function packagesOf(levers?: BuildLevers): Promise<Set<string>> {
+    const entry = fileURLToPath(new URL('../../functions/handlers/session.ts', import.meta.url));
+    const { metafile } = await build({
+      ...esbuildOptions(entry, '/dev/null', levers),
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const packages = Object.keys(metafile.inputs).flatMap((path) => {
+      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+      return match?.[1] ? [match[1]] : [];
+    });
+    return new Set(packages);
+  }
+
+  it('the stack build takes credentials from the environment only and leaves the X-Ray SDK out', async () => {
+    const packages = await packagesOf();
+    expect(packages.has('@aws-sdk/credential-provider-env')).toBe(true);
+    for (const left of [
+      '@aws-sdk/credential-provider-node',
+      '@aws-sdk/credential-provider-ini',
+      '@aws-sdk/nested-clients',
+    ]) {
+      expect(packages.has(left)).toBe(false);
+    }
+    expect(packages.has('aws-xray-sdk-core')).toBe(false);
+    expect(packages.has('@aws-lambda-powertools/tracer')).toBe(false);
+  });
+
+  it('keeps the X-Ray SDK where asked (xraySdkTracing), and the whole chain in the stock build', async () => {
+    const traced = await packagesOf(defaultLevers({ xraySdk: true }));
+    expect(traced.has('aws-xray-sdk-core')).toBe(true);
+    expect(traced.has('@aws-sdk/credential-provider-node')).toBe(false);
+    const stock = await packagesOf(STOCK_BUILD);
+    expect(stock.has('@aws-sdk/credential-provider-node')).toBe(true);
+    expect(stock.has('aws-xray-sdk-core')).toBe(true);
+  });
+
+  it('passes the same levers to NodejsFunction as esbuild options', () => {
+    const bundling = bundlingFor(defaultLevers());
+    expect(bundling.define).toEqual({ 'process.env.OTP_BUILD_XRAY_SDK': '"off"' });
+    expect(bundling.esbuildArgs?.['--alias']).toEqual([
+      `@aws-sdk/credential-provider-node=${fileURLToPath(new URL('../../functions/adapters/lambda-credentials.ts', import.meta.url))}`,
+    ]);
+    expect(bundlingFor(defaultLevers({ xraySdk: true })).define).toEqual({});
   });
 });
