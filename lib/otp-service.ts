@@ -1,6 +1,6 @@
 import { Annotations, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { BundlingOptions, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
@@ -225,6 +225,8 @@ export class OtpService extends Construct {
   /** `iss` of access tokens (OTP_ISSUER of every function). */
   readonly issuer: string;
   readonly functions: Record<HandlerName, NodejsFunction>;
+  /** How every function of the service is built (lib/function-defaults.ts bundlingFor). */
+  readonly bundling: BundlingOptions;
   readonly logGroups: Record<HandlerName, LogGroup>;
   /** What every function of the service starts with; the cleanup function gets it too. */
   readonly environment: Record<string, string>;
@@ -323,9 +325,9 @@ export class OtpService extends Construct {
     if (!Number.isInteger(sendConcurrency) || sendConcurrency < 0 || sendConcurrency > 1000) {
       throw new Error(`OtpService: sendConcurrency must be a whole number from 0 to 1000 (got ${sendConcurrency}).`);
     }
-    const bundling = bundlingFor(defaultLevers({ xraySdk: props.xraySdkTracing ?? false }));
+    this.bundling = bundlingFor(defaultLevers({ xraySdk: props.xraySdkTracing ?? false }));
     const handlers = handlerFunctions(service, {
-      bundling,
+      bundling: this.bundling,
       environment: this.environment,
       retention,
       removalPolicy,
@@ -366,7 +368,7 @@ export class OtpService extends Construct {
     for (const fn of Object.values(this.functions)) fn.addEnvironment('OTP_ISSUER', this.issuer);
 
     this.cleanup = new OtpCleanup(this, 'Cleanup', {
-      bundling,
+      bundling: this.bundling,
       stateTable: this.tables.state,
       signingKeys: this.signingKeys,
       environment: this.environment,

@@ -29,6 +29,7 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
     smsMonthlyBudgetUsd: settings.smsMonthlyBudgetUsd,
     sendConcurrency: settings.sendConcurrency,
     waf: settings.waf,
+    xraySdkTracing: settings.xraySdkTracing,
     // Only when set: the construct refuses limits without the WAF, and the settings refuse them too.
     wafRateLimits: Object.values(settings.wafRateLimits).some((limit) => limit !== undefined)
       ? settings.wafRateLimits

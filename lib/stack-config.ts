@@ -69,6 +69,8 @@ export interface StackSettings {
   smsMonthlyBudgetUsd: number;
   /** The WAF web ACL in front of the API; on unless turned off. */
   waf: boolean;
+  /** Powertools Tracer and the X-Ray SDK built into the functions; off unless asked for. */
+  xraySdkTracing: boolean;
   /** Calls without X-API-Key get 401 invalid-api-key; on unless turned off. */
   requireApiKey: boolean;
   /** `iss` of access tokens, for a custom domain; the REST API's stage URL without it. */
@@ -345,6 +347,7 @@ export function settingsFromContext(context: Context): StackSettings {
     smsDeliveryStatusLogs: deliveryLogs,
     sendConcurrency: Number(concurrency),
     waf: flag(context, 'waf', true),
+    xraySdkTracing: flag(context, 'xraySdkTracing', false),
     requireApiKey: flag(context, 'requireApiKey', true),
     issuer: httpsIssuer(context),
     accessTokenAlgorithm: (checked(context, 'accessTokenAlgorithm', ACCESS_TOKEN_ALGORITHM) ??

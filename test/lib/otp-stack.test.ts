@@ -11,6 +11,7 @@ import { METRICS_NAMESPACE, METRICS_SERVICE, SMS_METRICS } from '../../functions
 import { HANDLERS, ROUTES } from '../../functions/routes.js';
 import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { isProductionStage } from '../../functions/settings-rules.js';
+import { XRAY_SDK_DEFINE } from '../../lib/function-defaults.js';
 import { ROUTE_GRAPHS } from '../../lib/otp-dashboard.js';
 import { LEADING_KEY_PREFIXES } from '../../lib/leading-keys.js';
 import { PROTECT_CONFIGURATION_COUNTRIES } from '../../lib/otp-protect-configuration.js';
@@ -1774,6 +1775,26 @@ describe('OtpStack hard caps on SMS spend', () => {
     );
     expect(others).toHaveLength(HANDLERS.length);
     for (const fn of others) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('builds the functions without the X-Ray SDK and with credentials from the environment, unless xraySdkTracing', () => {
+    const lean = synth().stack.service.bundling;
+    expect(lean.define).toEqual({ [XRAY_SDK_DEFINE]: '"off"' });
+    expect(lean.esbuildArgs?.['--alias']).toEqual([
+      expect.stringMatching(/^@aws-sdk\/credential-provider-node=\/.*\/functions\/adapters\/lambda-credentials\.ts$/),
+    ]);
+    const traced = synth({ xraySdkTracing: 'true' }).stack.service.bundling;
+    expect(traced.define).toEqual({});
+    expect(traced.esbuildArgs).toEqual(lean.esbuildArgs);
+    expect(() => synth({ xraySdkTracing: 'yes' })).toThrow(/xraySdkTracing/);
+    // Lambda's own active tracing stays on either way.
+    const functions = template().findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('^OTP service: ') },
+    }) as Record<string, Resource>;
+    expect(Object.keys(functions)).toHaveLength(HANDLERS.length + 1); // and the cleanup
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    }
   });
 
   const smsAttributeCalls = (t: Template) =>
