@@ -9,7 +9,7 @@ import { lambdaContext } from '../functions/local/events.js';
 import { initialKeySet, serializeKeySet } from '../functions/core/signing-keys.js';
 import { FUNCTION_DEFAULTS } from '../lib/function-defaults.js';
 import { percentile } from './bundles.js';
-import { functionOf } from './levers.js';
+import { BENCH_SMS_COUNTRIES, functionOf } from './levers.js';
 import { type BenchDeps, PEPPER, benchDeps, benchEvent, benchHandlers, invoke } from './harness.js';
 import { secretsManagerStandIn, snsStandIn, type StandIn } from './stand-ins.js';
 
@@ -306,7 +306,7 @@ function environment(
     OTP_SIGNING_KEYS_SECRET_ARN: SIGNING_KEYS_ARN,
     OTP_ISSUER: 'https://abc123defg.execute-api.us-east-1.amazonaws.com/prod',
     OTP_ALLOWED_CHANNELS: 'sms',
-    OTP_SMS_ALLOWED_COUNTRIES: 'US',
+    OTP_SMS_ALLOWED_COUNTRIES: BENCH_SMS_COUNTRIES.join(','),
     POWERTOOLS_SERVICE_NAME: 'otp-service',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...(name === 'cleanup' ? { OTP_CLEANUP_MAX_ITEMS: '5000' } : {}),

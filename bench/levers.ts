@@ -20,12 +20,20 @@ export interface BenchBuild {
 /** The functions whose levers are measured one by one: the login's, and refresh. */
 export const LEVER_FUNCTIONS = ['send-otp', 'verify-otp', 'session', 'refresh'] as const;
 
+/** OTP_SMS_ALLOWED_COUNTRIES of the functions the bench starts (bench/cold-start.ts). */
+export const BENCH_SMS_COUNTRIES = ['US'] as const;
+
 /** Each lever alone, added to the stock build. */
 export const LEVERS: { suffix: string; what: string; apply: (levers: BuildLevers) => BuildLevers }[] = [
   {
     suffix: 'env',
     what: 'credentials from the environment only (functions/adapters/lambda-credentials.ts)',
     apply: (levers) => ({ ...levers, envCredentials: true }),
+  },
+  {
+    suffix: 'phone-us',
+    what: 'the phone metadata of the calling code of the US only, the SMS countries of the bench (lib/phone-metadata.ts)',
+    apply: (levers) => ({ ...levers, phoneCountries: BENCH_SMS_COUNTRIES }),
   },
   {
     suffix: 'no-xray',
@@ -44,10 +52,12 @@ export function benchBuilds(): BenchBuild[] {
     { name: 'floor@env', entry: floor, levers: { ...STOCK_BUILD, envCredentials: true } },
   ];
   for (const name of [...HANDLERS, 'cleanup']) {
-    builds.push({ name, entry: handlerEntry(name), levers: defaultLevers() });
+    builds.push({ name, entry: handlerEntry(name), levers: defaultLevers({ phoneCountries: BENCH_SMS_COUNTRIES }) });
     if (!(LEVER_FUNCTIONS as readonly string[]).includes(name)) continue;
     builds.push({ name: `${name}@stock`, entry: handlerEntry(name), levers: STOCK_BUILD });
     for (const lever of LEVERS) {
+      // Phone metadata is only in the functions that read phone numbers.
+      if (lever.suffix === 'phone-us' && !['send-otp', 'verify-otp'].includes(name)) continue;
       builds.push({ name: `${name}@${lever.suffix}`, entry: handlerEntry(name), levers: lever.apply(STOCK_BUILD) });
     }
   }

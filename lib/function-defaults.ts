@@ -5,6 +5,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
+import { phoneMetadataAlias } from './phone-metadata.js';
 
 /**
  * How every function of the service is built and run: one definition for the stack and for the
@@ -38,6 +39,11 @@ export interface BuildLevers {
    * invocation's segments and its init duration.
    */
   xraySdk: boolean;
+  /**
+   * The countries whose phone metadata the bundles carry (lib/phone-metadata.ts): exactly the list
+   * the functions read as OTP_SMS_ALLOWED_COUNTRIES, `[]` when SMS is off, undefined for all.
+   */
+  phoneCountries?: readonly string[];
 }
 
 export const STOCK_BUILD: BuildLevers = { envCredentials: false, xraySdk: true };
@@ -52,9 +58,12 @@ export const XRAY_SDK_DEFINE = 'process.env.OTP_BUILD_XRAY_SDK';
 /** esbuild's `alias` and `define` for the levers, shared by the stack's build and esbuildOptions. */
 function leverOptions(levers: BuildLevers): { alias: Record<string, string>; define: Record<string, string> } {
   return {
-    alias: levers.envCredentials
-      ? { '@aws-sdk/credential-provider-node': join(packageRoot(), 'functions', 'adapters', 'lambda-credentials.ts') }
-      : {},
+    alias: {
+      ...(levers.envCredentials
+        ? { '@aws-sdk/credential-provider-node': join(packageRoot(), 'functions', 'adapters', 'lambda-credentials.ts') }
+        : {}),
+      ...phoneMetadataAlias(levers.phoneCountries),
+    },
     define: levers.xraySdk ? {} : { [XRAY_SDK_DEFINE]: JSON.stringify('off') },
   };
 }

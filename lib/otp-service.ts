@@ -325,7 +325,13 @@ export class OtpService extends Construct {
     if (!Number.isInteger(sendConcurrency) || sendConcurrency < 0 || sendConcurrency > 1000) {
       throw new Error(`OtpService: sendConcurrency must be a whole number from 0 to 1000 (got ${sendConcurrency}).`);
     }
-    this.bundling = bundlingFor(defaultLevers({ xraySdk: props.xraySdkTracing ?? false }));
+    this.bundling = bundlingFor(
+      defaultLevers({
+        xraySdk: props.xraySdkTracing ?? false,
+        // The functions' OTP_SMS_ALLOWED_COUNTRIES (function-environment.ts); no SMS, no phone metadata.
+        phoneCountries: props.sms ? props.sms.allowedCountries : [],
+      }),
+    );
     const handlers = handlerFunctions(service, {
       bundling: this.bundling,
       environment: this.environment,

@@ -56,7 +56,9 @@ export function targetNormaliser(metadata: PhoneMetadata): TargetNormaliser {
  * Normalises and validates what a caller typed, with the metadata this build carries: all of it
  * unbundled, that of the deployment's allowed countries in a Lambda (lib/phone-metadata.ts).
  */
-export const normaliseTarget: TargetNormaliser = targetNormaliser(mobileMetadata);
+// Pure: a bundle that imports this module but never normalises a target (session, refresh) leaves the
+// metadata out.
+export const normaliseTarget: TargetNormaliser = /* @__PURE__ */ targetNormaliser(mobileMetadata);
 
 /**
  * The whole address is lower-cased, local part included: mailbox providers treat it without case,
