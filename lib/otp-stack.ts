@@ -40,6 +40,7 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
     issuer: settings.issuer,
     accessTokenAlgorithm: settings.accessTokenAlgorithm,
     tableMaxThroughput: settings.tableMaxThroughput,
+    expirySweep: settings.expirySweep,
   };
 }
 

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { CLIENTS_TABLE, CUSTOMERS_TABLE, indexesOf, STATE_TABLE, type TableDefinition } from '../functions/tables.js';
+import { CLIENTS_TABLE, CUSTOMERS_TABLE, indexesOf, stateTableOf, type TableDefinition } from '../functions/tables.js';
 
 /**
  * The most request units a second each table may serve (DynamoDB on-demand maximum throughput):
@@ -41,6 +41,8 @@ export interface OtpTablesProps {
   production: boolean;
   /** @default no maximum */
   maxThroughput?: TableMaxThroughput;
+  /** The state table gets the `due` index of the expiry sweep (functions/tables.ts, stateTableOf). */
+  expirySweep: boolean;
 }
 
 /** The state, customers and clients tables, from the same definitions the local server and tests use. */
@@ -52,7 +54,7 @@ export class OtpTables extends Construct {
   constructor(scope: Construct, id: string, props: OtpTablesProps) {
     super(scope, id);
     checkTableMaxThroughput(props.maxThroughput);
-    this.state = this.table('State', STATE_TABLE, props, false);
+    this.state = this.table('State', stateTableOf(props), props, false);
     this.customers = this.table('Customers', CUSTOMERS_TABLE, props, true);
     // Clients and their key hashes are set by hand with `npm run clients`: losing them locks every
     // app out, so they are backed up like customers.

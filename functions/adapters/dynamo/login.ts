@@ -110,7 +110,7 @@ function loginItems(dynamo: Dynamo, login: LoginCompletion, session: SessionReco
     {
       Put: {
         TableName: dynamo.tables.stateTable,
-        Item: marshall(sessionItem(session), { removeUndefinedValues: true }),
+        Item: marshall(sessionItem(session, dynamo), { removeUndefinedValues: true }),
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': STATE_PK },
       },

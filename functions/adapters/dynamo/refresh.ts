@@ -2,7 +2,7 @@ import { GetItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { RefreshIssue, RefreshRecord, RefreshRotation, SessionRecord } from '../../core/ports.js';
 import type { Dynamo } from './client.js';
-import { dueEntry } from './due-index.js';
+import { dueEntry, type ExpirySweep } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { endFamily, familyItem, SESSIONS_OF } from './families.js';
 import { cancellationReasons, transact } from './retry.js';
@@ -19,17 +19,23 @@ import { sessionFrom, sessionItem } from './sessions.js';
 
 const marshalled = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true });
 
-function refreshItem(tokenHash: string, session: SessionRecord, absoluteExpiresAt: number, sessionTtlSeconds?: number) {
+function refreshItem(
+  sweep: ExpirySweep,
+  tokenHash: string,
+  session: SessionRecord,
+  absoluteExpiresAt: number,
+  sessionTtlSeconds?: number,
+) {
   const pk = stateKey.refresh(tokenHash);
   return {
-    ...sessionItem(session),
+    ...sessionItem(session, sweep),
     [STATE_PK]: pk,
     sessionHash: session.tokenHash,
     absoluteExpiresAt,
     sessionTtlSeconds,
     // Kept until the family ends, used or not: a used token presented later must still be known.
     [TTL]: ttlOf(absoluteExpiresAt),
-    ...dueEntry(pk, absoluteExpiresAt),
+    ...dueEntry(sweep, pk, absoluteExpiresAt),
   };
 }
 
@@ -41,7 +47,7 @@ export function loginFamilyItems(dynamo: Dynamo, session: SessionRecord, refresh
   const family: TransactWriteItem = {
     Put: {
       TableName: dynamo.tables.stateTable,
-      Item: marshalled(familyItem(session, refresh)),
+      Item: marshalled(familyItem(session, refresh, dynamo)),
       ConditionExpression: 'attribute_not_exists(#pk)',
       ExpressionAttributeNames: { '#pk': STATE_PK },
     },
@@ -51,7 +57,9 @@ export function loginFamilyItems(dynamo: Dynamo, session: SessionRecord, refresh
     {
       Put: {
         TableName: dynamo.tables.stateTable,
-        Item: marshalled(refreshItem(refresh.tokenHash, session, refresh.absoluteExpiresAt, refresh.sessionTtlSeconds)),
+        Item: marshalled(
+          refreshItem(dynamo, refresh.tokenHash, session, refresh.absoluteExpiresAt, refresh.sessionTtlSeconds),
+        ),
       },
     },
     family,
@@ -115,7 +123,7 @@ function rotationUpdate(rotation: RefreshRotation): {
  * is not written; where the cleanup has already removed the expired item, the update writes it again
  * whole, as a tombstone that expires at once rather than a stray item.
  */
-function tombstone(table: string, session: SessionRecord, now: number) {
+function tombstone(dynamo: Dynamo, session: SessionRecord, now: number) {
   const pk = stateKey.session(session.tokenHash);
   // A tombstone written again after the cleanup removed the item files itself under this hour: its
   // own expiry may lie further back than the cleanup ever looks (functions/core/cleanup.ts).
@@ -124,7 +132,7 @@ function tombstone(table: string, session: SessionRecord, now: number) {
     sid: session.sid,
     expiresAt: session.expiresAt,
     [TTL]: ttlOf(removal),
-    ...dueEntry(pk, removal),
+    ...dueEntry(dynamo, pk, removal),
   };
   const names: Record<string, string> = { '#revokedAt': 'revokedAt' };
   const values: Record<string, unknown> = { ':now': now };
@@ -135,7 +143,7 @@ function tombstone(table: string, session: SessionRecord, now: number) {
     set.push(`#k${index} = if_not_exists(#k${index}, :k${index})`);
   });
   return {
-    TableName: table,
+    TableName: dynamo.tables.stateTable,
     Key: marshall({ [STATE_PK]: pk }),
     UpdateExpression: `SET ${set.join(', ')}`,
     ConditionExpression: 'attribute_not_exists(#revokedAt)',
@@ -191,11 +199,11 @@ export async function rotateRefresh(
       // it like any revoked token, and a logout with it still finds its family and ends the session
       // this rotation makes (sessions.ts, revokeSession). It goes with its own expiry, by TTL or the
       // cleanup. A revoked session's refresh token does not rotate.
-      { Update: tombstone(table, presented.session, now) },
+      { Update: tombstone(dynamo, presented.session, now) },
       {
         Put: {
           TableName: table,
-          Item: marshalled(sessionItem(newSession)),
+          Item: marshalled(sessionItem(newSession, dynamo)),
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': STATE_PK },
         },
@@ -204,7 +212,13 @@ export async function rotateRefresh(
         Put: {
           TableName: table,
           Item: marshalled(
-            refreshItem(rotation.newRefreshHash, newSession, presented.absoluteExpiresAt, presented.sessionTtlSeconds),
+            refreshItem(
+              dynamo,
+              rotation.newRefreshHash,
+              newSession,
+              presented.absoluteExpiresAt,
+              presented.sessionTtlSeconds,
+            ),
           ),
         },
       },
