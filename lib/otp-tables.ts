@@ -16,9 +16,9 @@ export interface TableMaxThroughput {
 
 /**
  * The bounds of a table's maximum throughput. DynamoDB takes 1 and up; the floor is higher because
- * one login is a transaction of up to about 20 write units on the state table (2 per item: the code,
- * the session, its family, the refresh token, counters' condition checks), and a cap below what one
- * request needs would throttle that request every time. The top is CloudFormation's Integer.
+ * one request can be a transaction of well over 10 write units on the state table (2 per item: a
+ * login's code, session and family; a send's counters, a dozen with the SMS caps), and a cap below
+ * what one request needs would throttle that request every time. The top is CloudFormation's Integer.
  */
 export const TABLE_MAX_THROUGHPUT = { min: 25, max: 2_147_483_647 } as const;
 
