@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { STATE_TABLE } from '../functions/tables.js';
+import { indexesOf, STATE_TABLE } from '../functions/tables.js';
 
 /**
  * Write units as AWS bills them, from the items themselves: DynamoDB Local's figures for
@@ -7,10 +7,12 @@ import { STATE_TABLE } from '../functions/tables.js';
  * one reports 2 as well, where AWS bills 4), so they cannot be corrected by a factor.
  *
  * Per item written: its size (the larger of before and after) rounded up to 1 KB, times 2 inside
- * TransactWriteItems (ConditionCheck items included); plus, per `due` index entry added or removed,
- * 1 unit (2 when an update moves the entry: a delete and a put); an entry left as it was costs
- * nothing (the index projects keys only). A refused write is billed its item's size as well (at
- * least 1 unit, 2 per item of a cancelled transaction) and changes no index.
+ * TransactWriteItems (ConditionCheck items included); plus, for each index of the state table (the
+ * `due` index of the expiry sweep, the `sessions` index of family items), 1 unit per entry added,
+ * removed or rewritten in place (an attribute the index copies changed), 2 when an update moves the
+ * entry (its key changed: a delete and a put); an entry left as it was costs nothing. Index entries
+ * are small (keys and a few attributes), under 1 KB each. A refused write is billed its item's size
+ * as well (at least 1 unit, 2 per item of a cancelled transaction) and changes no index.
  */
 export type Item = Record<string, AttributeValue>;
 
@@ -21,7 +23,12 @@ export interface WrittenItem {
 }
 
 const KB = 1024;
-const INDEX_KEYS = [STATE_TABLE.dueIndex.partitionKey, STATE_TABLE.dueIndex.sortKey];
+
+/** Each index: the attributes of its key, and those it copies (the base table's key is copied too). */
+const INDEXES = indexesOf(STATE_TABLE).map((index) => ({
+  keys: [index.partitionKey, index.sortKey],
+  copied: [index.partitionKey, index.sortKey, STATE_TABLE.partitionKey, ...(index.include ?? [])],
+}));
 
 export function billedWriteUnits(written: WrittenItem, refused = false): number {
   const size = Math.max(itemBytes(written.before), refused ? 0 : itemBytes(written.after));
@@ -29,16 +36,20 @@ export function billedWriteUnits(written: WrittenItem, refused = false): number 
   return refused ? base : base + indexWrites(written.before, written.after);
 }
 
-function indexEntry(item: Item | undefined): string | undefined {
-  if (!item || INDEX_KEYS.some((name) => item[name] === undefined)) return undefined;
-  return JSON.stringify(INDEX_KEYS.map((name) => item[name]));
-}
+const values = (item: Item, names: string[]) => JSON.stringify(names.map((name) => item[name] ?? null));
 
+/** Index writes of one item's change, over every index of the state table. */
 export function indexWrites(before: Item | undefined, after: Item | undefined): number {
-  const old = indexEntry(before);
-  const next = indexEntry(after);
-  if (old === next) return 0;
-  return (old === undefined ? 0 : 1) + (next === undefined ? 0 : 1);
+  return INDEXES.reduce((sum, index) => {
+    // An item is in a sparse index only while it has every attribute of the index's key.
+    const listed = (item: Item | undefined): item is Item =>
+      item !== undefined && index.keys.every((name) => item[name] !== undefined);
+    const was = listed(before);
+    const is = listed(after);
+    if (!was || !is) return sum + (was ? 1 : 0) + (is ? 1 : 0);
+    if (values(before, index.keys) !== values(after, index.keys)) return sum + 2;
+    return sum + (values(before, index.copied) === values(after, index.copied) ? 0 : 1);
+  }, 0);
 }
 
 /** DynamoDB's item size: attribute names plus values, as its documentation counts them. */

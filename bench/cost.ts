@@ -17,12 +17,19 @@ export const LOGIN = {
   session: 'session check',
 } as const;
 
+/** The same login with the expiry sweep on (OTP_EXPIRY_SWEEP), measured in the same run. */
+export const LOGIN_WITH_SWEEP = {
+  send: `${LOGIN.send} (expiry sweep on)`,
+  verify: `${LOGIN.verify} (expiry sweep on)`,
+  session: `${LOGIN.session} (expiry sweep on)`,
+} as const;
+
 /** The hourly schedule of lib/otp-cleanup.ts, and the traffic its fixed cost is spread over. */
 export const CLEANUP_RUNS_PER_MONTH = 24 * 30;
 export const ASSUMED_LOGINS_PER_MONTH = 1_000_000;
 
-export interface CostResult {
-  memoryMb: number;
+/** What a login costs in one configuration. */
+export interface LoginCost {
   /** Write units per complete login as AWS bills them (bench/billing.ts), refused writes included. */
   writeUnitsPerLogin: number;
   /** The same as DynamoDB Local reports it, with refused writes estimated: for comparison only. */
@@ -30,7 +37,9 @@ export interface CostResult {
   readUnitsPerLogin: number;
   /** Billed milliseconds per login: each handler's median, rounded up to the millisecond. */
   billedMsPerLogin: number;
+  /** The scheduled function's share: with the sweep, its queries and deletes; without, its invocations only. */
   cleanup: {
+    /** Items of a login the cleanup deletes (0 without the sweep: TTL deletes them, free). */
     itemsPerLogin: number;
     runsPerMonth: number;
     assumedLoginsPerMonth: number;
@@ -52,6 +61,12 @@ export interface CostResult {
   };
 }
 
+/** The default configuration (TTL alone), and the same login with the expiry sweep on. */
+export interface CostResult extends LoginCost {
+  memoryMb: number;
+  expirySweep: LoginCost;
+}
+
 const cents = (value: number) => Math.round(value * 100) / 100;
 const thousandths = (value: number) => Math.round(value * 1000) / 1000;
 
@@ -59,12 +74,14 @@ const lambdaDollars = (invocations: number, ms: number, memoryMb: number) =>
   invocations * PRICES.lambdaRequestPerMillion + (ms / 1000) * (memoryMb / 1024) * PRICES.lambdaArmGbSecond * 1_000_000;
 
 /**
- * Per 1M logins of 3 requests each (send, verify, session check), plus the cleanup's share:
+ * Per 1M logins of 3 requests each (send, verify, session check), plus the scheduled function's share:
  *   DynamoDB = WRU x 0.625 + RRU x 0.125 (write units as AWS bills them)
  *   Lambda   = 3 x 0.20 + billed seconds x memory GB x 0.0000133334 x 1M
- *   Cleanup  = items per login x (its DynamoDB and Lambda per item)
- *              + (runs per month / logins per month) x (the DynamoDB and Lambda of an empty run)
+ *   Cleanup  = with the expiry sweep: items per login x (its DynamoDB and Lambda per item)
+ *              + (runs per month / logins per month) x (the DynamoDB and Lambda of an empty run);
+ *              without it: (runs per month / logins per month) x the invocation (it only rotates keys)
  *   API      = 3 x 3.50 (REST) or 3 x 1.00 (HTTP);   WAF = 3 x 0.60
+ * Both configurations use the same handler durations (measured in the default one).
  */
 export function costPerMillionLogins(
   operations: OperationResult[],
@@ -72,27 +89,42 @@ export function costPerMillionLogins(
   cleanup: CleanupResult,
   memoryMb: number,
 ): CostResult {
+  const billedMs = durations.reduce((sum, duration) => sum + Math.ceil(duration.medianMs), 0);
+  const ttlOnly = loginCost(operations, LOGIN, billedMs, undefined, memoryMb);
+  return { memoryMb, ...ttlOnly, expirySweep: loginCost(operations, LOGIN_WITH_SWEEP, billedMs, cleanup, memoryMb) };
+}
+
+/** One configuration's login; `sweep`: the cleanup's measured deletes and queries, when it makes them. */
+function loginCost(
+  operations: OperationResult[],
+  names: Record<keyof typeof LOGIN, string>,
+  billedMs: number,
+  sweep: CleanupResult | undefined,
+  memoryMb: number,
+): LoginCost {
   const pick = (name: string) => {
     const found = operations.find((operation) => operation.operation === name);
     if (!found) throw new Error(`no measurement for "${name}"`);
     return found;
   };
-  const login = [pick(LOGIN.send), pick(LOGIN.verify), pick(LOGIN.session)];
+  const login = [pick(names.send), pick(names.verify), pick(names.session)];
   const writeUnits = login.reduce((sum, op) => sum + op.billedWriteUnits, 0);
   const emulatorWriteUnits = login.reduce((sum, op) => sum + op.writeUnits + op.estimatedWriteUnits, 0);
   const readUnits = login.reduce((sum, op) => sum + op.readUnits, 0);
-  const billedMs = durations.reduce((sum, duration) => sum + Math.ceil(duration.medianMs), 0);
 
   const runsPerLogin = CLEANUP_RUNS_PER_MONTH / ASSUMED_LOGINS_PER_MONTH;
-  const share = {
-    writeUnitsPerLogin: thousandths(
-      cleanup.itemsPerLogin * cleanup.perItem.billedWriteUnits + runsPerLogin * cleanup.fixedPerRun.billedWriteUnits,
-    ),
-    readUnitsPerLogin: thousandths(
-      cleanup.itemsPerLogin * cleanup.perItem.readUnits + runsPerLogin * cleanup.fixedPerRun.readUnits,
-    ),
-    msPerLogin: thousandths(cleanup.itemsPerLogin * cleanup.msPerItem + runsPerLogin * Math.ceil(cleanup.runMs)),
-  };
+  const share = sweep
+    ? {
+        itemsPerLogin: sweep.itemsPerLogin,
+        writeUnitsPerLogin: thousandths(
+          sweep.itemsPerLogin * sweep.perItem.billedWriteUnits + runsPerLogin * sweep.fixedPerRun.billedWriteUnits,
+        ),
+        readUnitsPerLogin: thousandths(
+          sweep.itemsPerLogin * sweep.perItem.readUnits + runsPerLogin * sweep.fixedPerRun.readUnits,
+        ),
+        msPerLogin: thousandths(sweep.itemsPerLogin * sweep.msPerItem + runsPerLogin * Math.ceil(sweep.runMs)),
+      }
+    : { itemsPerLogin: 0, writeUnitsPerLogin: 0, readUnitsPerLogin: 0, msPerLogin: 0 };
 
   const units = (write: number, read: number) =>
     write * PRICES.dynamoWriteUnitPerMillion + read * PRICES.dynamoReadUnitPerMillion;
@@ -104,13 +136,11 @@ export function costPerMillionLogins(
   const waf = 3 * PRICES.wafRequestPerMillion;
   const common = dynamodb + lambda + cleanupDollars;
   return {
-    memoryMb,
     writeUnitsPerLogin: writeUnits,
     emulatorWriteUnitsPerLogin: emulatorWriteUnits,
     readUnitsPerLogin: readUnits,
     billedMsPerLogin: billedMs,
     cleanup: {
-      itemsPerLogin: cleanup.itemsPerLogin,
       runsPerMonth: CLEANUP_RUNS_PER_MONTH,
       assumedLoginsPerMonth: ASSUMED_LOGINS_PER_MONTH,
       ...share,

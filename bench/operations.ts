@@ -3,6 +3,7 @@ import { wrongCode } from '../test/kit.js';
 import { emptyUsage, type Usage } from './meter.js';
 import { CLEANUP_LOOKBACK_HOURS } from '../functions/core/cleanup.js';
 import { percentile } from './bundles.js';
+import { LOGIN, LOGIN_WITH_SWEEP } from './cost.js';
 
 export interface OperationResult extends Usage {
   operation: string;
@@ -53,7 +54,7 @@ export async function measureOperations(endpoint: string): Promise<OperationResu
   results.push(await measured(deps, 'policy: first call of a function (reads the client)', 200, policyCall));
   results.push(await measured(deps, 'policy: warm', 200, policyCall));
 
-  results.push(await measured(deps, 'send: first code to a target', 200, () => sendTo(target)));
+  results.push(await measured(deps, LOGIN.send, 200, () => sendTo(target)));
   let code = '';
   deps.clock.now += 31_000;
   results.push(
@@ -77,7 +78,7 @@ export async function measureOperations(endpoint: string): Promise<OperationResu
   code = String((await sendTo(target)).body.mockCode);
   let refreshToken = '';
   results.push(
-    await measured(deps, 'verify: success, returning customer', 200, async () => {
+    await measured(deps, LOGIN.verify, 200, async () => {
       const answer = await verifyWith(target, code);
       refreshToken = String(answer.body.refreshToken);
       return answer;
@@ -113,12 +114,49 @@ export async function measureOperations(endpoint: string): Promise<OperationResu
   results.push(await measured(deps, 'refresh: after the session was revoked', 401, () => refreshWith(rotated)));
 
   const auth = { Authorization: `Bearer ${token}` };
-  results.push(await measured(deps, 'session check', 200, () => invoke(session, { method: 'GET', headers: auth })));
+  results.push(await measured(deps, LOGIN.session, 200, () => invoke(session, { method: 'GET', headers: auth })));
   results.push(await measured(deps, 'session revoke', 204, () => invoke(session, { method: 'DELETE', headers: auth })));
   results.push(
     await measured(deps, 'session check: revoked', 401, () => invoke(session, { method: 'GET', headers: auth })),
   );
   results.push(...(await measureSms(endpoint)));
+  results.push(...(await measureLoginWithSweep(endpoint)));
+  return results;
+}
+
+/**
+ * The login of the cost figure with the expiry sweep on (OTP_EXPIRY_SWEEP): every item it creates is
+ * listed in the `due` index, and every item it deletes leaves it. Measured in the same sequence as
+ * the default's lines (a first send to a target, its first login, then a returning customer's).
+ */
+async function measureLoginWithSweep(endpoint: string): Promise<OperationResult[]> {
+  const deps = await benchDeps(endpoint, { OTP_EXPIRY_SWEEP: 'true' }, { billing: true });
+  const { send, verify, session } = api(deps);
+  const target = 'bench-swept@example.com';
+  const sendTo = async () => String((await invoke(send, { body: { target } })).body.mockCode);
+  // Warm: each function's first call reads the API key's client, measured above.
+  await invoke(send, { body: { target: 'warm-swept@example.com' }, sourceIp: '198.51.100.202' });
+  await invoke(session, { method: 'GET', headers: { Authorization: `Bearer ${'x'.repeat(43)}` } });
+  const results: OperationResult[] = [];
+  results.push(await measured(deps, LOGIN_WITH_SWEEP.send, 200, () => invoke(send, { body: { target } })));
+  deps.clock.now += 31_000;
+  const first = await invoke(verify, { body: { target, code: await sendTo() } });
+  if (first.status !== 200) throw new Error(`swept login: verify answered ${first.status}`);
+  deps.clock.now += 31_000;
+  const code = await sendTo();
+  let token = '';
+  results.push(
+    await measured(deps, LOGIN_WITH_SWEEP.verify, 200, async () => {
+      const answer = await invoke(verify, { body: { target, code } });
+      token = String(answer.body.sessionToken);
+      return answer;
+    }),
+  );
+  results.push(
+    await measured(deps, LOGIN_WITH_SWEEP.session, 200, () =>
+      invoke(session, { method: 'GET', headers: { Authorization: `Bearer ${token}` } }),
+    ),
+  );
   return results;
 }
 
@@ -186,14 +224,16 @@ export interface CleanupResult {
 }
 
 /**
- * The cleanup's cost. `logins` complete logins (send, verify, session check), each with its own
+ * The cost of the cleanup's expiry sweep (OTP_EXPIRY_SWEEP). `logins` complete logins (send, verify, session check), each with its own
  * target and address, so that every item they leave is theirs alone (an upper bound: real logins
  * share per-address and per-target counters); then a run that finds nothing (the fixed cost of
- * reading every bucket), then a run once all of it has expired. The difference, divided by the items
- * removed, is the cost per item; the items removed, divided by the logins, the items per login.
+ * reading every bucket), then the runs that find all of it expired. What they cost beyond the fixed
+ * cost of each, divided by the items removed, is the cost per item; the items removed, divided by the
+ * logins, the items per login.
  */
 export async function measureCleanup(endpoint: string, logins: number): Promise<CleanupResult> {
-  const deps = await benchDeps(endpoint, { SESSION_TTL_SECONDS: '60' }, { billing: true });
+  // The sweep's cost: without it (the default) the scheduled run reads and deletes nothing.
+  const deps = await benchDeps(endpoint, { SESSION_TTL_SECONDS: '60', OTP_EXPIRY_SWEEP: 'true' }, { billing: true });
   const { send, verify, session } = api(deps);
   // Dated ahead of the real clock so that DynamoDB Local's own TTL sweep leaves them alone.
   deps.clock.now = Date.UTC(2036, 0, 1, 10);
@@ -214,21 +254,29 @@ export async function measureCleanup(endpoint: string, logins: number): Promise<
   let started = performance.now();
   const empty = await deps.meter.measure(run);
   const runMs = performance.now() - started;
-  deps.clock.now += 3 * 86_400_000;
+  // Two runs, each within its look-back of what expires: the codes' counters and the sessions a few
+  // days on, the refresh tokens and families once their absolute end (OTP_REFRESH_TTL_SECONDS) is past.
+  const start = deps.clock.now;
+  const runsAt = [start + 3 * 86_400_000, start + deps.config.refreshTtlSeconds * 1000 + 86_400_000];
   let removed = 0;
   started = performance.now();
   const full = await deps.meter.measure(async () => {
-    removed = Object.values(await run()).reduce((sum, count) => sum + count, 0);
+    for (const at of runsAt) {
+      deps.clock.now = at;
+      removed += Object.values(await run()).reduce((sum, count) => sum + count, 0);
+    }
   });
   const fullMs = performance.now() - started;
   if (removed === 0) throw new Error('cleanup removed nothing');
   const round = (value: number) => Math.round(value * 1000) / 1000;
   const perItem = emptyUsage();
-  for (const key of Object.keys(perItem) as (keyof Usage)[]) perItem[key] = round((full[key] - empty[key]) / removed);
+  for (const key of Object.keys(perItem) as (keyof Usage)[]) {
+    perItem[key] = round((full[key] - runsAt.length * empty[key]) / removed);
+  }
   return {
     operations: [
-      { operation: 'cleanup: a run that finds nothing (fixed cost per run)', status: 0, ...empty },
-      { operation: `cleanup: per item removed (${removed} items)`, status: 0, ...perItem },
+      { operation: 'cleanup, expiry sweep on: a run that finds nothing (fixed cost per run)', status: 0, ...empty },
+      { operation: `cleanup, expiry sweep on: per item removed (${removed} items)`, status: 0, ...perItem },
     ],
     logins,
     removed,
@@ -236,7 +284,7 @@ export async function measureCleanup(endpoint: string, logins: number): Promise<
     fixedPerRun: empty,
     perItem,
     runMs: Math.round(runMs),
-    msPerItem: round(Math.max(0, fullMs - runMs) / removed),
+    msPerItem: round(Math.max(0, fullMs - runsAt.length * runMs) / removed),
   };
 }
 

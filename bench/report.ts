@@ -1,6 +1,6 @@
 import type { BundleResult } from './bundles.js';
 import type { ColdStartResult } from './cold-start.js';
-import { type CostResult, LOGIN, PRICES } from './cost.js';
+import { type CostResult, LOGIN, type LoginCost, PRICES } from './cost.js';
 import { LEVER_FUNCTIONS, LEVERS, variantOf } from './levers.js';
 import type { LoadResult } from './load.js';
 import type { CleanupResult, DurationResult, OperationResult } from './operations.js';
@@ -59,6 +59,7 @@ export function renderReport(results: Results, notes: string, mutation = ''): st
   const session = op(LOGIN.session);
   const c = results.cost.perMillionLogins;
   const cost = results.cost;
+  const sweep = results.cost.expirySweep;
   const cleanup = results.cleanup;
 
   const targets = table(
@@ -269,49 +270,72 @@ ${table(
 ## Cost per 1M logins
 
 A login is \`${LOGIN.send}\` + \`${LOGIN.verify}\` + \`${LOGIN.session}\` (3 API requests, 3 Lambda
-invocations), plus the cleanup's share. SMS and e-mail are excluded, as are fixed monthly fees (WAF web ACL $5
-and $1 per rule), CloudWatch Logs and Secrets Manager (one call per cold start of send and verify).
+invocations), plus the scheduled function's share, in the default configuration (TTL alone) and with the expiry
+sweep on (\`OTP_EXPIRY_SWEEP=true\`: the same three operations, measured in the same run, lines "(expiry sweep on)"
+above). SMS and e-mail are excluded, as are fixed monthly fees (WAF web ACL $5 and $1 per rule), CloudWatch Logs and
+Secrets Manager (one call per cold start of send and verify, and the scheduled function's read of the signing keys).
 
-**The cleanup's share.** Every item a login leaves in the state table is eventually deleted by the hourly cleanup
+**TTL alone (the default).** Expired items are deleted by DynamoDB's TTL, which bills nothing; the hourly
+scheduled function only rotates the signing keys: ${cost.cleanup.runsPerMonth} invocations a month, spread over an assumed
+${cost.cleanup.assumedLoginsPerMonth.toLocaleString('en-US')} logins a month, and no DynamoDB request.
+
+**With the expiry sweep.** Every item a login leaves in the state table is deleted by the hourly cleanup
 (functions/handlers/cleanup.ts), counted here as if the cleanup removed all of them (TTL, which is free, takes
 some first: an upper bound). ${cleanup.logins} logins (send, verify, session check), each with its own target and address,
 left ${cleanup.removed} items: ${cleanup.itemsPerLogin} per login (an upper bound too: real logins share per-address and per-target
-counters). Per item removed: ${cleanup.perItem.billedWriteUnits} write units as billed, ${cleanup.perItem.readUnits} read units, ${cleanup.msPerItem} ms. A run that
-finds nothing still reads every bucket: ${cleanup.fixedPerRun.requests} queries, ${cleanup.fixedPerRun.readUnits} read units, ${cleanup.runMs} ms against DynamoDB Local;
-${cost.cleanup.runsPerMonth} runs a month (hourly), spread over an assumed ${cost.cleanup.assumedLoginsPerMonth.toLocaleString('en-US')} logins a month. Per login:
-${cost.cleanup.writeUnitsPerLogin} write units, ${cost.cleanup.readUnitsPerLogin} read units, ${cost.cleanup.msPerLogin} Lambda ms.
+counters), removed by a run 3 days on (counters, sessions) and one past the families' absolute end (families and refresh
+tokens). Per item removed: ${cleanup.perItem.billedWriteUnits} write units as billed, ${cleanup.perItem.readUnits} read units, ${cleanup.msPerItem} ms. A run that
+finds nothing still reads every bucket: ${cleanup.fixedPerRun.requests} queries, ${cleanup.fixedPerRun.readUnits} read units, ${cleanup.runMs} ms against DynamoDB Local.
+Per login: ${sweep.cleanup.writeUnitsPerLogin} write units, ${sweep.cleanup.readUnitsPerLogin} read units, ${sweep.cleanup.msPerLogin} Lambda ms.
 
-Handler durations (median over ${results.durations[0]?.invocations ?? 0} logins, against DynamoDB Local, at ${results.cost.memoryMb} MB):
+Handler durations (median over ${results.durations[0]?.invocations ?? 0} logins, against DynamoDB Local, at ${results.cost.memoryMb} MB; the same figures for both):
 ${results.durations.map((duration) => `${duration.handler} ${duration.medianMs} ms (p90 ${duration.p90Ms} ms)`).join(', ')}.
 
 Prices (us-east-1, list): DynamoDB on-demand $${PRICES.dynamoWriteUnitPerMillion} per million write units and $${PRICES.dynamoReadUnitPerMillion} per million
 read units; Lambda arm64 $${PRICES.lambdaArmGbSecond} per GB-second and $${PRICES.lambdaRequestPerMillion} per million requests; API Gateway REST
 $${PRICES.apiGatewayRestPerMillion} per million requests (HTTP API $${PRICES.apiGatewayHttpPerMillion}); WAF $${PRICES.wafRequestPerMillion} per million requests.
 
-Formula, per 1M logins:
+Formula, per 1M logins (TTL alone; with the sweep in brackets):
 
     DynamoDB = write units per login (AWS billed) x ${PRICES.dynamoWriteUnitPerMillion} + read units per login x ${PRICES.dynamoReadUnitPerMillion}
-             = ${results.cost.writeUnitsPerLogin} x ${PRICES.dynamoWriteUnitPerMillion} + ${results.cost.readUnitsPerLogin} x ${PRICES.dynamoReadUnitPerMillion}   (emulator: ${results.cost.emulatorWriteUnitsPerLogin} write units)
+             = ${cost.writeUnitsPerLogin} [${sweep.writeUnitsPerLogin}] x ${PRICES.dynamoWriteUnitPerMillion} + ${cost.readUnitsPerLogin} [${sweep.readUnitsPerLogin}] x ${PRICES.dynamoReadUnitPerMillion}   (emulator: ${cost.emulatorWriteUnitsPerLogin} [${sweep.emulatorWriteUnitsPerLogin}] write units)
     Lambda   = 3 x ${PRICES.lambdaRequestPerMillion} + billed ms per login / 1000 x ${results.cost.memoryMb / 1024} GB x ${PRICES.lambdaArmGbSecond} x 1,000,000
-             = 3 x ${PRICES.lambdaRequestPerMillion} + ${results.cost.billedMsPerLogin} / 1000 x ${results.cost.memoryMb / 1024} x ${PRICES.lambdaArmGbSecond} x 1,000,000
-    Cleanup  = ${cost.cleanup.writeUnitsPerLogin} x ${PRICES.dynamoWriteUnitPerMillion} + ${cost.cleanup.readUnitsPerLogin} x ${PRICES.dynamoReadUnitPerMillion}
-               + ${cost.cleanup.runsPerMonth} / ${cost.cleanup.assumedLoginsPerMonth} x ${PRICES.lambdaRequestPerMillion} + ${cost.cleanup.msPerLogin} / 1000 x ${results.cost.memoryMb / 1024} x ${PRICES.lambdaArmGbSecond} x 1,000,000
+             = 3 x ${PRICES.lambdaRequestPerMillion} + ${cost.billedMsPerLogin} / 1000 x ${results.cost.memoryMb / 1024} x ${PRICES.lambdaArmGbSecond} x 1,000,000
+    Cleanup  = ${cost.cleanup.writeUnitsPerLogin} [${sweep.cleanup.writeUnitsPerLogin}] x ${PRICES.dynamoWriteUnitPerMillion} + ${cost.cleanup.readUnitsPerLogin} [${sweep.cleanup.readUnitsPerLogin}] x ${PRICES.dynamoReadUnitPerMillion}
+               + ${cost.cleanup.runsPerMonth} / ${cost.cleanup.assumedLoginsPerMonth} x ${PRICES.lambdaRequestPerMillion} + ${cost.cleanup.msPerLogin} [${sweep.cleanup.msPerLogin}] / 1000 x ${results.cost.memoryMb / 1024} x ${PRICES.lambdaArmGbSecond} x 1,000,000
     API      = 3 x ${PRICES.apiGatewayRestPerMillion}   (HTTP API: 3 x ${PRICES.apiGatewayHttpPerMillion}, no WAF)
     WAF      = 3 x ${PRICES.wafRequestPerMillion}
 
 ${table(
-  ['DynamoDB', 'Lambda', 'cleanup', 'API Gateway REST', 'WAF', 'total', 'total with HTTP API'],
   [
-    [
-      usd(c.dynamodb),
-      usd(c.lambda),
-      usd(c.cleanup),
-      usd(c.apiGateway),
-      usd(c.waf),
-      usd(c.total),
-      usd(c.totalWithHttpApi),
-    ],
+    'configuration',
+    'write units per login',
+    'DynamoDB',
+    'Lambda',
+    'cleanup',
+    'API Gateway REST',
+    'WAF',
+    'total (REST + WAF)',
+    'total with HTTP API',
   ],
+  [
+    ['TTL alone (default)', cost],
+    ['expiry sweep on', sweep],
+  ].map(([name, figures]) => {
+    const each = figures as LoginCost;
+    const p = each.perMillionLogins;
+    return [
+      name as string,
+      each.writeUnitsPerLogin + each.cleanup.writeUnitsPerLogin,
+      usd(p.dynamodb),
+      usd(p.lambda),
+      usd(p.cleanup),
+      usd(p.apiGateway),
+      usd(p.waf),
+      usd(p.total),
+      usd(p.totalWithHttpApi),
+    ];
+  }),
 )}
 
 ## Local server under load

@@ -67,6 +67,12 @@ export interface OtpConfig {
   requireApiKey: boolean;
   /** Items the scheduled cleanup removes at most in one run. */
   cleanupMaxItems: number;
+  /**
+   * The expiry sweep: every expiring item is listed in the state table's `due` index, and the
+   * scheduled function deletes expired items before TTL does. Off: TTL alone removes them (free,
+   * within a few days), and no item pays the index write (functions/adapters/dynamo/due-index.ts).
+   */
+  expirySweep: boolean;
   /** Wrong codes in a row for one target, over all its codes, before it is locked for a day. */
   maxFailuresPerTarget: number;
   /** SMS per destination country per UTC hour, all clients together; 0 turns it off. */
@@ -393,6 +399,8 @@ export function loadConfig(env: Env): OtpConfig {
     // NIST SP 800-63B allows at most 100; no concurrency lets more be compared (core/guesses.ts).
     maxFailuresPerTarget: integer(env, 'OTP_MAX_FAILURES_PER_TARGET', 50, 1, 100),
     cleanupMaxItems: integer(env, 'OTP_CLEANUP_MAX_ITEMS', 5000, 1, 100_000),
+    // Off: expired items are never honoured anyway (every condition checks expiry), and TTL is free.
+    expirySweep: boolean(env, 'OTP_EXPIRY_SWEEP', false),
     // The stack checks its context settings against the same rules (settings-rules.ts).
     smsLimitPerCountryPerHour: Number(text(env, 'OTP_SMS_LIMIT_PER_COUNTRY_PER_HOUR', '500', SMS_HOURLY_LIMIT)),
     smsLimitPerPrefixPerHour: Number(text(env, 'OTP_SMS_LIMIT_PER_PREFIX_PER_HOUR', '10', SMS_HOURLY_LIMIT)),

@@ -23,9 +23,10 @@ export interface TableDefinition {
 }
 
 /**
- * Codes, send counters, sessions, refresh tokens and session families. Every item expires, and lists
- * itself in the sparse `due` index under the hour it expires in, so the cleanup can find what TTL has
- * not deleted yet without scanning the table.
+ * Codes, send counters, sessions, refresh tokens and session families. Every item expires. With the
+ * expiry sweep (OTP_EXPIRY_SWEEP) each also lists itself in the sparse `due` index under the hour it
+ * expires in, so the cleanup can find what TTL has not deleted yet without scanning the table;
+ * without it the table has no `due` index (stateTableOf).
  *
  * The sparse `sessions` index holds family items only: its partition key, `sessionsOf` (the
  * customer's id), is written on family items alone (session and refresh items carry `customerId`
@@ -49,6 +50,12 @@ export const STATE_TABLE = {
     include: ['clientId', 'platform', 'loginAt', 'lastUsedAt', 'sessionExpiresAt', 'idleUntil', 'revokedAt'],
   },
 } as const satisfies TableDefinition;
+
+/** The state table as a deployment has it: the `due` index only with the expiry sweep. */
+export function stateTableOf(settings: { expirySweep?: boolean }): TableDefinition {
+  if (settings.expirySweep) return STATE_TABLE;
+  return { ...STATE_TABLE, dueIndex: undefined };
+}
 
 /** Customers, keyed by their normalised target. Kept; point-in-time recovery on in AWS. */
 export const CUSTOMERS_TABLE: TableDefinition = { partitionKey: 'pk' };

@@ -37,6 +37,8 @@ export interface FunctionEnvironmentProps {
   clients: TableV2;
   /** Calls without X-API-Key are refused (functions/config.ts, OTP_REQUIRE_API_KEY). */
   requireApiKey: boolean;
+  /** Expiring items are listed for the cleanup to delete before TTL (OTP_EXPIRY_SWEEP). */
+  expirySweep: boolean;
   pepper: ISecret;
   /** The signing keys of access tokens (lib/otp-secrets.ts signingKeysSecret). */
   signingKeys: ISecret;
@@ -68,6 +70,8 @@ export function functionEnvironment(props: FunctionEnvironmentProps): Record<str
     OTP_CLIENTS_TABLE: props.clients.tableName,
     // Always written, so that a deployed function never depends on config.ts's default.
     OTP_REQUIRE_API_KEY: String(props.requireApiKey),
+    // Always written too: the table has the `due` index exactly when the functions fill it.
+    OTP_EXPIRY_SWEEP: String(props.expirySweep),
     OTP_DEV_MODE: String(props.devMode),
     OTP_DELIVERY: 'aws',
     OTP_PEPPER_SECRET_ARN: props.pepper.secretArn,

@@ -22,6 +22,11 @@ export interface OtpCleanupProps {
   production: boolean;
   /** What must not exist before the first key set does: the functions that read the keys at start. */
   runBefore: Construct[];
+  /**
+   * The expiry sweep (OTP_EXPIRY_SWEEP): the function deletes expired items through the state
+   * table's `due` index. Without it, it may neither Query nor delete: it only rotates the keys.
+   */
+  expirySweep: boolean;
 }
 
 /** The function's own timeout; the deploy waits as long for its run. */
@@ -31,9 +36,10 @@ const TIMEOUT = Duration.minutes(5);
 const MAX_ITEMS_PER_RUN = 5000;
 
 /**
- * Every hour, rotates the signing keys when due and removes what has expired but TTL has not deleted
- * yet (TTL takes up to two days). It also runs once on every deploy that changes it, before the API
- * functions are created or updated, so that the first key set exists before anything reads it.
+ * Every hour, rotates the signing keys when due and, with the expiry sweep, removes what has expired
+ * but TTL has not deleted yet (TTL takes up to a few days). It also runs once on every deploy that
+ * changes it, before the API functions are created or updated, so that the first key set exists
+ * before anything reads it.
  */
 export class OtpCleanup extends Construct {
   readonly fn: NodejsFunction;
@@ -58,14 +64,19 @@ export class OtpCleanup extends Construct {
       logGroup,
       role: functionRole(this, 'cleanup-role', logGroup),
     });
-    // Query on the `due` index only; DeleteItem removes what it lists.
-    const index = STATE_TABLE.dueIndex.name;
-    this.fn.addToRolePolicy(
-      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.stateTable.tableArn}/index/${index}`] }),
-    );
-    this.fn.addToRolePolicy(
-      new PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [props.stateTable.tableArn] }),
-    );
+    if (props.expirySweep) {
+      // Query on the `due` index only; DeleteItem removes what it lists.
+      const index = STATE_TABLE.dueIndex.name;
+      this.fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: [`${props.stateTable.tableArn}/index/${index}`],
+        }),
+      );
+      this.fn.addToRolePolicy(
+        new PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [props.stateTable.tableArn] }),
+      );
+    }
     // Reads the stored set and writes the next one; no other action on the secret.
     this.fn.addToRolePolicy(
       new PolicyStatement({
@@ -84,7 +95,9 @@ export class OtpCleanup extends Construct {
       executeBefore: props.runBefore,
     });
     this.schedule = new Rule(this, 'Schedule', {
-      description: 'Hourly cleanup of expired OTP items',
+      description: props.expirySweep
+        ? 'Hourly: OTP signing key rotation, and cleanup of expired OTP items'
+        : 'Hourly: OTP signing key rotation (expired items are left to TTL)',
       schedule: Schedule.rate(Duration.hours(1)),
       targets: [new LambdaFunction(this.fn, { retryAttempts: 2 })],
     });

@@ -210,6 +210,15 @@ export interface OtpServiceProps {
    * @default no maximum
    */
   readonly tableMaxThroughput?: TableMaxThroughput;
+  /**
+   * The expiry sweep: every item that expires is listed in a `due` index of the state table, and the
+   * hourly cleanup deletes expired items soon after they expire. Off, TTL alone deletes them, free,
+   * usually within a few days of expiry; no item is honoured after its expiry either way (every
+   * condition checks it). Turn it on only if expired items must leave the table within the hour (a
+   * retention rule, a table you scan): it costs an index write per item and a delete per item.
+   * @default false
+   */
+  readonly expirySweep?: boolean;
 }
 
 /**
@@ -277,9 +286,11 @@ export class OtpService extends Construct {
     const removalPolicy = this.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const retention = this.production ? RetentionDays.THREE_MONTHS : RetentionDays.ONE_MONTH;
 
+    const expirySweep = props.expirySweep ?? false;
     this.tables = new OtpTables(this, 'Tables', {
       production: this.production,
       maxThroughput: props.tableMaxThroughput,
+      expirySweep,
     });
 
     // The pepper, functions and API sit under one scope named "Service": logical IDs derive from
@@ -309,6 +320,7 @@ export class OtpService extends Construct {
       customers: this.tables.customers,
       clients: this.tables.clients,
       requireApiKey: props.requireApiKey ?? true,
+      expirySweep,
       pepper: this.pepper,
       signingKeys: this.signingKeys,
       accessTokenAlgorithm: props.accessTokenAlgorithm ?? 'ES256',
@@ -380,6 +392,7 @@ export class OtpService extends Construct {
       environment: this.environment,
       production: this.production,
       runBefore: Object.values(this.functions),
+      expirySweep,
     });
     if (props.sms && (props.sms.protectConfiguration ?? true)) {
       this.protectConfiguration = new OtpProtectConfiguration(this, 'ProtectConfiguration', {

@@ -41,6 +41,7 @@ export function serviceProps(settings: StackSettings): OtpServiceProps {
     issuer: settings.issuer,
     accessTokenAlgorithm: settings.accessTokenAlgorithm,
     tableMaxThroughput: settings.tableMaxThroughput,
+    expirySweep: settings.expirySweep,
   };
 }
 

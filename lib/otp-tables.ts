@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { CLIENTS_TABLE, CUSTOMERS_TABLE, indexesOf, STATE_TABLE, type TableDefinition } from '../functions/tables.js';
+import { CLIENTS_TABLE, CUSTOMERS_TABLE, indexesOf, stateTableOf, type TableDefinition } from '../functions/tables.js';
 
 /**
  * The most request units a second each table may serve (DynamoDB on-demand maximum throughput):
@@ -16,9 +16,9 @@ export interface TableMaxThroughput {
 
 /**
  * The bounds of a table's maximum throughput. DynamoDB takes 1 and up; the floor is higher because
- * one login is a transaction of up to about 20 write units on the state table (2 per item: the code,
- * the session, its family, the refresh token, counters' condition checks), and a cap below what one
- * request needs would throttle that request every time. The top is CloudFormation's Integer.
+ * one request can be a transaction of well over 10 write units on the state table (2 per item: a
+ * login's code, session and family; a send's counters, a dozen with the SMS caps), and a cap below
+ * what one request needs would throttle that request every time. The top is CloudFormation's Integer.
  */
 export const TABLE_MAX_THROUGHPUT = { min: 25, max: 2_147_483_647 } as const;
 
@@ -41,6 +41,8 @@ export interface OtpTablesProps {
   production: boolean;
   /** @default no maximum */
   maxThroughput?: TableMaxThroughput;
+  /** The state table gets the `due` index of the expiry sweep (functions/tables.ts, stateTableOf). */
+  expirySweep: boolean;
 }
 
 /** The state, customers and clients tables, from the same definitions the local server and tests use. */
@@ -52,7 +54,7 @@ export class OtpTables extends Construct {
   constructor(scope: Construct, id: string, props: OtpTablesProps) {
     super(scope, id);
     checkTableMaxThroughput(props.maxThroughput);
-    this.state = this.table('State', STATE_TABLE, props, false);
+    this.state = this.table('State', stateTableOf(props), props, false);
     this.customers = this.table('Customers', CUSTOMERS_TABLE, props, true);
     // Clients and their key hashes are set by hand with `npm run clients`: losing them locks every
     // app out, so they are backed up like customers.

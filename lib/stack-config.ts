@@ -87,6 +87,8 @@ export interface StackSettings {
   customDomain?: { domainName: string; certificateArn: string };
   /** Each table's on-demand maximum throughput, request units a second; none where unset. */
   tableMaxThroughput: TableMaxThroughput;
+  /** The expiry sweep (OTP_EXPIRY_SWEEP): the cleanup deletes expired items before TTL; off unless turned on. */
+  expirySweep: boolean;
 }
 
 export class SettingsError extends Error {
@@ -357,5 +359,6 @@ export function settingsFromContext(context: Context): StackSettings {
     throttle: throttleSettings(context),
     customDomain: customDomainSetting(context),
     tableMaxThroughput: tableMaxThroughputSettings(context),
+    expirySweep: flag(context, 'expirySweep', false),
   };
 }

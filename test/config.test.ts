@@ -24,6 +24,8 @@ describe('loadConfig', () => {
       devMode: false,
       allowedChannels: ['sms', 'email'],
       smsAllowedCountries: undefined,
+      // Expired items are left to TTL: no index write per item, no delete.
+      expirySweep: false,
     });
   });
 
@@ -41,6 +43,7 @@ describe('loadConfig', () => {
       OTP_DEV_MODE: 'true',
       OTP_SMS_ALLOWED_COUNTRIES: 'us, de',
       OTP_ALLOWED_CHANNELS: 'email',
+      OTP_EXPIRY_SWEEP: 'true',
     });
     expect(config).toMatchObject({
       codeLength: 8,
@@ -54,6 +57,7 @@ describe('loadConfig', () => {
       devMode: true,
       smsAllowedCountries: ['US', 'DE'],
       allowedChannels: ['email'],
+      expirySweep: true,
     });
   });
 
@@ -73,6 +77,7 @@ describe('loadConfig', () => {
     ['SESSION_TTL_SECONDS', '10'],
     ['OTP_MAX_FAILURES_PER_TARGET', '101'],
     ['OTP_DEV_MODE', 'yes'],
+    ['OTP_EXPIRY_SWEEP', 'hourly'],
     ['OTP_SMS_ALLOWED_COUNTRIES', 'USA'],
     ['OTP_ALLOWED_CHANNELS', 'sms,fax'],
     ['OTP_DELIVERY', 'carrier-pigeon'],

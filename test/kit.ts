@@ -31,8 +31,15 @@ export const PEPPER = 'test-pepper-test-pepper-test-pepper-0123';
 
 export type Tables = { stateTable: string; customersTable: string; clientsTable: string };
 
-/** A DynamoDB Local client and a fresh pair of tables, unique to the caller. */
-export async function freshTables(endpoint: string, prefix = ''): Promise<{ client: DynamoDBClient } & Tables> {
+/**
+ * A DynamoDB Local client and a fresh set of tables, unique to the caller; the state table with the
+ * `due` index only for the expiry sweep (OTP_EXPIRY_SWEEP), as a stack deploys it.
+ */
+export async function freshTables(
+  endpoint: string,
+  prefix = '',
+  options: { expirySweep?: boolean } = {},
+): Promise<{ client: DynamoDBClient } & Tables> {
   const client = dynamoClient(endpoint);
   const suffix = randomUUID().slice(0, 8);
   const names = {
@@ -40,7 +47,7 @@ export async function freshTables(endpoint: string, prefix = ''): Promise<{ clie
     customersTable: `${prefix}customers-${suffix}`,
     clientsTable: `${prefix}clients-${suffix}`,
   };
-  await createTables(client, names);
+  await createTables(client, { ...names, expirySweep: options.expirySweep });
   return { client, ...names };
 }
 
@@ -96,11 +103,12 @@ export async function harness(
   overrides: Record<string, string> = {},
   instrument: (client: DynamoDBClient) => DynamoDBClient = (client) => client,
 ): Promise<Harness> {
-  const { client, ...tables } = await freshTables(endpoint);
+  const { expirySweep } = testConfig(overrides);
+  const { client, ...tables } = await freshTables(endpoint, '', { expirySweep });
   // Anonymous calls' settings: a handler applies each client's policy over them.
   const config = effectiveConfig({ ...testConfig(overrides), ...tables }, undefined);
   const instrumented = instrument(client);
-  const store = new DynamoOtpStore(instrumented, tables);
+  const store = new DynamoOtpStore(instrumented, { ...tables, expirySweep });
   const registry = new DynamoClientRegistry(instrumented, tables.clientsTable);
   const sender = new RecordingSender();
   const clock = { now: Date.now() };

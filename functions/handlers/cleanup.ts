@@ -20,15 +20,23 @@ export interface CleanupDeps {
   now: () => number;
   /** Makes or rotates the stored signing keys; absent where keys are not stored (inline keys). */
   rotateKeys?: () => Promise<KeyRotation>;
+  /**
+   * The expiry sweep (OTP_EXPIRY_SWEEP): expired items are removed before TTL does. Off (the
+   * default), the table has no `due` index to read, and the run only rotates the keys.
+   */
+  expirySweep: boolean;
 }
 
+/** What a run did; `expirySweep: 'off'` when it left expired items to TTL. */
+export type CleanupRun = CleanupResult & { signingKeys?: KeyRotation; expirySweep?: 'off' };
+
 /**
- * The scheduled function: rotates the signing keys when due, then one bounded cleanup run, logged,
- * and counted as a metric per kind of item. A failed rotation does not stop the cleanup; the run
- * fails afterwards, so that it is retried and alarmed on.
+ * The scheduled function: rotates the signing keys when due, then, with the expiry sweep, one bounded
+ * cleanup run, logged, and counted as a metric per kind of item. A failed rotation does not stop the
+ * cleanup; the run fails afterwards, so that it is retried and alarmed on.
  */
 export function createCleanupHandler(deps: CleanupDeps, limit: number) {
-  return middy(async (): Promise<CleanupResult & { signingKeys?: KeyRotation }> => {
+  return middy(async (): Promise<CleanupRun> => {
     let signingKeys: KeyRotation | undefined;
     let rotationError: Error | undefined;
     if (deps.rotateKeys) {
@@ -42,8 +50,15 @@ export function createCleanupHandler(deps: CleanupDeps, limit: number) {
         logger.error('signing keys could not be rotated', { error: { name, message } });
       }
     }
-    const result = await removeExpiredItems(deps, limit);
-    logger.info('expired items removed', { removed: result.removed, total: result.total, limit });
+    const result: CleanupRun = deps.expirySweep
+      ? await removeExpiredItems(deps, limit)
+      : { removed: {}, total: 0, expirySweep: 'off' };
+    if (deps.expirySweep) {
+      logger.info('expired items removed', { removed: result.removed, total: result.total, limit });
+    } else {
+      logger.info('expired items left to TTL: the expiry sweep is off (OTP_EXPIRY_SWEEP)');
+    }
+    // Also with the sweep off (0): a run that emits no metric makes Powertools warn every hour.
     metrics.addMetric('ExpiredItemsRemoved', MetricUnit.Count, result.total);
     for (const [kind, count] of Object.entries(result.removed)) {
       const single = metrics.singleMetric();
@@ -68,6 +83,7 @@ export const handler = createCleanupHandler(
     // Read fresh on every run, never cached: the rotation must start from the stored set.
     // New keys have the configured algorithm: a switch goes through the rotations (core/signing-keys.ts).
     rotateKeys: vault && (() => rotateSigningKeys(vault, Date.now(), periodMs, config.accessTokenAlgorithm)),
+    expirySweep: config.expirySweep,
   },
   config.cleanupMaxItems,
 );

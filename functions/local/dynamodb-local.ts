@@ -15,7 +15,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { dynamoClient, type TableNames } from '../adapters/dynamo/client.js';
-import { CLIENTS_TABLE, CUSTOMERS_TABLE, createTableInput, STATE_TABLE, type TableDefinition } from '../tables.js';
+import { CLIENTS_TABLE, CUSTOMERS_TABLE, createTableInput, stateTableOf, type TableDefinition } from '../tables.js';
 import { LAUNCHER_CLASS, launcherClassFile } from './loopback-launcher.js';
 
 /** The only address DynamoDB Local listens on: nothing outside this machine may reach its data. */
@@ -141,10 +141,10 @@ export async function startDynamoDbLocal(
   return { endpoint, pid: child.pid, exited, stop };
 }
 
-/** The tables of the service with their shared definitions. */
-function definitions(names: TableNames): [TableDefinition, string][] {
+/** The tables of the service with their shared definitions; the `due` index with the expiry sweep. */
+function definitions(names: TableNames & { expirySweep?: boolean }): [TableDefinition, string][] {
   return [
-    [STATE_TABLE, names.stateTable],
+    [stateTableOf(names), names.stateTable],
     [CUSTOMERS_TABLE, names.customersTable],
     [CLIENTS_TABLE, names.clientsTable],
   ];
@@ -152,9 +152,14 @@ function definitions(names: TableNames): [TableDefinition, string][] {
 
 /**
  * Creates the tables (if missing) from the shared definitions, with TTL on the state table; adds the
- * indexes that a table created by an earlier release lacks.
+ * indexes that a table created by an earlier release lacks (the `due` index too when the expiry
+ * sweep is turned on later). An index the settings no longer use is left in place: it costs nothing
+ * here, and no item is written to it.
  */
-export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+export async function createTables(
+  client: DynamoDBClient,
+  names: TableNames & { expirySweep?: boolean },
+): Promise<void> {
   for (const [definition, name] of definitions(names)) {
     try {
       await client.send(new CreateTableCommand(createTableInput(definition, name)));

@@ -3,9 +3,15 @@ import { opaqueKey } from '../../functions/core/codes.js';
 import {
   InvalidCodeError,
   RateLimitedError,
+  SessionInvalidError,
   TargetLockedError,
   TooManyAttemptsError,
 } from '../../functions/core/errors.js';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { OtpStore } from '../../functions/core/ports.js';
+import { refreshSession } from '../../functions/core/refresh-session.js';
+import { hashSessionToken, newSessionToken } from '../../functions/core/sessions.js';
 import { verifyCode } from '../../functions/core/verify-code.js';
 import { DAY_MS } from '../../functions/core/windows.js';
 import { type Harness, harness, PEPPER, PHONE, sendTo, storedCode, wrongCode } from '../support.js';
@@ -136,6 +142,51 @@ describe('concurrent verifies on DynamoDB Local', () => {
     for (const failure of results.filter((r) => r.status === 'rejected')) {
       expect(failure.reason).toBeInstanceOf(InvalidCodeError);
     }
+  });
+
+  it('the refresh tokens of the 9 logins that lost the code lead nowhere: 401, and nothing written', async () => {
+    const h = await harness({ OTP_MAX_ATTEMPTS: '10' });
+    await sendTo(h);
+    const code = h.sender.lastCode();
+    // Each login's refresh token, known to the test: the core hands a token out only on success, and
+    // the store writes the token's item beside the login's transaction (adapters/dynamo/refresh.ts).
+    const tokens = Array.from({ length: 10 }, () => newSessionToken());
+    let next = 0;
+    const store: OtpStore = {
+      ...h.store,
+      completeLogin: (login) => {
+        const token = tokens[next++] as string;
+        const refresh = login.refresh && { ...login.refresh, tokenHash: hashSessionToken(token) };
+        return h.store.completeLogin({ ...login, refresh });
+      },
+    };
+    const deps = { ...h.deps, store };
+    const results = await Promise.allSettled(
+      tokens.map(() => verifyCode(deps, { target: PHONE, code, purpose: 'login' })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(next).toBe(10);
+    const items = async () =>
+      ((await h.client.send(new ScanCommand({ TableName: h.tables.stateTable, ConsistentRead: true }))).Items ?? [])
+        .map((item) => JSON.stringify(unmarshall(item)))
+        .sort();
+    const before = await items();
+    // Every token's item is there; one family, of the login that won.
+    expect(before.filter((item) => item.includes('"pk":"refresh#'))).toHaveLength(10);
+    expect(before.filter((item) => item.includes('"pk":"family#'))).toHaveLength(1);
+    let refreshed = 0;
+    for (const token of tokens) {
+      const outcome = await refreshSession(deps, token, undefined).catch((error: unknown) => error);
+      if (outcome instanceof SessionInvalidError) continue;
+      expect(outcome).toMatchObject({ refreshToken: expect.any(String) });
+      refreshed++;
+    }
+    expect(refreshed).toBe(1);
+    // Only the winner's refresh wrote: its rotation (the old session a tombstone, a new session and
+    // refresh token, the family moved on). The 9 others changed nothing.
+    const after = await items();
+    expect(after.filter((item) => !before.includes(item))).toHaveLength(4);
+    expect(before.filter((item) => !after.includes(item))).toHaveLength(2);
   });
 
   it('40 parallel wrong guesses evaluate at most 3', async () => {

@@ -137,6 +137,46 @@ describe('a verify the database fails part-way', () => {
   });
 });
 
+describe("the refresh token's put beside the login transaction (adapters/dynamo/refresh.ts, loginFamily)", () => {
+  it('fails once where the transaction passes: it is written again, and the login answers a refresh token that works', async () => {
+    const { send, verify, refresh } = await api();
+    const target = nextTarget();
+    const code = (await call(send, { body: { target } })).body?.mockCode as string;
+    // The refresh token's item is the verify's only PutItem.
+    const login = await failing([{ mode: 'throttle', op: 'PutItem', times: 1 }], () =>
+      call(verify, { body: { target, code } }),
+    );
+    expect(login.status, login.rawBody).toBe(200);
+    expect(proxy.seen.filter((request) => request.op === 'PutItem').slice(-2)).toEqual([
+      { op: 'PutItem', fault: 'throttle' },
+      { op: 'PutItem', fault: 'pass' },
+    ]);
+    expect((await call(refresh, { body: { refreshToken: login.body?.refreshToken } })).status).toBe(200);
+  });
+
+  it('fails twice: 503, as when the answer of a login is lost; the code is used, and a new one logs in', async () => {
+    const { h, send, verify, session } = await api();
+    const target = nextTarget();
+    const code = (await call(send, { body: { target } })).body?.mockCode as string;
+    const answer = await failing([{ mode: 'throttle', op: 'PutItem', times: 2 }], () =>
+      call(verify, { body: { target, code } }),
+    );
+    expectProblem(answer, 503, 'unavailable');
+    // The login happened (its transaction passed) but no token of it reached anyone; the run of wrong
+    // codes is ended, the code consumed.
+    expect(await counts(h, target)).toEqual({ code: undefined, run: undefined });
+    expectProblem(await call(verify, { body: { target, code } }), 401, 'invalid-code');
+    const again = (await call(send, { body: { target } })).body?.mockCode as string;
+    const login = await call(verify, { body: { target, code: again } });
+    expect(login.status, login.rawBody).toBe(200);
+    const checked = await call(session, {
+      method: 'GET',
+      headers: { Authorization: `Bearer ${login.body?.sessionToken}` },
+    });
+    expect(checked.status).toBe(200);
+  });
+});
+
 describe('a write whose answer is lost after DynamoDB did it (the SDK tries it again)', () => {
   it('verify: the login transaction is not done twice nor refused; the caller gets its session', async () => {
     const { h, send, verify, session } = await api(PATIENT);

@@ -1,7 +1,9 @@
-import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { opaqueKey } from '../../functions/core/codes.js';
+import { InvalidCodeError, SessionInvalidError } from '../../functions/core/errors.js';
+import { checkSession, hashSessionToken } from '../../functions/core/sessions.js';
 import { kindOf, stateKey } from '../../functions/adapters/dynamo/keys.js';
 import { sendCode } from '../../functions/core/send-code.js';
 import {
@@ -13,7 +15,7 @@ import {
 import { verifyCode } from '../../functions/core/verify-code.js';
 import { DAY_MS, HOUR_MS } from '../../functions/core/windows.js';
 import { createCleanupHandler } from '../../functions/handlers/cleanup.js';
-import { type Harness, harness, PEPPER, wrongCode } from '../support.js';
+import { countRequests, type Harness, harness, PEPPER, wrongCode } from '../support.js';
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
@@ -22,6 +24,9 @@ vi.hoisted(() => {
 });
 
 const T0 = Date.UTC(2036, 0, 1, 10, 0, 0);
+/** The expiry sweep on (OTP_EXPIRY_SWEEP): items list themselves in the `due` index for the cleanup. */
+const SWEEP = { OTP_EXPIRY_SWEEP: 'true', OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' };
+const TTL_ONLY = { OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' };
 const IP = '198.51.100.77';
 
 async function keys(h: Harness): Promise<string[]> {
@@ -45,7 +50,7 @@ async function history(h: Harness) {
 
 describe('removeExpired on DynamoDB Local', () => {
   it('removes expired codes, counters, sessions and failure counts, and nothing live', async () => {
-    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' });
+    const h = await harness(SWEEP);
     await history(h);
     const removed = await h.store.removeExpired(h.clock.now, 100, 72);
     // a's session (1 h), b's code (5 min), both targets' day counters and the IP's hour at T0, b's failures (24 h).
@@ -64,7 +69,7 @@ describe('removeExpired on DynamoDB Local', () => {
   });
 
   it('stops at its limit; the next run goes on', async () => {
-    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' });
+    const h = await harness(SWEEP);
     await history(h);
     const first = await h.store.removeExpired(h.clock.now, 4, 72);
     expect(Object.values(first).reduce((a, b) => a + b, 0)).toBe(4);
@@ -73,7 +78,7 @@ describe('removeExpired on DynamoDB Local', () => {
   });
 
   it('leaves an item whose expiry moved later', async () => {
-    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', OTP_MAX_ATTEMPTS: '10' });
+    const h = await harness({ ...SWEEP, OTP_MAX_ATTEMPTS: '10' });
     const targetKey = opaqueKey(PEPPER, 'target', 'a@example.com');
     // Two wrong codes, as verify counts them: a place taken in the run, then settled as wrong.
     for (const at of [T0, T0 + 23 * HOUR_MS]) {
@@ -91,7 +96,7 @@ describe('removeExpired on DynamoDB Local', () => {
 
 describe('cleanup handler', () => {
   it('logs what it removed and emits it as a metric', async () => {
-    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' });
+    const h = await harness(SWEEP);
     await history(h);
     const lines: string[] = [];
     const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -99,7 +104,7 @@ describe('cleanup handler', () => {
       return true;
     });
     const context = { functionName: 'cleanup', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 60_000 };
-    const result = await createCleanupHandler({ store: h.store, now: () => h.clock.now }, 100)(
+    const result = await createCleanupHandler({ store: h.store, now: () => h.clock.now, expirySweep: true }, 100)(
       {},
       context as unknown as Context,
     );
@@ -117,12 +122,17 @@ describe('cleanup handler', () => {
   });
 
   it('rotates the signing keys when due, with the stored set as it is now, then cleans', async () => {
-    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' });
+    const h = await harness(SWEEP);
     await history(h);
     const { vault, versions } = memoryVault(initialKeySet(h.clock.now - 31 * DAY_MS));
     const context = { functionName: 'cleanup', awsRequestId: 'r-2', getRemainingTimeInMillis: () => 60_000 };
     const run = createCleanupHandler(
-      { store: h.store, now: () => h.clock.now, rotateKeys: () => rotateSigningKeys(vault, h.clock.now, 30 * DAY_MS) },
+      {
+        store: h.store,
+        now: () => h.clock.now,
+        rotateKeys: () => rotateSigningKeys(vault, h.clock.now, 30 * DAY_MS),
+        expirySweep: true,
+      },
       100,
     );
     const first = await run({}, context as unknown as Context);
@@ -133,11 +143,16 @@ describe('cleanup handler', () => {
   });
 
   it('still cleans when the rotation fails, and then fails the run so that it is retried', async () => {
-    const h = await harness({ OTP_RESEND_COOLDOWN_SECONDS: '0', SESSION_TTL_SECONDS: '3600' });
+    const h = await harness(SWEEP);
     await history(h);
     const context = { functionName: 'cleanup', awsRequestId: 'r-3', getRemainingTimeInMillis: () => 60_000 };
     const run = createCleanupHandler(
-      { store: h.store, now: () => h.clock.now, rotateKeys: () => Promise.reject(new Error('AccessDenied')) },
+      {
+        store: h.store,
+        now: () => h.clock.now,
+        rotateKeys: () => Promise.reject(new Error('AccessDenied')),
+        expirySweep: true,
+      },
       100,
     );
     const lines: string[] = [];
@@ -152,6 +167,67 @@ describe('cleanup handler', () => {
     for (const write of writes) write.mockRestore();
     expect(lines.join('')).toContain('"message":"signing keys could not be rotated"');
     expect(await h.store.removeExpired(h.clock.now, 100, 72)).toEqual({});
+  });
+});
+
+describe('without the expiry sweep (the default): TTL alone', () => {
+  it('no item carries the due attributes, every one keeps its ttl, and the table has no due index', async () => {
+    const h = await harness(TTL_ONLY);
+    await history(h);
+    const { Items = [] } = await h.client.send(new ScanCommand({ TableName: h.tables.stateTable }));
+    expect(Items.length).toBeGreaterThan(0);
+    for (const item of Items) {
+      expect(item.ttl?.N, item.pk?.S).toEqual(expect.any(String));
+      expect(item.dueBucket, item.pk?.S).toBeUndefined();
+      expect(item.dueAt, item.pk?.S).toBeUndefined();
+    }
+    const { Table } = await h.client.send(new DescribeTableCommand({ TableName: h.tables.stateTable }));
+    expect((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName)).toEqual(['sessions']);
+  });
+
+  it('a run rotates the signing keys and removes nothing, without a request to the table', async () => {
+    const h = await harness(TTL_ONLY);
+    await history(h);
+    const before = await keys(h);
+    const { vault, versions } = memoryVault(initialKeySet(h.clock.now - 31 * DAY_MS));
+    const context = { functionName: 'cleanup', awsRequestId: 'r-4', getRemainingTimeInMillis: () => 60_000 };
+    const run = createCleanupHandler(
+      {
+        store: h.store,
+        now: () => h.clock.now,
+        rotateKeys: () => rotateSigningKeys(vault, h.clock.now, 30 * DAY_MS),
+        expirySweep: false,
+      },
+      100,
+    );
+    const { result, commands } = await countRequests(h, () => run({}, context as unknown as Context));
+    expect(result).toMatchObject({ removed: {}, total: 0, expirySweep: 'off', signingKeys: { action: 'rotated' } });
+    expect(versions).toHaveLength(2);
+    expect(commands).toEqual([]);
+    expect(await keys(h)).toEqual(before);
+    // The store does not read an index the table does not have.
+    expect(await h.store.removeExpired(h.clock.now, 100, 72)).toEqual({});
+  });
+
+  it('expired items are never honoured: still stored (TTL is lazy), an expired code and session answer as unknown', async () => {
+    const h = await harness(TTL_ONLY);
+    await sendCode(h.deps, { target: 'd@example.com', purpose: 'login', sourceIp: IP });
+    const login = await verifyCode(h.deps, { target: 'd@example.com', code: h.sender.lastCode(), purpose: 'login' });
+    await sendCode(h.deps, { target: 'e@example.com', purpose: 'login', sourceIp: IP });
+    const expired = h.sender.lastCode();
+    await expect(checkSession(h.deps, login.sessionToken)).resolves.toMatchObject({ target: 'd@example.com' });
+    // Past the code's and the session's ends (1 hour); TTL has not removed them.
+    h.clock.now += 2 * HOUR_MS;
+    expect(await keys(h)).toEqual(
+      expect.arrayContaining([
+        stateKey.code(opaqueKey(PEPPER, 'target', 'e@example.com'), 'login'),
+        stateKey.session(hashSessionToken(login.sessionToken ?? '')),
+      ]),
+    );
+    await expect(verifyCode(h.deps, { target: 'e@example.com', code: expired, purpose: 'login' })).rejects.toThrow(
+      InvalidCodeError,
+    );
+    await expect(checkSession(h.deps, login.sessionToken)).rejects.toThrow(SessionInvalidError);
   });
 });
 

@@ -49,18 +49,21 @@ async function legacyWithSession(h: Harness, address = EMAIL) {
     new PutItemCommand({
       TableName: h.tables.stateTable,
       Item: marshall(
-        sessionItem({
-          tokenHash: hashSessionToken(token),
-          sid: randomUUID(),
-          customerId: id,
-          target: address,
-          channel: 'email',
-          purpose: 'login',
-          issuedAt: now,
-          authTime: now,
-          expiresAt: now + 1800 * SECOND,
-          origin: {},
-        }),
+        sessionItem(
+          {
+            tokenHash: hashSessionToken(token),
+            sid: randomUUID(),
+            customerId: id,
+            target: address,
+            channel: 'email',
+            purpose: 'login',
+            issuedAt: now,
+            authTime: now,
+            expiresAt: now + 1800 * SECOND,
+            origin: {},
+          },
+          {},
+        ),
         { removeUndefinedValues: true },
       ),
     }),

@@ -1,5 +1,5 @@
-import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DeleteItemCommand, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { stateKey } from '../../functions/adapters/dynamo/keys.js';
 import { hashSessionToken } from '../../functions/core/sessions.js';
@@ -24,6 +24,8 @@ const ROOMY = {
   OTP_SEND_LIMIT_PER_DAY: '10000',
   OTP_SEND_LIMIT_PER_IP_PER_HOUR: '0',
 };
+/** With the expiry sweep (OTP_EXPIRY_SWEEP), whose cleanup removes expired items before TTL. */
+const SWEPT = { ...ROOMY, OTP_EXPIRY_SWEEP: 'true' };
 
 type Headers = Record<string, string>;
 
@@ -114,7 +116,7 @@ describe('DELETE /v1/session with a session token that a refresh has rotated awa
   });
 
   it('GET still refuses the old session token: it is kept as a tombstone with its sid, expiry and due entry', async () => {
-    const h = await harness(ROOMY);
+    const h = await harness(SWEPT);
     const a = api(h);
     const login = await a.login();
     const pk = stateKey.session(hashSessionToken(login.sessionToken));
@@ -170,7 +172,7 @@ describe('DELETE /v1/session with a session token that a refresh has rotated awa
   });
 
   it('after the cleanup removed the expired old session, a refresh leaves a complete tombstone that a logout still ends the login by', async () => {
-    const h = await harness({ ...ROOMY, OTP_REFRESH_IDLE_SECONDS: '172800' });
+    const h = await harness({ ...SWEPT, OTP_REFRESH_IDLE_SECONDS: '172800' });
     const a = api(h);
     const login = await a.login();
     h.clock.now += 86_400 * SECOND + 1;
@@ -186,8 +188,39 @@ describe('DELETE /v1/session with a session token that a refresh has rotated awa
     }
   });
 
+  it('without the expiry sweep, the tombstone is the same but for the due entry; after TTL removed the session, a refresh writes it whole', async () => {
+    const h = await harness({ ...ROOMY, OTP_REFRESH_IDLE_SECONDS: '172800' });
+    const a = api(h);
+    const login = await a.login();
+    const pk = stateKey.session(hashSessionToken(login.sessionToken));
+    const before = await stateItem(h, pk);
+    expect(before).toMatchObject({ sid: expect.any(String), ttl: expect.any(Number) });
+    expect(before).not.toHaveProperty('dueAt');
+    h.clock.now += 60 * SECOND;
+    const next = tokensOf(await a.refresh(login.refreshToken));
+    expectInvalid(await a.check(login.sessionToken));
+    expect(await stateItem(h, pk)).toEqual({ ...before, revokedAt: h.clock.now });
+    expect((await a.check(next.sessionToken)).status).toBe(200);
+    // A second login, whose expired session TTL deletes before its refresh token is used.
+    const other = await a.login();
+    const otherPk = stateKey.session(hashSessionToken(other.sessionToken));
+    const expiresAt = (await stateItem(h, otherPk))?.expiresAt as number;
+    h.clock.now = expiresAt + 1;
+    await h.client.send(new DeleteItemCommand({ TableName: h.tables.stateTable, Key: marshall({ pk: otherPk }) }));
+    const otherNext = tokensOf(await a.refresh(other.refreshToken));
+    expect(await stateItem(h, otherPk)).toEqual({
+      pk: otherPk,
+      sid: expect.any(String),
+      expiresAt,
+      ttl: Math.ceil(h.clock.now / 1000),
+      revokedAt: h.clock.now,
+    });
+    expectInvalid(await a.revoke(other.sessionToken));
+    expect(await survivors(a, [other, otherNext])).toEqual([]);
+  });
+
   it('a tombstone written again days after the cleanup removed the session is within the cleanup’s reach', async () => {
-    const h = await harness(ROOMY);
+    const h = await harness(SWEPT);
     const a = api(h);
     const login = await a.login();
     const pk = stateKey.session(hashSessionToken(login.sessionToken));

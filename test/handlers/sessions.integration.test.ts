@@ -162,7 +162,7 @@ describe('every session has an id and a family item', () => {
   it.each(['login', 'register', 'step-up', 'reset-password'] as const)(
     '%s: the family records the session; it expires, and is due for the cleanup, with the session or its refresh token',
     async (purpose) => {
-      const h = await harness({ ...ROOMY, OTP_STEP_UP_TTL_SECONDS: '600' });
+      const h = await harness({ ...ROOMY, OTP_STEP_UP_TTL_SECONDS: '600', OTP_EXPIRY_SWEEP: 'true' });
       const a = api(h);
       const loginAt = h.clock.now;
       const login = await a.login(nextTarget(), purpose, {}, 'android');
@@ -225,7 +225,7 @@ describe('every session has an id and a family item', () => {
   });
 
   it('the cleanup removes a step-up session with its family once it has ended, and nothing live', async () => {
-    const h = await harness({ ...ROOMY, OTP_STEP_UP_TTL_SECONDS: '600' });
+    const h = await harness({ ...ROOMY, OTP_STEP_UP_TTL_SECONDS: '600', OTP_EXPIRY_SWEEP: 'true' });
     const a = api(h);
     const stepUp = await a.login(nextTarget(), 'step-up');
     const kept = await a.login(nextTarget(), 'login');
@@ -236,28 +236,39 @@ describe('every session has an id and a family item', () => {
     expect((await a.check(kept.sessionToken)).status).toBe(200);
   });
 
-  it('every item of logins, step-ups, refreshes, logouts and a revoke-all expires and is listed in the due index', async () => {
-    const h = await harness(ROOMY);
-    const a = api(h);
-    const target = nextTarget();
-    const first = await a.login(target);
-    const second = await a.login(target);
-    const stepUp = await a.login(target, 'step-up');
-    expect((await a.refresh(first.refreshToken)).status).toBe(200);
-    expect((await a.revoke(second.sessionToken)).status).toBe(204);
-    await a.login(nextTarget());
-    expect((await a.revokeAll(stepUp.sessionToken)).status).toBe(204);
-    const { Items = [] } = await h.client.send(new ScanCommand({ TableName: h.tables.stateTable }));
-    const items = Items.map((item) => unmarshall(item));
-    expect(new Set(items.map((item) => kindOf(item.pk as string)))).toEqual(
-      new Set(['send', 'session', 'refresh', 'family']),
-    );
-    for (const item of items) {
-      expect(item.ttl, item.pk).toEqual(expect.any(Number));
-      expect(item.dueAt, item.pk).toEqual(expect.any(Number));
-      if (kindOf(item.pk as string) !== 'send') expect(item.ttl, item.pk).toBe(Math.ceil(item.dueAt / 1000));
-    }
-  });
+  it.each([
+    ['with the expiry sweep', 'true'],
+    ['without it (the default)', 'false'],
+  ])(
+    'every item of logins, step-ups, refreshes, logouts and a revoke-all expires; %s, each is listed in the due index',
+    async (_, sweep) => {
+      const h = await harness({ ...ROOMY, OTP_EXPIRY_SWEEP: sweep });
+      const a = api(h);
+      const target = nextTarget();
+      const first = await a.login(target);
+      const second = await a.login(target);
+      const stepUp = await a.login(target, 'step-up');
+      expect((await a.refresh(first.refreshToken)).status).toBe(200);
+      expect((await a.revoke(second.sessionToken)).status).toBe(204);
+      await a.login(nextTarget());
+      expect((await a.revokeAll(stepUp.sessionToken)).status).toBe(204);
+      const { Items = [] } = await h.client.send(new ScanCommand({ TableName: h.tables.stateTable }));
+      const items = Items.map((item) => unmarshall(item));
+      expect(new Set(items.map((item) => kindOf(item.pk as string)))).toEqual(
+        new Set(['send', 'session', 'refresh', 'family']),
+      );
+      for (const item of items) {
+        expect(item.ttl, item.pk).toEqual(expect.any(Number));
+        if (sweep === 'false') {
+          expect(item, item.pk).not.toHaveProperty('dueAt');
+          expect(item, item.pk).not.toHaveProperty('dueBucket');
+          continue;
+        }
+        expect(item.dueAt, item.pk).toEqual(expect.any(Number));
+        if (kindOf(item.pk as string) !== 'send') expect(item.ttl, item.pk).toBe(Math.ceil(item.dueAt / 1000));
+      }
+    },
+  );
 
   it('the sessions index holds family items only, and only those not logged out', async () => {
     const h = await harness(ROOMY);
@@ -383,6 +394,7 @@ describe('GET /v1/sessions', () => {
                 origin: {},
               },
               undefined,
+              {},
             ),
             { removeUndefinedValues: true },
           ),
@@ -539,7 +551,7 @@ describe('DELETE /v1/session?all=true', () => {
         expiresAt: now + 1800 * SECOND,
         origin: {},
       };
-      for (const item of [sessionItem(session), familyItem(session)]) {
+      for (const item of [sessionItem(session, {}), familyItem(session, undefined, {})]) {
         await h.client.send(
           new PutItemCommand({ TableName: h.tables.stateTable, Item: marshall(item, { removeUndefinedValues: true }) }),
         );
@@ -778,17 +790,20 @@ describe('sessions stored before every session had a family', () => {
       new PutItemCommand({
         TableName: h.tables.stateTable,
         Item: marshall(
-          sessionItem({
-            tokenHash: hashSessionToken(token),
-            customerId: other.customerId,
-            target,
-            channel: 'email',
-            purpose: 'step-up',
-            issuedAt: now,
-            authTime: now,
-            expiresAt: now + 1800 * SECOND,
-            origin: {},
-          }),
+          sessionItem(
+            {
+              tokenHash: hashSessionToken(token),
+              customerId: other.customerId,
+              target,
+              channel: 'email',
+              purpose: 'step-up',
+              issuedAt: now,
+              authTime: now,
+              expiresAt: now + 1800 * SECOND,
+              origin: {},
+            },
+            {},
+          ),
           { removeUndefinedValues: true },
         ),
       }),

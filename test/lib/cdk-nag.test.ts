@@ -35,6 +35,7 @@ const contexts: Record<string, string>[] = [
     tableMaxWriteRequestUnits: '2000',
   },
   { stage: 'qa', smsCountries: 'US', smsMonthlySpendLimitUsd: '200', smsDeliveryStatusLogs: 'failures' },
+  { stage: 'dev', smsCountries: 'US', expirySweep: 'true' },
   {
     stage: 'prod',
     smsCountries: 'US',

@@ -108,6 +108,31 @@ describe('OtpService props', () => {
     for (const variables of functions) expect(variables.OTP_REQUIRE_API_KEY).toBe('true');
   });
 
+  it('leaves expired items to TTL by default; expirySweep adds the due index, its Query and deletes, and tells every function', () => {
+    const indexesOf = (t: Template) =>
+      Object.values(
+        t.findResources('AWS::DynamoDB::GlobalTable', {
+          Properties: { TimeToLiveSpecification: { Enabled: true } },
+        }) as Record<string, Resource>,
+      ).flatMap((table) =>
+        (table.Properties.GlobalSecondaryIndexes as { IndexName: string }[]).map((i) => i.IndexName),
+      );
+    const cleanupActions = (t: Template) =>
+      Object.values(t.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+        .filter((policy) => JSON.stringify(policy.Properties.Roles).includes('Cleanup'))
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
+        .flatMap((statement) => [statement.Action].flat());
+    const off = template(SMS_ONLY);
+    expect(indexesOf(off)).toEqual(['sessions']);
+    for (const variables of allVariablesOf(off)) expect(variables.OTP_EXPIRY_SWEEP).toBe('false');
+    expect(cleanupActions(off)).not.toContain('dynamodb:Query');
+    expect(cleanupActions(off)).not.toContain('dynamodb:DeleteItem');
+    const on = template({ ...SMS_ONLY, expirySweep: true });
+    expect(indexesOf(on)).toEqual(['due', 'sessions']);
+    for (const variables of allVariablesOf(on)) expect(variables.OTP_EXPIRY_SWEEP).toBe('true');
+    expect(cleanupActions(on)).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:DeleteItem']));
+  });
+
   it('lets keyless calls in when requireApiKey is false', () => {
     const functions = allVariablesOf(template({ ...SMS_ONLY, requireApiKey: false }));
     expect(functions.length).toBeGreaterThan(1);

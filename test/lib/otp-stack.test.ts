@@ -310,17 +310,18 @@ describe('OtpStack functions', () => {
     // The document is bundled in the function (functions/handlers/openapi.ts): it reads nothing.
     expect(statementsOf(t, 'openapi')).toEqual([]);
     expect(actionsOf(statementsOf(t, 'well-known'))).toEqual(new Set(['secretsmanager:GetSecretValue']));
-    // Its failed runs go to the alarm topic (an on-failure destination), which is encrypted.
-    expect(actionsOf(statementsOf(t, 'cleanup'))).toEqual(
-      new Set([
-        'dynamodb:Query',
-        'dynamodb:DeleteItem',
-        'secretsmanager:GetSecretValue',
-        'secretsmanager:PutSecretValue',
-        'sns:Publish',
-        'kms:Decrypt',
-        'kms:GenerateDataKey',
-      ]),
+    // Its failed runs go to the alarm topic (an on-failure destination), which is encrypted. Without
+    // the expiry sweep (the default) it only rotates the keys: no table action at all.
+    const rotation = [
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+      'sns:Publish',
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+    ];
+    expect(actionsOf(statementsOf(t, 'cleanup'))).toEqual(new Set(rotation));
+    expect(actionsOf(statementsOf(template({ expirySweep: 'true' }), 'cleanup'))).toEqual(
+      new Set(['dynamodb:Query', 'dynamodb:DeleteItem', ...rotation]),
     );
     for (const handler of [...HANDLERS, 'cleanup']) {
       for (const action of actionsOf(statementsOf(t, handler))) expect(action).not.toContain('*');
@@ -454,25 +455,28 @@ describe('OtpStack functions', () => {
     }
   });
 
-  it("lets only the functions that list a customer's sessions Query, and only the sessions index", () => {
-    const t = template();
-    const index = (name: string) => ({
-      'Fn::Join': ['', [{ 'Fn::GetAtt': [tableIds().state, 'Arn'] }, `/index/${name}`]],
-    });
-    for (const handler of [...HANDLERS, 'cleanup']) {
-      const queries = statementsOf(t, handler).filter((s) => [s.Action].flat().includes('dynamodb:Query'));
-      const expected =
-        handler === 'session' || handler === 'sessions'
-          ? [index(STATE_TABLE.sessionsIndex.name)]
-          : handler === 'cleanup'
-            ? [index(STATE_TABLE.dueIndex.name)]
-            : [];
-      expect(
-        queries.map((s) => s.Resource),
-        handler,
-      ).toEqual(expected);
-    }
-  });
+  it.each<Record<string, string>>([{}, { expirySweep: 'true' }])(
+    "lets only the functions that list a customer's sessions Query, only the sessions index, and with the expiry sweep the cleanup the due index (%j)",
+    (context) => {
+      const t = template(context);
+      const index = (name: string) => ({
+        'Fn::Join': ['', [{ 'Fn::GetAtt': [tableIds(context).state, 'Arn'] }, `/index/${name}`]],
+      });
+      for (const handler of [...HANDLERS, 'cleanup']) {
+        const queries = statementsOf(t, handler).filter((s) => [s.Action].flat().includes('dynamodb:Query'));
+        const expected =
+          handler === 'session' || handler === 'sessions'
+            ? [index(STATE_TABLE.sessionsIndex.name)]
+            : handler === 'cleanup' && 'expirySweep' in context
+              ? [index(STATE_TABLE.dueIndex.name)]
+              : [];
+        expect(
+          queries.map((s) => s.Resource),
+          handler,
+        ).toEqual(expected);
+      }
+    },
+  );
 
   it('lets only the token functions read the signing keys, and only the cleanup write them', () => {
     const { stack, template: t } = synth();
@@ -672,13 +676,32 @@ describe('OtpStack cleanup', () => {
     });
   });
 
-  it('may query only the due index of the state table', () => {
-    const query = statementsOf(template(), 'cleanup').find((s) => s.Action === 'dynamodb:Query');
+  it('with the expiry sweep, may query only the due index of the state table', () => {
+    const query = statementsOf(template({ expirySweep: 'true' }), 'cleanup').find((s) => s.Action === 'dynamodb:Query');
     expect(JSON.stringify(query?.Resource)).toMatch(/\/index\/due"/);
   });
 
-  it('gives the state table the keys-only due index and the sessions index, as functions/tables.ts defines them', () => {
-    template().hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+  it('without the expiry sweep (the default), the state table has the sessions index only, and the schedule says so', () => {
+    const t = template();
+    const [state] = Object.values(
+      t.findResources('AWS::DynamoDB::GlobalTable', {
+        Properties: { TimeToLiveSpecification: { Enabled: true } },
+      }) as Record<string, Resource>,
+    );
+    const indexes = (state?.Properties.GlobalSecondaryIndexes ?? []) as { IndexName: string }[];
+    expect(indexes.map((index) => index.IndexName)).toEqual(['sessions']);
+    expect(JSON.stringify(state?.Properties.AttributeDefinitions)).not.toContain('dueBucket');
+    t.hasResourceProperties('AWS::Events::Rule', {
+      Description: 'Hourly: OTP signing key rotation (expired items are left to TTL)',
+    });
+    for (const variables of variablesOfEvery(t)) expect(variables.OTP_EXPIRY_SWEEP).toBe('false');
+    for (const variables of variablesOfEvery(template({ expirySweep: 'true' }))) {
+      expect(variables.OTP_EXPIRY_SWEEP).toBe('true');
+    }
+  });
+
+  it('with the expiry sweep, gives the state table the keys-only due index and the sessions index, as functions/tables.ts defines them', () => {
+    template({ expirySweep: 'true' }).hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       GlobalSecondaryIndexes: [
         Match.objectLike({
           IndexName: 'due',
@@ -1522,6 +1545,20 @@ describe('stack settings', () => {
     ]);
     expect(settings({ smsCountries: 'US', requireApiKey: 'off' })).toThrow(
       'Invalid context "requireApiKey": must be true or false (got "off").',
+    );
+  });
+
+  it('leaves expired items to TTL unless expirySweep is true', () => {
+    const expirySweep = (value?: unknown) =>
+      settingsFromContext((name) => ({ smsCountries: 'US', expirySweep: value })[name]).expirySweep;
+    expect([expirySweep(), expirySweep('false'), expirySweep('true'), expirySweep(true)]).toEqual([
+      false,
+      false,
+      true,
+      true,
+    ]);
+    expect(settings({ smsCountries: 'US', expirySweep: 'hourly' })).toThrow(
+      'Invalid context "expirySweep": must be true or false (got "hourly").',
     );
   });
 

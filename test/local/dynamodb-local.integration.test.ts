@@ -118,4 +118,24 @@ describe('the DynamoDB Local that startDynamoDbLocal starts', () => {
     expect(await indexes()).toEqual(['due:ACTIVE', 'sessions:ACTIVE']);
     client.destroy();
   });
+
+  it('creates the due index only with the expiry sweep, adds it when the sweep is turned on, and keeps it when off', async () => {
+    const client = dynamoClient(dynamo.endpoint);
+    const names = { stateTable: 'sweep-state', customersTable: 'sweep-customers', clientsTable: 'sweep-clients' };
+    const indexes = async () =>
+      (
+        (await client.send(new DescribeTableCommand({ TableName: names.stateTable }))).Table?.GlobalSecondaryIndexes ??
+        []
+      )
+        .map((index) => `${index.IndexName}:${index.IndexStatus}`)
+        .sort();
+    await createTables(client, names);
+    expect(await indexes()).toEqual(['sessions:ACTIVE']);
+    await createTables(client, { ...names, expirySweep: true });
+    expect(await indexes()).toEqual(['due:ACTIVE', 'sessions:ACTIVE']);
+    // Turned off again: the index stays (nothing writes to it); a start changes nothing.
+    await createTables(client, { ...names, expirySweep: false });
+    expect(await indexes()).toEqual(['due:ACTIVE', 'sessions:ACTIVE']);
+    client.destroy();
+  });
 });

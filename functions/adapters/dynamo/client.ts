@@ -72,4 +72,6 @@ export interface TableNames {
 export interface Dynamo {
   client: DynamoDBClient;
   tables: TableNames;
+  /** Items list themselves in the `due` index for the cleanup to delete (OTP_EXPIRY_SWEEP, due-index.ts). */
+  expirySweep?: boolean;
 }

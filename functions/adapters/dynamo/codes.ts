@@ -52,7 +52,7 @@ export async function saveCode(dynamo: Dynamo, code: StoredCode): Promise<void> 
           sentAt: code.sentAt,
           expiresAt: code.expiresAt,
           [TTL]: ttlOf(code.expiresAt),
-          ...dueEntry(pk, code.expiresAt),
+          ...dueEntry(dynamo, pk, code.expiresAt),
         }),
       }),
     ),

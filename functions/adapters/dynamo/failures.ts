@@ -9,7 +9,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { FailureCount, GuessReservation, GuessReservationOutcome, ReservedGuess } from '../../core/ports.js';
 import type { Dynamo } from './client.js';
-import { DUE_NAMES, DUE_SET, dueEntry, dueValues } from './due-index.js';
+import { dueEntry, dueUpdate } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { retryConflicts } from './retry.js';
 
@@ -48,6 +48,8 @@ export async function reserveGuess(dynamo: Dynamo, request: GuessReservation): P
   const { mailboxKey, now, limit } = request;
   const pk = stateKey.failures(mailboxKey);
   const expiresAt = now + request.windowMs;
+  // Set only by the item's first write, like its expiry.
+  const due = dueUpdate(dynamo, pk, expiresAt, true);
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await retryConflicts(() =>
@@ -57,12 +59,14 @@ export async function reserveGuess(dynamo: Dynamo, request: GuessReservation): P
             Key: marshall({ [STATE_PK]: pk }),
             // The expiry is set only by the item's first write: a reservation is no wrong code, and a
             // guess against nothing must not keep a run alive.
-            UpdateExpression:
-              'ADD failures :one, pending :one SET #run = if_not_exists(#run, :run), ' +
-              'expiresAt = if_not_exists(expiresAt, :expiresAt), #ttl = if_not_exists(#ttl, :ttl), ' +
-              '#dueBucket = if_not_exists(#dueBucket, :dueBucket), #dueAt = if_not_exists(#dueAt, :dueAt)',
+            UpdateExpression: `ADD failures :one, pending :one SET ${[
+              '#run = if_not_exists(#run, :run)',
+              'expiresAt = if_not_exists(expiresAt, :expiresAt)',
+              '#ttl = if_not_exists(#ttl, :ttl)',
+              ...due.set,
+            ].join(', ')}`,
             ConditionExpression: 'attribute_not_exists(#pk) OR (expiresAt > :now AND failures < :limit)',
-            ExpressionAttributeNames: { '#pk': STATE_PK, '#run': 'run', '#ttl': TTL, ...DUE_NAMES },
+            ExpressionAttributeNames: { '#pk': STATE_PK, '#run': 'run', '#ttl': TTL, ...due.names },
             ExpressionAttributeValues: marshall({
               ':one': 1,
               ':now': now,
@@ -70,7 +74,7 @@ export async function reserveGuess(dynamo: Dynamo, request: GuessReservation): P
               ':run': randomUUID(),
               ':expiresAt': expiresAt,
               ':ttl': ttlOf(expiresAt),
-              ...dueValues(pk, expiresAt),
+              ...due.values,
             }),
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -106,7 +110,7 @@ export async function reserveGuess(dynamo: Dynamo, request: GuessReservation): P
               run,
               expiresAt,
               [TTL]: ttlOf(expiresAt),
-              ...dueEntry(pk, expiresAt),
+              ...dueEntry(dynamo, pk, expiresAt),
             }),
             ConditionExpression: 'expiresAt <= :now',
             ExpressionAttributeValues: marshall({ ':now': now }),
@@ -132,21 +136,22 @@ export async function settleWrongGuess(
 ): Promise<number> {
   const pk = stateKey.failures(guess.mailboxKey);
   const expiresAt = now + windowMs;
+  const due = dueUpdate(dynamo, pk, expiresAt);
   try {
     const result = await retryConflicts(() =>
       dynamo.client.send(
         new UpdateItemCommand({
           TableName: dynamo.tables.stateTable,
           Key: marshall({ [STATE_PK]: pk }),
-          UpdateExpression: `ADD pending :minusOne SET expiresAt = :expiresAt, #ttl = :ttl, ${DUE_SET}`,
+          UpdateExpression: `ADD pending :minusOne SET ${['expiresAt = :expiresAt', '#ttl = :ttl', ...due.set].join(', ')}`,
           ConditionExpression: '#run = :run',
-          ExpressionAttributeNames: { '#run': 'run', '#ttl': TTL, ...DUE_NAMES },
+          ExpressionAttributeNames: { '#run': 'run', '#ttl': TTL, ...due.names },
           ExpressionAttributeValues: marshall({
             ':minusOne': -1,
             ':run': guess.run,
             ':expiresAt': expiresAt,
             ':ttl': ttlOf(expiresAt),
-            ...dueValues(pk, expiresAt),
+            ...due.values,
           }),
           ReturnValues: 'ALL_NEW',
         }),

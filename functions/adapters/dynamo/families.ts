@@ -11,7 +11,7 @@ import type { Platform, RefreshIssue, SessionFamily, SessionRecord, SessionSumma
 import type { Channel, Purpose } from '../../core/purposes.js';
 import { STATE_TABLE } from '../../tables.js';
 import type { Dynamo } from './client.js';
-import { dueEntry } from './due-index.js';
+import { dueEntry, type ExpirySweep } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { retryConflicts } from './retry.js';
 
@@ -32,7 +32,11 @@ const REVOKE_PAGE = 100;
 const FAMILY_PREFIX = stateKey.family('');
 
 /** The family a login writes: its session, and its refresh token when it has one. */
-export function familyItem(session: SessionRecord, refresh?: RefreshIssue): Record<string, unknown> {
+export function familyItem(
+  session: SessionRecord,
+  refresh: RefreshIssue | undefined,
+  sweep: ExpirySweep,
+): Record<string, unknown> {
   const sid = session.sid as string;
   const pk = stateKey.family(sid);
   // Without a refresh token the family ends with its session.
@@ -55,7 +59,7 @@ export function familyItem(session: SessionRecord, refresh?: RefreshIssue): Reco
     absoluteExpiresAt: end,
     idleUntil: refresh?.idleUntil,
     [TTL]: ttlOf(end),
-    ...dueEntry(pk, end),
+    ...dueEntry(sweep, pk, end),
   };
 }
 

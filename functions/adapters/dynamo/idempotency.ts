@@ -7,7 +7,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { IdempotencyClaim, IdempotencyCompletion, IdempotencyRecord } from '../../core/ports.js';
 import type { Dynamo } from './client.js';
-import { DUE_NAMES, DUE_SET, dueEntry, dueValues } from './due-index.js';
+import { dueEntry, dueUpdate } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 
 /**
@@ -37,7 +37,7 @@ export async function takeIdempotencyKey(
           leaseUntil: claim.leaseUntil,
           expiresAt: claim.expiresAt,
           [TTL]: ttlOf(claim.expiresAt),
-          ...dueEntry(pk, claim.expiresAt),
+          ...dueEntry(dynamo, pk, claim.expiresAt),
         }),
         ConditionExpression:
           'attribute_not_exists(#pk) OR #expiresAt <= :now OR (#state = :pending AND #leaseUntil <= :now)',
@@ -68,12 +68,14 @@ export async function takeIdempotencyKey(
 /** Seals the answer onto the record, only while this attempt still holds it. */
 export async function completeIdempotencyKey(dynamo: Dynamo, completion: IdempotencyCompletion): Promise<boolean> {
   const pk = stateKey.idempotency(completion.recordKey);
+  const due = dueUpdate(dynamo, pk, completion.expiresAt);
+  const set = ['#state = :done', '#sealed = :sealed', '#expiresAt = :expiresAt', '#ttl = :ttl', ...due.set];
   try {
     await dynamo.client.send(
       new UpdateItemCommand({
         TableName: dynamo.tables.stateTable,
         Key: marshall({ [STATE_PK]: pk }),
-        UpdateExpression: `SET #state = :done, #sealed = :sealed, #expiresAt = :expiresAt, #ttl = :ttl, ${DUE_SET} REMOVE #leaseUntil`,
+        UpdateExpression: `SET ${set.join(', ')} REMOVE #leaseUntil`,
         ConditionExpression: '#attempt = :attempt AND #state = :pending',
         ExpressionAttributeNames: {
           '#state': 'state',
@@ -82,7 +84,7 @@ export async function completeIdempotencyKey(dynamo: Dynamo, completion: Idempot
           '#ttl': TTL,
           '#leaseUntil': 'leaseUntil',
           '#attempt': 'attempt',
-          ...DUE_NAMES,
+          ...due.names,
         },
         ExpressionAttributeValues: marshall({
           ':done': 'done',
@@ -91,7 +93,7 @@ export async function completeIdempotencyKey(dynamo: Dynamo, completion: Idempot
           ':expiresAt': completion.expiresAt,
           ':ttl': ttlOf(completion.expiresAt),
           ':attempt': completion.attempt,
-          ...dueValues(pk, completion.expiresAt),
+          ...due.values,
         }),
       }),
     );

@@ -1,8 +1,8 @@
-import { GetItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, type PutItemCommandInput, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { RefreshIssue, RefreshRecord, RefreshRotation, SessionRecord } from '../../core/ports.js';
 import type { Dynamo } from './client.js';
-import { dueEntry } from './due-index.js';
+import { dueEntry, type ExpirySweep } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { endFamily, familyItem, SESSIONS_OF } from './families.js';
 import { cancellationReasons, transact } from './retry.js';
@@ -19,43 +19,61 @@ import { sessionFrom, sessionItem } from './sessions.js';
 
 const marshalled = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true });
 
-function refreshItem(tokenHash: string, session: SessionRecord, absoluteExpiresAt: number, sessionTtlSeconds?: number) {
+function refreshItem(
+  sweep: ExpirySweep,
+  tokenHash: string,
+  session: SessionRecord,
+  absoluteExpiresAt: number,
+  sessionTtlSeconds?: number,
+) {
   const pk = stateKey.refresh(tokenHash);
   return {
-    ...sessionItem(session),
+    ...sessionItem(session, sweep),
     [STATE_PK]: pk,
     sessionHash: session.tokenHash,
     absoluteExpiresAt,
     sessionTtlSeconds,
     // Kept until the family ends, used or not: a used token presented later must still be known.
     [TTL]: ttlOf(absoluteExpiresAt),
-    ...dueEntry(pk, absoluteExpiresAt),
+    ...dueEntry(sweep, pk, absoluteExpiresAt),
   };
 }
 
 /**
- * The items every login adds to its transaction: its new family and, for a login with a refresh
- * token (login, register), that token.
+ * What a login writes for its session's family: the family item, which goes into the login's
+ * transaction, and, for a login with a refresh token (login, register), the token's own item, which
+ * does not. The family is what makes a refresh token work: a refresh reads the token's item, then
+ * rotates by a condition on the family item (its current refresh token, not revoked, not ended), in
+ * the transaction that also writes everything the refresh makes. A token item whose family was
+ * never written (its login's transaction was refused or failed) therefore leads nowhere: the
+ * rotation is refused on the missing family, the refresh answers 401 and writes nothing
+ * (refreshSession), as for any unknown token. And the token reaches its caller only once both writes
+ * are done (login.ts). So the token's item is a plain put sent beside the transaction, one write
+ * unit instead of two, in no extra round trip.
  */
-export function loginFamilyItems(dynamo: Dynamo, session: SessionRecord, refresh?: RefreshIssue): TransactWriteItem[] {
+export function loginFamily(
+  dynamo: Dynamo,
+  session: SessionRecord,
+  refresh?: RefreshIssue,
+): { family: TransactWriteItem; refreshToken?: PutItemCommandInput } {
   const family: TransactWriteItem = {
     Put: {
       TableName: dynamo.tables.stateTable,
-      Item: marshalled(familyItem(session, refresh)),
+      Item: marshalled(familyItem(session, refresh, dynamo)),
       ConditionExpression: 'attribute_not_exists(#pk)',
       ExpressionAttributeNames: { '#pk': STATE_PK },
     },
   };
-  if (!refresh) return [family];
-  return [
-    {
-      Put: {
-        TableName: dynamo.tables.stateTable,
-        Item: marshalled(refreshItem(refresh.tokenHash, session, refresh.absoluteExpiresAt, refresh.sessionTtlSeconds)),
-      },
-    },
+  if (!refresh) return { family };
+  return {
     family,
-  ];
+    refreshToken: {
+      TableName: dynamo.tables.stateTable,
+      Item: marshalled(
+        refreshItem(dynamo, refresh.tokenHash, session, refresh.absoluteExpiresAt, refresh.sessionTtlSeconds),
+      ),
+    },
+  };
 }
 
 /**
@@ -115,7 +133,7 @@ function rotationUpdate(rotation: RefreshRotation): {
  * is not written; where the cleanup has already removed the expired item, the update writes it again
  * whole, as a tombstone that expires at once rather than a stray item.
  */
-function tombstone(table: string, session: SessionRecord, now: number) {
+function tombstone(dynamo: Dynamo, session: SessionRecord, now: number) {
   const pk = stateKey.session(session.tokenHash);
   // A tombstone written again after the cleanup removed the item files itself under this hour: its
   // own expiry may lie further back than the cleanup ever looks (functions/core/cleanup.ts).
@@ -124,7 +142,7 @@ function tombstone(table: string, session: SessionRecord, now: number) {
     sid: session.sid,
     expiresAt: session.expiresAt,
     [TTL]: ttlOf(removal),
-    ...dueEntry(pk, removal),
+    ...dueEntry(dynamo, pk, removal),
   };
   const names: Record<string, string> = { '#revokedAt': 'revokedAt' };
   const values: Record<string, unknown> = { ':now': now };
@@ -135,7 +153,7 @@ function tombstone(table: string, session: SessionRecord, now: number) {
     set.push(`#k${index} = if_not_exists(#k${index}, :k${index})`);
   });
   return {
-    TableName: table,
+    TableName: dynamo.tables.stateTable,
     Key: marshall({ [STATE_PK]: pk }),
     UpdateExpression: `SET ${set.join(', ')}`,
     ConditionExpression: 'attribute_not_exists(#revokedAt)',
@@ -191,20 +209,29 @@ export async function rotateRefresh(
       // it like any revoked token, and a logout with it still finds its family and ends the session
       // this rotation makes (sessions.ts, revokeSession). It goes with its own expiry, by TTL or the
       // cleanup. A revoked session's refresh token does not rotate.
-      { Update: tombstone(table, presented.session, now) },
+      { Update: tombstone(dynamo, presented.session, now) },
       {
         Put: {
           TableName: table,
-          Item: marshalled(sessionItem(newSession)),
+          Item: marshalled(sessionItem(newSession, dynamo)),
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': STATE_PK },
         },
       },
+      // The new refresh token's item stays in the transaction, unlike a login's (loginFamily): were it
+      // a put beside it that failed after the rotation passed, the caller, answered an error, would
+      // come back with the token the rotation used up, which reads as reuse and ends the login.
       {
         Put: {
           TableName: table,
           Item: marshalled(
-            refreshItem(rotation.newRefreshHash, newSession, presented.absoluteExpiresAt, presented.sessionTtlSeconds),
+            refreshItem(
+              dynamo,
+              rotation.newRefreshHash,
+              newSession,
+              presented.absoluteExpiresAt,
+              presented.sessionTtlSeconds,
+            ),
           ),
         },
       },

@@ -8,7 +8,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SendRefusal, SendReservation } from '../../core/ports.js';
 import { DAY_MS, HOUR_MS, type Window, windowOf } from '../../core/windows.js';
 import type { Dynamo } from './client.js';
-import { DUE_NAMES, DUE_SET, dueValues } from './due-index.js';
+import { dueUpdate } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { cancellationReasons, isConflict, retryConflicts, transact } from './retry.js';
 import { smsCounters } from './sms-limits.js';
@@ -116,11 +116,12 @@ function targetCounter(dynamo: Dynamo, request: SendReservation, day: Window, ho
   // A mailbox past the open half of its wrong codes gets token-bound codes (core/guesses.ts): a send
   // that does not store one is refused, and tried again as one, so that no send pays a read for it.
   if (!request.tokenBound) conditions.push('(attribute_not_exists(#tokenOnly) OR #tokenOnly <= :now)');
+  const due = dueUpdate(dynamo, pk, day.end + cooldownMs);
   return {
     update: {
       TableName: dynamo.tables.stateTable,
       Key: marshall({ [STATE_PK]: pk }),
-      UpdateExpression: `ADD #day :one, #hour :one SET #last = :now, #ttl = :ttl, ${DUE_SET}`,
+      UpdateExpression: `ADD #day :one, #hour :one SET ${['#last = :now', '#ttl = :ttl', ...due.set].join(', ')}`,
       ConditionExpression: conditions.join(' AND '),
       ExpressionAttributeNames: {
         '#day': 'day',
@@ -129,7 +130,7 @@ function targetCounter(dynamo: Dynamo, request: SendReservation, day: Window, ho
         '#locked': 'lockedUntil',
         '#ttl': TTL,
         ...(request.tokenBound ? {} : { '#tokenOnly': TOKEN_ONLY }),
-        ...DUE_NAMES,
+        ...due.names,
       },
       ExpressionAttributeValues: marshall({
         ':one': 1,
@@ -137,7 +138,7 @@ function targetCounter(dynamo: Dynamo, request: SendReservation, day: Window, ho
         ':perHour': perHour,
         ':now': now,
         ':ttl': ttlOf(day.end + cooldownMs),
-        ...dueValues(pk, day.end + cooldownMs),
+        ...due.values,
         ...(cooldownMs > 0 ? { ':cooldownEdge': now - cooldownMs } : {}),
       }),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -161,19 +162,20 @@ function targetCounter(dynamo: Dynamo, request: SendReservation, day: Window, ho
 function cooldownCarry(dynamo: Dynamo, request: SendReservation, next: Window): Counter {
   const cooldownMs = request.cooldownSeconds * 1000;
   const pk = stateKey.sendCounter(request.mailboxKey, next.index);
+  const due = dueUpdate(dynamo, pk, next.end + cooldownMs);
   return {
     update: {
       TableName: dynamo.tables.stateTable,
       Key: marshall({ [STATE_PK]: pk }),
       // Expiry as the next day's own sends will set it, so its index entry is written once.
-      UpdateExpression: `SET #last = :now, #ttl = :ttl, ${DUE_SET}`,
+      UpdateExpression: `SET ${['#last = :now', '#ttl = :ttl', ...due.set].join(', ')}`,
       ConditionExpression: 'attribute_not_exists(#last) OR #last <= :cooldownEdge',
-      ExpressionAttributeNames: { '#last': 'lastSentAt', '#ttl': TTL, ...DUE_NAMES },
+      ExpressionAttributeNames: { '#last': 'lastSentAt', '#ttl': TTL, ...due.names },
       ExpressionAttributeValues: marshall({
         ':now': request.now,
         ':ttl': ttlOf(next.end + cooldownMs),
         ':cooldownEdge': request.now - cooldownMs,
-        ...dueValues(pk, next.end + cooldownMs),
+        ...due.values,
       }),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
@@ -183,18 +185,19 @@ function cooldownCarry(dynamo: Dynamo, request: SendReservation, next: Window): 
 
 function ipCounter(dynamo: Dynamo, ipKey: string, request: SendReservation, hour: Window): Counter {
   const pk = stateKey.ipCounter(ipKey, hour.index);
+  const due = dueUpdate(dynamo, pk, hour.end);
   return {
     update: {
       TableName: dynamo.tables.stateTable,
       Key: marshall({ [STATE_PK]: pk }),
-      UpdateExpression: `ADD #count :one SET #ttl = :ttl, ${DUE_SET}`,
+      UpdateExpression: `ADD #count :one SET ${['#ttl = :ttl', ...due.set].join(', ')}`,
       ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-      ExpressionAttributeNames: { '#count': 'sends', '#ttl': TTL, ...DUE_NAMES },
+      ExpressionAttributeNames: { '#count': 'sends', '#ttl': TTL, ...due.names },
       ExpressionAttributeValues: marshall({
         ':one': 1,
         ':limit': request.perIpPerHour,
         ':ttl': ttlOf(hour.end),
-        ...dueValues(pk, hour.end),
+        ...due.values,
       }),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },

@@ -3,13 +3,13 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Platform, SessionRecord } from '../../core/ports.js';
 import type { Channel, Purpose } from '../../core/purposes.js';
 import type { Dynamo } from './client.js';
-import { dueEntry } from './due-index.js';
+import { dueEntry, type ExpirySweep } from './due-index.js';
 import { endFamily, familyRevocation } from './families.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { cancellationReasons, retryConflicts, transact } from './retry.js';
 
 /** The session as stored; written by the login transaction (login.ts). */
-export function sessionItem(session: SessionRecord): Record<string, unknown> {
+export function sessionItem(session: SessionRecord, sweep: ExpirySweep): Record<string, unknown> {
   const pk = stateKey.session(session.tokenHash);
   return {
     [STATE_PK]: pk,
@@ -25,7 +25,7 @@ export function sessionItem(session: SessionRecord): Record<string, unknown> {
     sourceIp: session.origin.sourceIp,
     platform: session.origin.platform,
     [TTL]: ttlOf(session.expiresAt),
-    ...dueEntry(pk, session.expiresAt),
+    ...dueEntry(sweep, pk, session.expiresAt),
   };
 }
 

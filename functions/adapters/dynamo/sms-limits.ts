@@ -9,7 +9,7 @@ import type { BreakerSample, BreakerWindowRef, SmsReservation } from '../../core
 import { breakerWindowOf, shardOrder, shardShare, type WindowCounts } from '../../core/sms-protection.js';
 import { HOUR_MS, type Window, windowOf } from '../../core/windows.js';
 import type { Dynamo } from './client.js';
-import { DUE_NAMES, DUE_SET, dueEntry, dueValues } from './due-index.js';
+import { dueEntry, dueUpdate } from './due-index.js';
 import { STATE_PK, stateKey, TTL, ttlOf } from './keys.js';
 import { retryConflicts } from './retry.js';
 import { stampUntil } from './stamps.js';
@@ -89,22 +89,23 @@ function hourlyCap(
   const conditions: string[] = [];
   if (cap.limit > 0) conditions.push('(attribute_not_exists(#count) OR #count < :limit)');
   if (cap.pause) conditions.push('(attribute_not_exists(#paused) OR #paused <= :now)');
+  const due = dueUpdate(dynamo, cap.pk, cap.hour.end);
   return {
     update: {
       TableName: dynamo.tables.stateTable,
       Key: marshall({ [STATE_PK]: cap.pk }),
-      UpdateExpression: `ADD #count :one SET #ttl = :ttl, ${DUE_SET}`,
+      UpdateExpression: `ADD #count :one SET ${['#ttl = :ttl', ...due.set].join(', ')}`,
       ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
       ExpressionAttributeNames: {
         '#count': 'sends',
         '#ttl': TTL,
         ...(cap.pause ? { '#paused': 'pausedUntil' } : {}),
-        ...DUE_NAMES,
+        ...due.names,
       },
       ExpressionAttributeValues: marshall({
         ':one': 1,
         ':ttl': ttlOf(cap.hour.end),
-        ...dueValues(cap.pk, cap.hour.end),
+        ...due.values,
         ...(cap.limit > 0 ? { ':limit': cap.limit } : {}),
         ...(cap.pause ? { ':now': cap.now } : {}),
       }),
@@ -167,22 +168,24 @@ async function countOnRandomShard(
   const shard = Math.floor(Math.random() * ref.shards);
   const pk = stateKey.breaker(ref.country, index, shard);
   const first = attribute === 'sent';
+  const due = dueUpdate(dynamo, pk, expiresAt);
+  const set = [...(first ? ['#first = if_not_exists(#first, :now)'] : []), '#ttl = :ttl', ...due.set];
   const result = await retryConflicts(() =>
     dynamo.client.send(
       new UpdateItemCommand({
         TableName: dynamo.tables.stateTable,
         Key: marshall({ [STATE_PK]: pk }),
-        UpdateExpression: `ADD #count :one SET ${first ? '#first = if_not_exists(#first, :now), ' : ''}#ttl = :ttl, ${DUE_SET}`,
+        UpdateExpression: `ADD #count :one SET ${set.join(', ')}`,
         ExpressionAttributeNames: {
           '#count': attribute,
           '#ttl': TTL,
           ...(first ? { '#first': 'firstAt' } : {}),
-          ...DUE_NAMES,
+          ...due.names,
         },
         ExpressionAttributeValues: marshall({
           ':one': 1,
           ':ttl': ttlOf(expiresAt),
-          ...dueValues(pk, expiresAt),
+          ...due.values,
           ...(first ? { ':now': ref.at } : {}),
         }),
         ReturnValues: first ? 'ALL_NEW' : 'NONE',
@@ -272,17 +275,18 @@ export async function deferBreaker(
   await Promise.all(
     shards.map((each) => {
       const pk = stateKey.breaker(ref.country, index, each);
+      const due = dueUpdate(dynamo, pk, expiresAt);
       return retryConflicts(() =>
         dynamo.client.send(
           new UpdateItemCommand({
             TableName: dynamo.tables.stateTable,
             Key: marshall({ [STATE_PK]: pk }),
-            UpdateExpression: `SET #judged = :until, #ttl = :ttl, ${DUE_SET}`,
-            ExpressionAttributeNames: { '#judged': 'judgedUntil', '#ttl': TTL, ...DUE_NAMES },
+            UpdateExpression: `SET ${['#judged = :until', '#ttl = :ttl', ...due.set].join(', ')}`,
+            ExpressionAttributeNames: { '#judged': 'judgedUntil', '#ttl': TTL, ...due.names },
             ExpressionAttributeValues: marshall({
               ':until': until,
               ':ttl': ttlOf(expiresAt),
-              ...dueValues(pk, expiresAt),
+              ...due.values,
             }),
           }),
         ),
@@ -303,7 +307,7 @@ export async function claimBreakerTrip(dynamo: Dynamo, ref: BreakerWindowRef, un
       dynamo.client.send(
         new PutItemCommand({
           TableName: dynamo.tables.stateTable,
-          Item: marshall({ [STATE_PK]: pk, until, [TTL]: ttlOf(until), ...dueEntry(pk, until) }),
+          Item: marshall({ [STATE_PK]: pk, until, [TTL]: ttlOf(until), ...dueEntry(dynamo, pk, until) }),
           ConditionExpression: 'attribute_not_exists(#pk) OR #until <= :now',
           ExpressionAttributeNames: { '#pk': STATE_PK, '#until': 'until' },
           ExpressionAttributeValues: marshall({ ':now': ref.at }),

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Dynamo } from './client.js';
-import { DUE_NAMES, DUE_SET, dueValues } from './due-index.js';
+import { dueUpdate } from './due-index.js';
 import { STATE_PK, TTL, ttlOf } from './keys.js';
 import { retryConflicts } from './retry.js';
 
@@ -18,19 +18,20 @@ export async function stampUntil(
   until: number,
   expiresAt: number,
 ): Promise<void> {
+  const due = dueUpdate(dynamo, pk, expiresAt);
   try {
     await retryConflicts(() =>
       dynamo.client.send(
         new UpdateItemCommand({
           TableName: dynamo.tables.stateTable,
           Key: marshall({ [STATE_PK]: pk }),
-          UpdateExpression: `SET #stamp = :until, #ttl = :ttl, ${DUE_SET}`,
+          UpdateExpression: `SET ${['#stamp = :until', '#ttl = :ttl', ...due.set].join(', ')}`,
           ConditionExpression: 'attribute_not_exists(#stamp) OR #stamp < :until',
-          ExpressionAttributeNames: { '#stamp': attribute, '#ttl': TTL, ...DUE_NAMES },
+          ExpressionAttributeNames: { '#stamp': attribute, '#ttl': TTL, ...due.names },
           ExpressionAttributeValues: marshall({
             ':until': until,
             ':ttl': ttlOf(expiresAt),
-            ...dueValues(pk, expiresAt),
+            ...due.values,
           }),
         }),
       ),

@@ -21,7 +21,8 @@ import * as sms from './sms-limits.js';
 export class DynamoOtpStore implements OtpStore {
   private readonly dynamo: Dynamo;
 
-  constructor(client: DynamoDBClient, tables: TableNames) {
+  /** `expirySweep`: items list themselves in the `due` index for the cleanup (OTP_EXPIRY_SWEEP). */
+  constructor(client: DynamoDBClient, tables: TableNames & { expirySweep?: boolean }) {
     this.dynamo = {
       client,
       tables: {
@@ -29,6 +30,7 @@ export class DynamoOtpStore implements OtpStore {
         customersTable: tables.customersTable,
         clientsTable: tables.clientsTable,
       },
+      expirySweep: tables.expirySweep === true,
     };
   }
 

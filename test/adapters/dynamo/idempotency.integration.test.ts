@@ -104,8 +104,8 @@ describe('Idempotency-Key records', () => {
     expect(await h.store.takeIdempotencyKey(claim(h, { attempt: 'attempt-2' }))).toBeUndefined();
   });
 
-  it('the cleanup removes an expired record that TTL has not removed yet', async () => {
-    const h = await harness();
+  it('the cleanup removes an expired record that TTL has not removed yet (with the expiry sweep)', async () => {
+    const h = await harness({ OTP_EXPIRY_SWEEP: 'true' });
     await h.store.takeIdempotencyKey(claim(h));
     expect(await h.store.removeExpired(h.clock.now + TTL_MS - 1, 100, 2)).toEqual({});
     expect(await h.store.removeExpired(h.clock.now + TTL_MS, 100, 2)).toEqual({ idem: 1 });
