@@ -2,7 +2,7 @@ import { emailClient, smsClient } from './adapters/delivery-clients.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoClient, FUNCTION_REQUEST_LIMITS } from './adapters/dynamo/client.js';
 import { DynamoClientRegistry } from './adapters/dynamo/clients.js';
-import { DynamoOtpStore } from './adapters/dynamo/store.js';
+import { dynamoStore } from './adapters/dynamo/store.js';
 import { localSenders } from './adapters/local-outbox.js';
 import { SesEmailSender } from './adapters/ses-email.js';
 import { SnsSmsSender } from './adapters/sns-sms.js';
@@ -59,7 +59,7 @@ function sharedDynamoClient(config: OtpConfig): DynamoDBClient {
 
 /** The one place that picks real or local adapters. */
 export function createStore(config: OtpConfig): OtpStore {
-  return new DynamoOtpStore(sharedDynamoClient(config), config);
+  return dynamoStore(sharedDynamoClient(config), config);
 }
 
 /** Who calls, by API key: read from the clients table, remembered per container for a minute. */
