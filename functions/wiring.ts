@@ -1,8 +1,27 @@
 import { emailClient, smsClient } from './adapters/delivery-clients.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoClient, FUNCTION_REQUEST_LIMITS } from './adapters/dynamo/client.js';
+import { type Dynamo, dynamoClient, FUNCTION_REQUEST_LIMITS } from './adapters/dynamo/client.js';
 import { DynamoClientRegistry } from './adapters/dynamo/clients.js';
-import { dynamoStore } from './adapters/dynamo/store.js';
+import {
+  attemptStore,
+  bearerStore,
+  breakerStore,
+  codeStore,
+  conversionStore,
+  dynamoOf,
+  dynamoStore,
+  expiryStore,
+  failureStore,
+  idempotencyStore,
+  identityStore,
+  loginStore,
+  logoutStore,
+  ownerStore,
+  refreshStore,
+  sendLimitStore,
+  sendLockStore,
+  sessionListStore,
+} from './adapters/dynamo/store.js';
 import { localSenders } from './adapters/local-outbox.js';
 import { SesEmailSender } from './adapters/ses-email.js';
 import { SnsSmsSender } from './adapters/sns-sms.js';
@@ -57,9 +76,80 @@ function sharedDynamoClient(config: OtpConfig): DynamoDBClient {
   return client;
 }
 
-/** The one place that picks real or local adapters. */
+/** The tables on the shared client: what every part of the store is built on. */
+function dynamo(config: OtpConfig): Dynamo {
+  return dynamoOf(sharedDynamoClient(config), config);
+}
+
+/**
+ * The one place that picks real or local adapters. The whole store, for what needs all of it (the
+ * local server builds the handlers from their modules, which use the factories below).
+ */
 export function createStore(config: OtpConfig): OtpStore {
   return dynamoStore(sharedDynamoClient(config), config);
+}
+
+/*
+ * One store per need, each made of the parts (adapters/dynamo/store.ts) that its function's use
+ * cases call, so that esbuild leaves every other part's module out of that function's bundle. The
+ * handler's deps type is derived from its use cases (core/deps.ts StoreOf): a part missing here
+ * fails the handler's type check.
+ */
+
+/** GET and DELETE /v1/session: checking a token, logging out. */
+export function createSessionStore(config: OtpConfig) {
+  const tables = dynamo(config);
+  return { ...bearerStore(tables), ...logoutStore(tables) };
+}
+
+/** GET /v1/sessions: checking a token, listing the customer's sessions. */
+export function createSessionListStore(config: OtpConfig) {
+  const tables = dynamo(config);
+  return { ...bearerStore(tables), ...sessionListStore(tables) };
+}
+
+/** The authorizer (lib/otp-authorizer.ts): checking a token, nothing else. */
+export function createBearerStore(config: OtpConfig) {
+  return bearerStore(dynamo(config));
+}
+
+/** POST /v1/session/refresh: refresh tokens, and the customer read beside the rotation. */
+export function createRefreshStore(config: OtpConfig) {
+  const tables = dynamo(config);
+  return { ...refreshStore(tables), ...ownerStore(tables) };
+}
+
+/** POST /v1/otp/send: limits, codes, the SMS breaker, a linking session's customer, Idempotency-Key. */
+export function createSendStore(config: OtpConfig) {
+  const tables = dynamo(config);
+  return {
+    ...sendLimitStore(tables),
+    ...codeStore(tables),
+    ...breakerStore(tables),
+    ...bearerStore(tables),
+    ...ownerStore(tables),
+    ...idempotencyStore(tables),
+  };
+}
+
+/** POST /v1/otp/verify: attempts, runs of wrong codes and their locks, customers, the login, conversions. */
+export function createVerifyStore(config: OtpConfig) {
+  const tables = dynamo(config);
+  return {
+    ...attemptStore(tables),
+    ...failureStore(tables),
+    ...sendLockStore(tables),
+    ...conversionStore(tables),
+    ...bearerStore(tables),
+    ...ownerStore(tables),
+    ...identityStore(tables),
+    ...loginStore(tables),
+  };
+}
+
+/** The scheduled cleanup: expired items only. */
+export function createCleanupStore(config: OtpConfig) {
+  return expiryStore(dynamo(config));
 }
 
 /** Who calls, by API key: read from the clients table, remembered per container for a minute. */
