@@ -112,6 +112,40 @@ describe('build levers (lib/function-defaults.ts)', () => {
     expect(stock.has('aws-xray-sdk-core')).toBe(true);
   });
 
+  /**
+   * The files a build of a handler carries: its output's inputs. The metafile's own `inputs` list
+   * every module esbuild read, those it then left out as unused too.
+   */
+  async function bundled(handler: string, levers?: BuildLevers): Promise<string[]> {
+    const entry = fileURLToPath(new URL(`../../functions/handlers/${handler}.ts`, import.meta.url));
+    const { metafile } = await build({
+      ...esbuildOptions(entry, '/dev/null', levers),
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    return Object.values(metafile.outputs).flatMap((output) => Object.keys(output.inputs));
+  }
+  const storeModules = (files: string[]) =>
+    files.flatMap((path) => /functions\/adapters\/dynamo\/([^/]+)\.ts$/.exec(path)?.[1] ?? []);
+
+  it('builds the session function with the store modules of its use cases only (functions/wiring.ts)', async () => {
+    const modules = storeModules(await bundled('session'));
+    expect(modules).toEqual(expect.arrayContaining(['sessions', 'families']));
+    for (const left of [
+      'send-limits',
+      'sms-limits',
+      'stamps',
+      'login',
+      'idempotency',
+      'failures',
+      'codes',
+      'refresh',
+    ]) {
+      expect(modules).not.toContain(left);
+    }
+  });
+
   it('passes the same levers to NodejsFunction as esbuild options', () => {
     const bundling = bundlingFor(defaultLevers());
     expect(bundling.define).toEqual({ 'process.env.OTP_BUILD_XRAY_SDK': '"off"' });
