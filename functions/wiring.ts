@@ -1,4 +1,3 @@
-import { emailClient, smsClient } from './adapters/delivery-clients.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Dynamo, dynamoClient, FUNCTION_REQUEST_LIMITS } from './adapters/dynamo/client.js';
 import { DynamoClientRegistry } from './adapters/dynamo/clients.js';
@@ -22,6 +21,7 @@ import {
   sendLockStore,
   sessionListStore,
 } from './adapters/dynamo/store.js';
+import { emailClient, smsClient } from './adapters/delivery-clients.js';
 import { localSenders } from './adapters/local-outbox.js';
 import { SesEmailSender } from './adapters/ses-email.js';
 import { SnsSmsSender } from './adapters/sns-sms.js';
@@ -37,6 +37,7 @@ import { KeySetError, type SigningKeyVault } from './core/signing-keys.js';
 import { createLogger } from './http/logger.js';
 import { traced } from './http/tracer.js';
 import type { CodeSender, OtpStore, Senders } from './core/ports.js';
+import type { Channel } from './core/purposes.js';
 
 /**
  * The configuration with its peppers (core/peppers.ts) and where to get them as they are now: from
@@ -157,18 +158,39 @@ export function createClientDirectory(config: OtpConfig): ClientDirectory {
   return cachedDirectory(new DynamoClientRegistry(sharedDynamoClient(config), config.clientsTable), Date.now);
 }
 
-/** Only the send function calls this, so only it creates SNS and SES clients. */
+/**
+ * Only the send function calls this, so only it creates SNS and SES clients; and each only where the
+ * build keeps its channel. The stack knows its channels when it builds (lib/function-defaults.ts,
+ * `channels`) and defines OTP_BUILD_SMS or OTP_BUILD_EMAIL as `off` for a channel it leaves out:
+ * esbuild then drops that branch, and with it the sender and its client's package (about 22 to
+ * 25 KB each). Static imports and a literal condition, not `await import()` as in http/tracer.ts:
+ * esbuild does not tree-shake a package reached by a dynamic import, and the SDK client of a kept
+ * channel would come in whole (every command and schema, 20 to 30 KB more). Unbundled (npm start,
+ * the tests) the variables are read at run time, and unset keep both. A function whose configuration
+ * allows a channel its build left out stops at start, naming the variable.
+ */
 export function createSenders(config: OtpConfig): Senders {
   if (config.delivery === 'local') return localSenders();
-  return {
-    sms: new SnsSmsSender(traced(smsClient()), {
-      senderId: config.smsSenderId,
-      originationNumber: config.smsOriginationNumber,
-    }),
-    email: config.emailFrom
-      ? new SesEmailSender(traced(emailClient()), config.emailFrom, config.sesConfigurationSet)
-      : unavailable('email'),
-  };
+  const sms =
+    process.env.OTP_BUILD_SMS === 'off'
+      ? undefined
+      : new SnsSmsSender(traced(smsClient()), {
+          senderId: config.smsSenderId,
+          originationNumber: config.smsOriginationNumber,
+        });
+  const email =
+    process.env.OTP_BUILD_EMAIL === 'off'
+      ? undefined
+      : config.emailFrom
+        ? new SesEmailSender(traced(emailClient()), config.emailFrom, config.sesConfigurationSet)
+        : unavailable('email');
+  if (!sms && config.allowedChannels.includes('sms')) throw builtWithout('sms');
+  if (!email && config.allowedChannels.includes('email')) throw builtWithout('email');
+  return { sms: sms ?? unavailable('sms'), email: email ?? unavailable('email') };
+}
+
+function builtWithout(channel: Channel): ConfigError {
+  return new ConfigError('OTP_ALLOWED_CHANNELS', `allows ${channel}, but this function was built without its sender.`);
 }
 
 /** For a channel switched off by OTP_ALLOWED_CHANNELS: the policy check refuses it before any send. */
