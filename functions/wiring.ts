@@ -83,8 +83,9 @@ function dynamo(config: OtpConfig): Dynamo {
 }
 
 /**
- * The one place that picks real or local adapters. The whole store, for what needs all of it (the
- * local server builds the handlers from their modules, which use the factories below).
+ * The one place that picks real or local adapters. The whole store, for what needs all of it (tests,
+ * tools); no function of the stack does: each takes one of the stores below, as does the local
+ * server, which loads the handler modules themselves.
  */
 export function createStore(config: OtpConfig): OtpStore {
   return dynamoStore(sharedDynamoClient(config), config);
@@ -92,9 +93,9 @@ export function createStore(config: OtpConfig): OtpStore {
 
 /*
  * One store per need, each made of the parts (adapters/dynamo/store.ts) that its function's use
- * cases call, so that esbuild leaves every other part's module out of that function's bundle. The
- * handler's deps type is derived from its use cases (core/deps.ts StoreOf): a part missing here
- * fails the handler's type check.
+ * cases call, so that esbuild leaves every other part out of that function's bundle, and the store
+ * modules only they call. The handler's deps type is derived from its use cases (core/deps.ts
+ * StoreOf): a part missing here fails the handler's type check.
  */
 
 /** GET and DELETE /v1/session: checking a token, logging out. */
