@@ -1,8 +1,27 @@
-import { emailClient, smsClient } from './adapters/delivery-clients.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoClient, FUNCTION_REQUEST_LIMITS } from './adapters/dynamo/client.js';
+import { type Dynamo, dynamoClient, FUNCTION_REQUEST_LIMITS } from './adapters/dynamo/client.js';
 import { DynamoClientRegistry } from './adapters/dynamo/clients.js';
-import { DynamoOtpStore } from './adapters/dynamo/store.js';
+import {
+  attemptStore,
+  bearerStore,
+  breakerStore,
+  codeStore,
+  conversionStore,
+  dynamoOf,
+  dynamoStore,
+  expiryStore,
+  failureStore,
+  idempotencyStore,
+  identityStore,
+  loginStore,
+  logoutStore,
+  ownerStore,
+  refreshStore,
+  sendLimitStore,
+  sendLockStore,
+  sessionListStore,
+} from './adapters/dynamo/store.js';
+import { emailClient, smsClient } from './adapters/delivery-clients.js';
 import { localSenders } from './adapters/local-outbox.js';
 import { SesEmailSender } from './adapters/ses-email.js';
 import { SnsSmsSender } from './adapters/sns-sms.js';
@@ -18,6 +37,7 @@ import { KeySetError, type SigningKeyVault } from './core/signing-keys.js';
 import { createLogger } from './http/logger.js';
 import { traced } from './http/tracer.js';
 import type { CodeSender, OtpStore, Senders } from './core/ports.js';
+import type { Channel } from './core/purposes.js';
 
 /**
  * The configuration with its peppers (core/peppers.ts) and where to get them as they are now: from
@@ -57,9 +77,81 @@ function sharedDynamoClient(config: OtpConfig): DynamoDBClient {
   return client;
 }
 
-/** The one place that picks real or local adapters. */
+/** The tables on the shared client: what every part of the store is built on. */
+function dynamo(config: OtpConfig): Dynamo {
+  return dynamoOf(sharedDynamoClient(config), config);
+}
+
+/**
+ * The one place that picks real or local adapters. The whole store, for what needs all of it (tests,
+ * tools); no function of the stack does: each takes one of the stores below, as does the local
+ * server, which loads the handler modules themselves.
+ */
 export function createStore(config: OtpConfig): OtpStore {
-  return new DynamoOtpStore(sharedDynamoClient(config), config);
+  return dynamoStore(sharedDynamoClient(config), config);
+}
+
+/*
+ * One store per need, each made of the parts (adapters/dynamo/store.ts) that its function's use
+ * cases call, so that esbuild leaves every other part out of that function's bundle, and the store
+ * modules only they call. The handler's deps type is derived from its use cases (core/deps.ts
+ * StoreOf): a part missing here fails the handler's type check.
+ */
+
+/** GET and DELETE /v1/session: checking a token, logging out. */
+export function createSessionStore(config: OtpConfig) {
+  const tables = dynamo(config);
+  return { ...bearerStore(tables), ...logoutStore(tables) };
+}
+
+/** GET /v1/sessions: checking a token, listing the customer's sessions. */
+export function createSessionListStore(config: OtpConfig) {
+  const tables = dynamo(config);
+  return { ...bearerStore(tables), ...sessionListStore(tables) };
+}
+
+/** The authorizer (lib/otp-authorizer.ts): checking a token, nothing else. */
+export function createBearerStore(config: OtpConfig) {
+  return bearerStore(dynamo(config));
+}
+
+/** POST /v1/session/refresh: refresh tokens, and the customer read beside the rotation. */
+export function createRefreshStore(config: OtpConfig) {
+  const tables = dynamo(config);
+  return { ...refreshStore(tables), ...ownerStore(tables) };
+}
+
+/** POST /v1/otp/send: limits, codes, the SMS breaker, a linking session's customer, Idempotency-Key. */
+export function createSendStore(config: OtpConfig) {
+  const tables = dynamo(config);
+  return {
+    ...sendLimitStore(tables),
+    ...codeStore(tables),
+    ...breakerStore(tables),
+    ...bearerStore(tables),
+    ...ownerStore(tables),
+    ...idempotencyStore(tables),
+  };
+}
+
+/** POST /v1/otp/verify: attempts, runs of wrong codes and their locks, customers, the login, conversions. */
+export function createVerifyStore(config: OtpConfig) {
+  const tables = dynamo(config);
+  return {
+    ...attemptStore(tables),
+    ...failureStore(tables),
+    ...sendLockStore(tables),
+    ...conversionStore(tables),
+    ...bearerStore(tables),
+    ...ownerStore(tables),
+    ...identityStore(tables),
+    ...loginStore(tables),
+  };
+}
+
+/** The scheduled cleanup: expired items only. */
+export function createCleanupStore(config: OtpConfig) {
+  return expiryStore(dynamo(config));
 }
 
 /** Who calls, by API key: read from the clients table, remembered per container for a minute. */
@@ -67,18 +159,39 @@ export function createClientDirectory(config: OtpConfig): ClientDirectory {
   return cachedDirectory(new DynamoClientRegistry(sharedDynamoClient(config), config.clientsTable), Date.now);
 }
 
-/** Only the send function calls this, so only it creates SNS and SES clients. */
+/**
+ * Only the send function calls this, so only it creates SNS and SES clients; and each only where the
+ * build keeps its channel. The stack knows its channels when it builds (lib/function-defaults.ts,
+ * `channels`) and defines OTP_BUILD_SMS or OTP_BUILD_EMAIL as `off` for a channel it leaves out:
+ * esbuild then drops that branch, and with it the sender and its client's package (about 22 to
+ * 25 KB each). Static imports and a literal condition, not `await import()` as in http/tracer.ts:
+ * esbuild does not tree-shake a package reached by a dynamic import, and the SDK client of a kept
+ * channel would come in whole (every command and schema, 20 to 30 KB more). Unbundled (npm start,
+ * the tests) the variables are read at run time, and unset keep both. A function whose configuration
+ * allows a channel its build left out stops at start, naming the variable.
+ */
 export function createSenders(config: OtpConfig): Senders {
   if (config.delivery === 'local') return localSenders();
-  return {
-    sms: new SnsSmsSender(traced(smsClient()), {
-      senderId: config.smsSenderId,
-      originationNumber: config.smsOriginationNumber,
-    }),
-    email: config.emailFrom
-      ? new SesEmailSender(traced(emailClient()), config.emailFrom, config.sesConfigurationSet)
-      : unavailable('email'),
-  };
+  const sms =
+    process.env.OTP_BUILD_SMS === 'off'
+      ? undefined
+      : new SnsSmsSender(traced(smsClient()), {
+          senderId: config.smsSenderId,
+          originationNumber: config.smsOriginationNumber,
+        });
+  const email =
+    process.env.OTP_BUILD_EMAIL === 'off'
+      ? undefined
+      : config.emailFrom
+        ? new SesEmailSender(traced(emailClient()), config.emailFrom, config.sesConfigurationSet)
+        : unavailable('email');
+  if (!sms && config.allowedChannels.includes('sms')) throw builtWithout('sms');
+  if (!email && config.allowedChannels.includes('email')) throw builtWithout('email');
+  return { sms: sms ?? unavailable('sms'), email: email ?? unavailable('email') };
+}
+
+function builtWithout(channel: Channel): ConfigError {
+  return new ConfigError('OTP_ALLOWED_CHANNELS', `allows ${channel}, but this function was built without its sender.`);
 }
 
 /** For a channel switched off by OTP_ALLOWED_CHANNELS: the policy check refuses it before any send. */

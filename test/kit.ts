@@ -10,13 +10,13 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { dynamoClient } from '../functions/adapters/dynamo/client.js';
 import { stateKey } from '../functions/adapters/dynamo/keys.js';
 import { DynamoClientRegistry } from '../functions/adapters/dynamo/clients.js';
-import { DynamoOtpStore } from '../functions/adapters/dynamo/store.js';
+import { dynamoStore } from '../functions/adapters/dynamo/store.js';
 import { effectiveConfig } from '../functions/core/client-policy.js';
 import { type ClientDirectory, cachedDirectory } from '../functions/core/clients.js';
 import { loadConfig, type OtpConfig } from '../functions/config.js';
 import type { SendDeps } from '../functions/core/deps.js';
 import { opaqueKey } from '../functions/core/codes.js';
-import type { OutgoingCode, Senders } from '../functions/core/ports.js';
+import type { OtpStore, OutgoingCode, Senders } from '../functions/core/ports.js';
 import type { Purpose } from '../functions/core/purposes.js';
 import { sendCode } from '../functions/core/send-code.js';
 import type { ApiHandler } from '../functions/http/http-handler.js';
@@ -88,7 +88,7 @@ export interface Harness {
   /** The clients table, as `npm run clients` manages it. */
   registry: DynamoClientRegistry;
   sender: RecordingSender;
-  store: DynamoOtpStore;
+  store: OtpStore;
   client: DynamoDBClient;
   tables: Tables;
   clock: { now: number };
@@ -108,7 +108,7 @@ export async function harness(
   // Anonymous calls' settings: a handler applies each client's policy over them.
   const config = effectiveConfig({ ...testConfig(overrides), ...tables }, undefined);
   const instrumented = instrument(client);
-  const store = new DynamoOtpStore(instrumented, { ...tables, expirySweep });
+  const store = dynamoStore(instrumented, { ...tables, expirySweep });
   const registry = new DynamoClientRegistry(instrumented, tables.clientsTable);
   const sender = new RecordingSender();
   const clock = { now: Date.now() };

@@ -1,12 +1,15 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeProtectedHeader } from 'jose';
 import { ConfigError, loadConfig } from '../functions/config.js';
 import { ANONYMOUS_AUDIENCE } from '../functions/core/access-tokens.js';
 import { EMPTY_KEY_SET, initialKeySet, serializeKeySet } from '../functions/core/signing-keys.js';
+import { SesEmailSender } from '../functions/adapters/ses-email.js';
+import { SnsSmsSender } from '../functions/adapters/sns-sms.js';
 import {
   createAccessTokens,
+  createSenders,
   createSigningKeyVault,
   withPepper,
   withPepperAndSigningKeys,
@@ -143,5 +146,46 @@ describe('withPepperAndSigningKeys', () => {
     expect(config.pepper).toBe(SECRET);
     expect(config.keyRing).toBeDefined();
     expect(secrets.commandCalls(GetSecretValueCommand, { SecretId: KEYS_ARN })).toHaveLength(1);
+  });
+});
+
+describe('createSenders and the channels of the build (lib/function-defaults.ts, channels)', () => {
+  const FROM = 'Acme <no-reply@acme.example>';
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('creates the SNS and SES senders where the build keeps both channels', () => {
+    const senders = createSenders(loadConfig({ OTP_DELIVERY: 'aws', OTP_EMAIL_FROM: FROM }));
+    expect(senders.sms).toBeInstanceOf(SnsSmsSender);
+    expect(senders.email).toBeInstanceOf(SesEmailSender);
+  });
+
+  it('an e-mail-only build has no SMS sender, and an SMS-only build no e-mail sender', async () => {
+    vi.stubEnv('OTP_BUILD_SMS', 'off');
+    const emailOnly = createSenders(
+      loadConfig({ OTP_DELIVERY: 'aws', OTP_ALLOWED_CHANNELS: 'email', OTP_EMAIL_FROM: FROM }),
+    );
+    expect(emailOnly.email).toBeInstanceOf(SesEmailSender);
+    await expect(emailOnly.sms.send({} as never)).rejects.toThrow('no sender configured for sms');
+    vi.stubEnv('OTP_BUILD_SMS', undefined);
+    vi.stubEnv('OTP_BUILD_EMAIL', 'off');
+    const smsOnly = createSenders(loadConfig({ OTP_DELIVERY: 'aws', OTP_ALLOWED_CHANNELS: 'sms' }));
+    expect(smsOnly.sms).toBeInstanceOf(SnsSmsSender);
+    await expect(smsOnly.email.send({} as never)).rejects.toThrow('no sender configured for email');
+  });
+
+  it('stops start-up naming OTP_ALLOWED_CHANNELS when it allows a channel the build left out', () => {
+    vi.stubEnv('OTP_BUILD_SMS', 'off');
+    expect(() => createSenders(loadConfig({ OTP_DELIVERY: 'aws', OTP_ALLOWED_CHANNELS: 'sms' }))).toThrow(
+      /^Invalid configuration: OTP_ALLOWED_CHANNELS allows sms, but this function was built without its sender/,
+    );
+    vi.stubEnv('OTP_BUILD_SMS', undefined);
+    vi.stubEnv('OTP_BUILD_EMAIL', 'off');
+    expect(() => createSenders(loadConfig({ OTP_DELIVERY: 'aws', OTP_EMAIL_FROM: FROM }))).toThrow(ConfigError);
+  });
+
+  it('local delivery needs no client, whatever the build', () => {
+    vi.stubEnv('OTP_BUILD_SMS', 'off');
+    vi.stubEnv('OTP_BUILD_EMAIL', 'off');
+    expect(() => createSenders(loadConfig({ OTP_DELIVERY: 'local' }))).not.toThrow();
   });
 });

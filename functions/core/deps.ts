@@ -43,31 +43,45 @@ export interface CoreLog {
   warn(message: string, attributes: Record<string, unknown>): void;
 }
 
-/** What every use case is given: pure apart from these. */
-export interface CoreDeps {
+/**
+ * What every use case is given: pure apart from these. Each use case names the part of the store it
+ * calls (`CoreDeps<Pick<OtpStore, ...>>`), so that a function is built with only the store modules
+ * its use cases need (functions/wiring.ts); the whole store satisfies every such part.
+ */
+export interface CoreDeps<Store = OtpStore> {
   /** The deployment's settings with the calling client's policy applied (client-policy.ts). */
   config: EffectiveConfig;
-  store: OtpStore;
+  store: Store;
   now: () => number;
   log: CoreLog;
 }
 
-export type SendDeps = CoreDeps & { senders: Senders };
+export type SendDeps<Store = OtpStore> = CoreDeps<Store> & { senders: Senders };
+
+/**
+ * The part of the store a use case calls, read from its first parameter: a handler's store is the
+ * intersection of those of the use cases it calls, so that it grows with them.
+ */
+export type StoreOf<UseCase extends (...args: never[]) => unknown> = Parameters<UseCase>[0] extends {
+  store: infer Store;
+}
+  ? Store
+  : never;
 
 /**
  * What an API handler is given: the deployment's settings (each call runs under them with its
  * client's policy applied) and the directory that says who is calling.
  */
-export interface ApiDeps {
+export interface ApiDeps<Store = OtpStore> {
   config: CoreConfig;
   /** The peppers as they are now, when they can change under a running container (a rotation). */
   peppers?: PepperSource;
-  store: OtpStore;
+  store: Store;
   now: () => number;
   clients: ClientDirectory;
 }
 
-export type SendApiDeps = ApiDeps & { senders: Senders };
+export type SendApiDeps<Store = OtpStore> = ApiDeps<Store> & { senders: Senders };
 
 /** What the handlers that open sessions (verify, refresh) are given besides: a signer of access tokens. */
 export type TokenIssuingDeps = { accessTokens: AccessTokens };

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID }
 import type { CoreDeps } from './deps.js';
 import { LINK_PURPOSES } from './customers.js';
 import { IdempotencyKeyReusedError, RequestInProgressError } from './errors.js';
+import type { IdempotencyStore } from './ports.js';
 import type { SendRequest, SendResult } from './send-code.js';
 import { normaliseTarget } from './targets.js';
 
@@ -111,7 +112,7 @@ export interface SendOutcome {
  * while the first request with it runs, and whatever `send` throws (having given the key back).
  */
 export async function sendIdempotently(
-  deps: CoreDeps,
+  deps: CoreDeps<IdempotencyStore>,
   { key, request }: IdempotentSend,
   send: (request: SendRequest) => Promise<SendResult>,
 ): Promise<SendOutcome> {

@@ -1,4 +1,4 @@
-import type { SessionSummary } from './ports.js';
+import type { OtpStore, SessionSummary } from './ports.js';
 import { type BearerDeps, checkBearer, isLiveSession, sessionEnd } from './sessions.js';
 
 /**
@@ -22,7 +22,10 @@ export interface ListedSession {
 }
 
 /** GET /v1/sessions: the live sessions of the token's customer, most recently used first. */
-export async function listSessions(deps: BearerDeps, token: string | undefined): Promise<ListedSession[]> {
+export async function listSessions(
+  deps: BearerDeps & { store: Pick<OtpStore, 'listSessions'> },
+  token: string | undefined,
+): Promise<ListedSession[]> {
   const caller = await checkBearer(deps, token);
   const now = deps.now();
   const families = await deps.store.listSessions(caller.customerId, now, SESSION_LIST_LIMIT);

@@ -1,6 +1,6 @@
 import type { CoreDeps } from './deps.js';
 import { SessionInvalidError } from './errors.js';
-import type { Customer, SessionRecord } from './ports.js';
+import type { Customer, OtpStore, SessionRecord } from './ports.js';
 import { hashSessionToken, isWellFormedToken, newSessionToken } from './sessions.js';
 
 export interface RefreshResult {
@@ -13,7 +13,10 @@ export interface RefreshResult {
   customer?: Customer;
 }
 
-export type RefreshDeps = Pick<CoreDeps, 'store' | 'now' | 'log'> & {
+export type RefreshDeps = Pick<
+  CoreDeps<Pick<OtpStore, 'findRefresh' | 'rotateRefresh' | 'getCustomer'>>,
+  'store' | 'now' | 'log'
+> & {
   config: Pick<CoreDeps['config'], 'sessionTtlSeconds' | 'refreshIdleSeconds'>;
 };
 

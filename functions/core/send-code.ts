@@ -13,7 +13,15 @@ import {
 } from './errors.js';
 import { ipBucket } from './network.js';
 import { issueOtpToken } from './otp-token.js';
-import type { BreakerSample, BreakerWindowRef, CodeRef, SendLimit, SendRefusal, SendReservation } from './ports.js';
+import type {
+  BreakerSample,
+  BreakerWindowRef,
+  CodeRef,
+  OtpStore,
+  SendLimit,
+  SendRefusal,
+  SendReservation,
+} from './ports.js';
 import type { Channel, Purpose } from './purposes.js';
 import { checkSession } from './sessions.js';
 import { mailboxOf, maskTarget, normaliseTarget, type Target } from './targets.js';
@@ -56,8 +64,26 @@ export interface BreakerTrip {
   until: number;
 }
 
+/** The part of the store a send calls: its limits, its code, the SMS breaker, and a linking session's customer. */
+export type SendStore = Pick<
+  OtpStore,
+  | 'reserveSend'
+  | 'saveCode'
+  | 'discardCode'
+  | 'countSmsSent'
+  | 'uncountSmsSent'
+  | 'breakerWindows'
+  | 'deferBreaker'
+  | 'claimBreakerTrip'
+  | 'pauseCountry'
+  | 'getSession'
+  | 'getCustomer'
+  | 'findOwner'
+>;
+export type SendCodeDeps = SendDeps<SendStore>;
+
 /** Sends a new code to a target for a purpose, replacing its previous one, within every send limit. */
-export async function sendCode(deps: SendDeps, request: SendRequest): Promise<SendResult> {
+export async function sendCode(deps: SendCodeDeps, request: SendRequest): Promise<SendResult> {
   const { config, store } = deps;
   const target = normaliseTarget(request.target, request.channel);
   assertAllowed(config, target);
@@ -214,16 +240,16 @@ function breakerRef(config: EffectiveConfig, country: string, now: number): Brea
 /**
  * The breaker never fails a send: one that cannot count leaves the caps in charge, and says so.
  */
-function breakerFailed(deps: SendDeps, country: string, error: unknown): undefined {
+function breakerFailed(deps: SendCodeDeps, country: string, error: unknown): undefined {
   deps.log.warn('conversion breaker failed', { country, reason: error instanceof Error ? error.name : 'unknown' });
   return undefined;
 }
 
-function countForBreaker(deps: SendDeps, breaker: BreakerWindowRef): Promise<BreakerSample | undefined> {
+function countForBreaker(deps: SendCodeDeps, breaker: BreakerWindowRef): Promise<BreakerSample | undefined> {
   return deps.store.countSmsSent(breaker).catch((error: unknown) => breakerFailed(deps, breaker.country, error));
 }
 
-function uncountForBreaker(deps: SendDeps, breaker: BreakerWindowRef, shard: number): Promise<void> {
+function uncountForBreaker(deps: SendCodeDeps, breaker: BreakerWindowRef, shard: number): Promise<void> {
   return deps.store
     .uncountSmsSent(breaker, shard)
     .catch((error: unknown) => breakerFailed(deps, breaker.country, error));
@@ -236,7 +262,7 @@ function uncountForBreaker(deps: SendDeps, breaker: BreakerWindowRef, shard: num
  * bad for one pays one batch read, and its shard asks no more for a minute.
  */
 async function judgeBreaker(
-  deps: SendDeps,
+  deps: SendCodeDeps,
   breaker: BreakerWindowRef,
   sample: BreakerSample,
 ): Promise<BreakerTrip | undefined> {
@@ -284,7 +310,7 @@ async function judgeBreaker(
  * ask which addresses have accounts): verify says it, once the code proved control of the target.
  */
 async function linkingCustomer(
-  deps: SendDeps,
+  deps: SendCodeDeps,
   purpose: Purpose,
   target: Target,
   sessionToken: SendRequest['sessionToken'],

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ANONYMOUS_AUDIENCE, type AccessTokens } from './access-tokens.js';
 import type { CoreDeps } from './deps.js';
 import { SessionInvalidError } from './errors.js';
-import type { SessionFamily, SessionRecord, SessionSummary } from './ports.js';
+import type { OtpStore, SessionFamily, SessionRecord, SessionSummary } from './ports.js';
 
 const TOKEN_BYTES = 32;
 /** 32 bytes in unpadded base64url. */
@@ -35,7 +35,7 @@ export function looksLikeJwt(token: string): boolean {
   return token.length <= MAX_JWT_LENGTH && JWT_PATTERN.test(token);
 }
 
-type SessionDeps = Pick<CoreDeps, 'store' | 'now'>;
+type SessionDeps<Store> = Pick<CoreDeps<Store>, 'store' | 'now'>;
 
 /** What the session routes read about the session a token stands for, whichever kind of token it is. */
 export type SessionView = Pick<
@@ -60,7 +60,10 @@ export function isLiveSession(session: SessionSummary, now: number): boolean {
 }
 
 /** Valid only while unexpired and unrevoked; every failure looks the same to the caller. */
-export async function checkSession(deps: SessionDeps, token: string | undefined): Promise<SessionRecord> {
+export async function checkSession(
+  deps: SessionDeps<Pick<OtpStore, 'getSession'>>,
+  token: string | undefined,
+): Promise<SessionRecord> {
   if (!token || !isWellFormedToken(token)) throw new SessionInvalidError();
   const session = await deps.store.getSession(hashSessionToken(token));
   if (!session || session.revokedAt !== undefined || session.expiresAt <= deps.now()) {
@@ -69,7 +72,7 @@ export async function checkSession(deps: SessionDeps, token: string | undefined)
   return session;
 }
 
-export type BearerDeps = SessionDeps & {
+export type BearerDeps = SessionDeps<Pick<OtpStore, 'getSession' | 'findSession'>> & {
   /** Without it, an access token is just an invalid token. */
   accessTokens?: AccessTokens;
 };
@@ -121,7 +124,10 @@ export function checkBearer(deps: BearerDeps, token: string | undefined): Promis
  * valid. An access token, checked as GET checks it, ends the session its `sid` names: the family
  * first, then its current session token; 401 when that session had ended already.
  */
-export async function revokeSession(deps: BearerDeps, token: string | undefined): Promise<void> {
+export async function revokeSession(
+  deps: BearerDeps & { store: Pick<OtpStore, 'revokeSession'> },
+  token: string | undefined,
+): Promise<void> {
   if (token && looksLikeJwt(token)) {
     const session = await checkAccessToken(deps, token);
     if (!(await deps.store.revokeSession({ sid: session.sid }, deps.now()))) throw new SessionInvalidError();
@@ -140,7 +146,10 @@ export async function revokeSession(deps: BearerDeps, token: string | undefined)
  * token, checked as GET checks it. A session token that no longer validates speaks for no other
  * session, but its own still ends, as with a single logout (revokeSession).
  */
-export async function revokeAllSessions(deps: BearerDeps, token: string | undefined): Promise<void> {
+export async function revokeAllSessions(
+  deps: BearerDeps & { store: Pick<OtpStore, 'revokeSession' | 'revokeCustomerSessions'> },
+  token: string | undefined,
+): Promise<void> {
   const now = deps.now();
   if (token && looksLikeJwt(token)) {
     const session = await checkAccessToken(deps, token);

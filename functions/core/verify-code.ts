@@ -21,6 +21,7 @@ import type {
   Customer,
   GuessReservationOutcome,
   LoginOrigin,
+  OtpStore,
   Owner,
   RefreshIssue,
   ReservedGuess,
@@ -71,12 +72,35 @@ export interface VerifyResult {
   refresh?: { token: string; expiresAt: number };
 }
 
+/** The part of the store a verification calls: codes, wrong-code runs, customers, logins and the breaker. */
+export type VerifyStore = Pick<
+  OtpStore,
+  | 'recordAttempt'
+  | 'releaseAttempt'
+  | 'reserveGuess'
+  | 'settleWrongGuess'
+  | 'releaseGuess'
+  | 'clearFailures'
+  | 'lockSends'
+  | 'bindNewCodes'
+  | 'unbindNewCodes'
+  | 'countSmsVerified'
+  | 'getSession'
+  | 'getCustomer'
+  | 'findOwner'
+  | 'migrateLegacyCustomer'
+  | 'rekeyCustomer'
+  | 'linkTarget'
+  | 'completeLogin'
+>;
+export type VerifyDeps = CoreDeps<VerifyStore>;
+
 /**
  * Checks a code: the attempt is counted before the comparison, the code is consumed together with
  * what it grants (a session, or a target given to the session's customer), and wrong codes count
  * against the target's mailbox across all its codes and tags.
  */
-export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promise<VerifyResult> {
+export async function verifyCode(deps: VerifyDeps, request: VerifyRequest): Promise<VerifyResult> {
   const { config, store } = deps;
   const { target: address, purpose, tokenHash, pepper: tokenPepper } = codeOf(deps, request);
   const link = LINK_PURPOSES[purpose];
@@ -244,7 +268,7 @@ export async function verifyCode(deps: CoreDeps, request: VerifyRequest): Promis
  * counted (the attempt until the code expires, the place until the run lapses) and the log says so.
  */
 async function giveBack(
-  deps: CoreDeps,
+  deps: VerifyDeps,
   counted: { attempt?: { codeHash: string }; guess?: ReservedGuess; code: CodeRef },
 ): Promise<void> {
   const { store } = deps;
@@ -263,7 +287,7 @@ async function giveBack(
 const errorName = (error: unknown) => (error instanceof Error ? error.name : 'unknown');
 
 /** Counts a proven SMS code in the breaker window it was sent in; never fails the verify. */
-async function countConversion(deps: CoreDeps, sms: { country: string; sentAt: number }): Promise<void> {
+async function countConversion(deps: VerifyDeps, sms: { country: string; sentAt: number }): Promise<void> {
   const { config } = deps;
   try {
     await deps.store.countSmsVerified({
@@ -300,7 +324,7 @@ function refusalOf(
  * The id under which the session's customer is stored, moving a customer stored under its target
  * (before customers were keyed by id) first: a target is given only to a customer stored by id.
  */
-async function ownCustomerOf(deps: CoreDeps, session: SessionRecord): Promise<string> {
+async function ownCustomerOf(deps: VerifyDeps, session: SessionRecord): Promise<string> {
   if (await deps.store.getCustomer(session.customerId)) return session.customerId;
   const target = normaliseTarget(session.target);
   const ref = targetRef(deps.config, target);
@@ -315,7 +339,7 @@ async function ownCustomerOf(deps: CoreDeps, session: SessionRecord): Promise<st
 
 /** login, register, step-up, reset-password: finds or creates the customer and opens a session. */
 async function openSession(
-  deps: CoreDeps,
+  deps: VerifyDeps,
   request: VerifyRequest,
   found: { code: CodeRef; target: TargetRef; owner?: Owner; now: number; codeHash: string },
 ): Promise<Pick<VerifyResult, 'isNew' | 'customer' | 'sessionToken' | 'session' | 'refresh'>> {
@@ -385,7 +409,7 @@ async function openSession(
  * client requires one, are answered exactly like a wrong code.
  */
 function codeOf(
-  deps: CoreDeps,
+  deps: VerifyDeps,
   request: VerifyRequest,
 ): { target: Target; purpose: Purpose; tokenHash?: string; pepper?: string } {
   const { config } = deps;
@@ -427,7 +451,7 @@ function codeOf(
  * only for a guess the current pepper finds no code for.
  */
 async function attemptOn(
-  deps: CoreDeps,
+  deps: VerifyDeps,
   request: { address: string; purpose: Purpose; code: string; now: number; tokenHash?: string; tokenPepper?: string },
 ): Promise<{ attempt: AttemptOutcome; code: CodeRef; guessHash: string }> {
   const { config, store } = deps;

@@ -15,7 +15,7 @@ import {
 } from '../http/authorizer-policy.js';
 import { createLogger } from '../http/logger.js';
 import { traceInvocation } from '../http/tracer.js';
-import { createAccessTokens, createStore, withSigningKeys } from '../wiring.js';
+import { createAccessTokens, createBearerStore, withSigningKeys } from '../wiring.js';
 
 export type AuthorizerDeps = BearerDeps & {
   /** The headers a token is read from (http/authorizer-policy.ts identityHeadersFrom). */
@@ -57,7 +57,7 @@ export function createAuthorizerHandler(deps: AuthorizerDeps, logger: Logger = c
 
 const config = await withSigningKeys(loadConfig(process.env));
 export const handler = createAuthorizerHandler({
-  store: createStore(config),
+  store: createBearerStore(config),
   accessTokens: createAccessTokens(config),
   now: Date.now,
   headers: identityHeadersFrom(process.env[HEADERS_VARIABLE]),

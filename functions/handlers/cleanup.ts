@@ -10,7 +10,7 @@ import { DAY_MS } from '../core/windows.js';
 import { createLogger } from '../http/logger.js';
 import { traceInvocation } from '../http/tracer.js';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../metrics.js';
-import { createSigningKeyVault, createStore } from '../wiring.js';
+import { createCleanupStore, createSigningKeyVault } from '../wiring.js';
 
 const logger = createLogger();
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
@@ -78,7 +78,7 @@ const vault = createSigningKeyVault(config);
 const periodMs = config.signingKeyRotationDays * DAY_MS;
 export const handler = createCleanupHandler(
   {
-    store: createStore(config),
+    store: createCleanupStore(config),
     now: Date.now,
     // Read fresh on every run, never cached: the rotation must start from the stored set.
     // New keys have the configured algorithm: a switch goes through the rotations (core/signing-keys.ts).

@@ -1,18 +1,20 @@
 import { loadConfig } from '../config.js';
 import type { PolicyScope } from '../core/client-policy.js';
 import { subjectOf } from '../core/access-tokens.js';
-import type { ApiDeps, TokenIssuingDeps } from '../core/deps.js';
+import type { ApiDeps, StoreOf, TokenIssuingDeps } from '../core/deps.js';
 import { refreshSession } from '../core/refresh-session.js';
 import { callDeps, clientIdentifier } from '../http/client-context.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { accessTokenFields, isoTime, json } from '../http/responses.js';
 import { refreshBody } from '../http/schemas.js';
-import { createAccessTokens, createClientDirectory, createStore, withSigningKeys } from '../wiring.js';
+import { createAccessTokens, createClientDirectory, createRefreshStore, withSigningKeys } from '../wiring.js';
 
 /** POST /v1/session/refresh: a new session token and refresh token for a live refresh token. */
 /** The refresh function holds no pepper: it hashes only tokens, with SHA-256. */
-export type RefreshHandlerDeps = Omit<ApiDeps, 'config'> & { config: PolicyScope } & TokenIssuingDeps;
+export type RefreshHandlerDeps = Omit<ApiDeps<StoreOf<typeof refreshSession>>, 'config'> & {
+  config: PolicyScope;
+} & TokenIssuingDeps;
 
 export function createRefreshHandler(deps: RefreshHandlerDeps, logger = createLogger()): ApiHandler {
   return httpHandler({
@@ -41,7 +43,7 @@ const config = await withSigningKeys(loadConfig(process.env));
 export const handler = createRefreshHandler({
   config,
   accessTokens: createAccessTokens(config),
-  store: createStore(config),
+  store: createRefreshStore(config),
   clients: createClientDirectory(config),
   now: Date.now,
 });

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config.js';
-import type { SendApiDeps } from '../core/deps.js';
+import type { SendApiDeps, StoreOf } from '../core/deps.js';
 import { RateLimitedError } from '../core/errors.js';
 import { sendIdempotently } from '../core/idempotency.js';
 import { DEFAULT_PURPOSE } from '../core/purposes.js';
@@ -14,10 +14,13 @@ import { sendBody } from '../http/schemas.js';
 import { tokenFromHeaders } from '../http/session-token.js';
 import { SMS_METRICS } from '../metrics.js';
 import { cloudWatchMetrics, type UsageMetrics } from '../usage-metrics.js';
-import { createClientDirectory, createSenders, createStore, withPepper } from '../wiring.js';
+import { createClientDirectory, createSenders, createSendStore, withPepper } from '../wiring.js';
+
+/** What POST /v1/otp/send reads and writes: the store of the use cases it calls. */
+export type SendOtpStore = StoreOf<typeof sendCode> & StoreOf<typeof sendIdempotently>;
 
 export function createSendOtpHandler(
-  deps: SendApiDeps,
+  deps: SendApiDeps<SendOtpStore>,
   logger = createLogger(),
   metrics: UsageMetrics = cloudWatchMetrics(),
 ): ApiHandler {
@@ -87,7 +90,7 @@ const config = await withPepper(loadConfig(process.env));
 export const handler = createSendOtpHandler({
   config,
   peppers: config.peppers,
-  store: createStore(config),
+  store: createSendStore(config),
   clients: createClientDirectory(config),
   senders: createSenders(config),
   now: Date.now,

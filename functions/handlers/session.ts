@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.js';
 import { otpRequired, stepUpSeconds } from '../core/client-policy.js';
-import type { ApiDeps } from '../core/deps.js';
+import type { ApiDeps, StoreOf } from '../core/deps.js';
 import { OtpRequiredError } from '../core/errors.js';
 import type { AccessTokens } from '../core/access-tokens.js';
 import { checkBearer, revokeAllSessions, revokeSession } from '../core/sessions.js';
@@ -11,9 +11,14 @@ import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { isoTime, json, noContent } from '../http/responses.js';
 import { tokenFromHeaders } from '../http/session-token.js';
-import { createAccessTokens, createClientDirectory, createStore, withSigningKeys } from '../wiring.js';
+import { createAccessTokens, createClientDirectory, createSessionStore, withSigningKeys } from '../wiring.js';
 
-export type SessionDeps = Omit<ApiDeps, 'config'> & {
+/** What GET and DELETE /v1/session read and write: the store of the use cases they call. */
+export type SessionStore = StoreOf<typeof checkBearer> &
+  StoreOf<typeof revokeSession> &
+  StoreOf<typeof revokeAllSessions>;
+
+export type SessionDeps = Omit<ApiDeps<SessionStore>, 'config'> & {
   config: Pick<ApiDeps['config'], 'requireApiKey' | 'stepUpTtlSeconds'>;
   /** Checks access tokens; without it, GET and DELETE /v1/session take session tokens only. */
   accessTokens?: AccessTokens;
@@ -72,7 +77,7 @@ const config = await withSigningKeys(loadConfig(process.env));
 export const handler = createSessionHandler({
   config,
   accessTokens: createAccessTokens(config),
-  store: createStore(config),
+  store: createSessionStore(config),
   clients: createClientDirectory(config),
   now: Date.now,
 });

@@ -1,14 +1,17 @@
 import { loadConfig } from '../config.js';
+import type { StoreOf } from '../core/deps.js';
 import { listSessions } from '../core/list-sessions.js';
 import { clientIdentifier } from '../http/client-context.js';
 import { type ApiHandler, httpHandler } from '../http/http-handler.js';
 import { createLogger } from '../http/logger.js';
 import { isoTime, json } from '../http/responses.js';
 import { tokenFromHeaders } from '../http/session-token.js';
-import { createAccessTokens, createClientDirectory, createStore, withSigningKeys } from '../wiring.js';
+import { createAccessTokens, createClientDirectory, createSessionListStore, withSigningKeys } from '../wiring.js';
 import type { SessionDeps } from './session.js';
 
-export type SessionsDeps = Pick<SessionDeps, 'config' | 'store' | 'clients' | 'now' | 'accessTokens'>;
+export type SessionsDeps = Pick<SessionDeps, 'config' | 'clients' | 'now' | 'accessTokens'> & {
+  store: StoreOf<typeof listSessions>;
+};
 
 /** GET /v1/sessions: the live sessions of the token's customer, with the caller's marked `current`. */
 export function createSessionsHandler(deps: SessionsDeps, logger = createLogger()): ApiHandler {
@@ -37,7 +40,7 @@ const config = await withSigningKeys(loadConfig(process.env));
 export const handler = createSessionsHandler({
   config,
   accessTokens: createAccessTokens(config),
-  store: createStore(config),
+  store: createSessionListStore(config),
   clients: createClientDirectory(config),
   now: Date.now,
 });

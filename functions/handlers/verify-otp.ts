@@ -1,7 +1,7 @@
 import { loadConfig } from '../config.js';
 import { trustLevelOf } from '../core/customers.js';
 import { subjectOf } from '../core/access-tokens.js';
-import type { ApiDeps, TokenIssuingDeps } from '../core/deps.js';
+import type { ApiDeps, StoreOf, TokenIssuingDeps } from '../core/deps.js';
 import type { Customer } from '../core/ports.js';
 import { verifyCode } from '../core/verify-code.js';
 import { withCurrentPeppers } from '../core/peppers.js';
@@ -14,10 +14,10 @@ import { verifyBody } from '../http/schemas.js';
 import { tokenFromHeaders } from '../http/session-token.js';
 import { SMS_METRICS } from '../metrics.js';
 import { cloudWatchMetrics, type UsageMetrics } from '../usage-metrics.js';
-import { createAccessTokens, createClientDirectory, createStore, withPepperAndSigningKeys } from '../wiring.js';
+import { createAccessTokens, createClientDirectory, createVerifyStore, withPepperAndSigningKeys } from '../wiring.js';
 
 export function createVerifyOtpHandler(
-  deps: ApiDeps & TokenIssuingDeps,
+  deps: ApiDeps<StoreOf<typeof verifyCode>> & TokenIssuingDeps,
   logger = createLogger(),
   metrics: UsageMetrics = cloudWatchMetrics(),
 ): ApiHandler {
@@ -92,7 +92,7 @@ export const handler = createVerifyOtpHandler({
   config,
   peppers: config.peppers,
   accessTokens: createAccessTokens(config),
-  store: createStore(config),
+  store: createVerifyStore(config),
   clients: createClientDirectory(config),
   now: Date.now,
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { OtpStore } from '../../functions/core/ports.js';
 import { createSendOtpHandler } from '../../functions/handlers/send-otp.js';
 import { call, expectProblem, harness } from '../support.js';
 
@@ -176,7 +175,7 @@ describe('POST /v1/otp/send', () => {
       get: () => async () => {
         throw new Error('database password is hunter2');
       },
-    }) as OtpStore;
+    });
     const response = await call(createSendOtpHandler({ ...h.deps, store: broken }), { body: { target: PHONE } });
     expectProblem(response, 500, 'internal-error');
     expect(response.rawBody).not.toContain('hunter2');

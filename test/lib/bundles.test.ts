@@ -13,6 +13,7 @@ import { HANDLERS } from '../../functions/routes.js';
 import {
   type BuildLevers,
   bundlingFor,
+  CHANNEL_DEFINES,
   defaultLevers,
   esbuildOptions,
   STOCK_BUILD,
@@ -57,18 +58,33 @@ afterAll(async () => {
 /** Every function the stack builds: the API's handlers, the cleanup and the authorizer (lib/otp-authorizer.ts). */
 const BUNDLED = [...HANDLERS, 'cleanup', 'authorizer'];
 
+/** Builds a handler as the stack does, loads it in a fresh Node process and says what `handler` is. */
+async function buildAndLoad(name: string, levers?: BuildLevers, file = name): Promise<string> {
+  dir ??= await mkdtemp(join(tmpdir(), 'otp-bundles-'));
+  const outfile = join(dir, `${file}.mjs`);
+  const entry = fileURLToPath(new URL(`../../functions/handlers/${name}.ts`, import.meta.url));
+  await build({ ...esbuildOptions(entry, outfile, levers), logLevel: 'silent' });
+  expect((await stat(outfile)).size).toBeGreaterThan(0);
+
+  const env = { PATH: process.env.PATH, ...FUNCTION_ENV, AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint };
+  const script = `const m = await import(${JSON.stringify(`file://${outfile}`)}); console.log(typeof m.handler);`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env });
+  return stdout.trim();
+}
+
 describe('Lambda bundles, built as the stack builds them', () => {
   it.each(BUNDLED)('%s loads in a fresh Node process and exports handler', async (name) => {
-    dir ??= await mkdtemp(join(tmpdir(), 'otp-bundles-'));
-    const outfile = join(dir, `${name}.mjs`);
-    const entry = fileURLToPath(new URL(`../../functions/handlers/${name}.ts`, import.meta.url));
-    await build({ ...esbuildOptions(entry, outfile), logLevel: 'silent' });
-    expect((await stat(outfile)).size).toBeGreaterThan(0);
+    expect(await buildAndLoad(name)).toBe('function');
+  });
 
-    const env = { PATH: process.env.PATH, ...FUNCTION_ENV, AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint };
-    const script = `const m = await import(${JSON.stringify(`file://${outfile}`)}); console.log(typeof m.handler);`;
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env });
-    expect(stdout.trim()).toBe('function');
+  it('send-otp built for the SMS channel only (channels) loads with the SMS deployment', async () => {
+    expect(await buildAndLoad('send-otp', defaultLevers({ channels: ['sms'] }), 'send-otp-sms')).toBe('function');
+  });
+
+  it('send-otp built for e-mail only refuses to start where SMS is allowed, naming the variable', async () => {
+    await expect(buildAndLoad('send-otp', defaultLevers({ channels: ['email'] }), 'send-otp-email')).rejects.toThrow(
+      /OTP_ALLOWED_CHANNELS allows sms, but this function was built without its sender/,
+    );
   });
 });
 
@@ -112,6 +128,53 @@ describe('build levers (lib/function-defaults.ts)', () => {
     expect(stock.has('aws-xray-sdk-core')).toBe(true);
   });
 
+  /**
+   * The files a build of a handler carries: its output's inputs. The metafile's own `inputs` list
+   * every module esbuild read, those it then left out as unused too.
+   */
+  async function bundled(handler: string, levers?: BuildLevers): Promise<string[]> {
+    const entry = fileURLToPath(new URL(`../../functions/handlers/${handler}.ts`, import.meta.url));
+    const { metafile } = await build({
+      ...esbuildOptions(entry, '/dev/null', levers),
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    return Object.values(metafile.outputs).flatMap((output) => Object.keys(output.inputs));
+  }
+  const storeModules = (files: string[]) =>
+    files.flatMap((path) => /functions\/adapters\/dynamo\/([^/]+)\.ts$/.exec(path)?.[1] ?? []);
+  const hasPackage = (files: string[], name: string) => files.some((path) => path.includes(`node_modules/${name}/`));
+
+  it('builds the session function with the store modules of its use cases only (functions/wiring.ts)', async () => {
+    const modules = storeModules(await bundled('session'));
+    expect(modules).toEqual(expect.arrayContaining(['sessions', 'families']));
+    for (const left of [
+      'send-limits',
+      'sms-limits',
+      'stamps',
+      'login',
+      'idempotency',
+      'failures',
+      'codes',
+      'refresh',
+    ]) {
+      expect(modules).not.toContain(left);
+    }
+  });
+
+  it('leaves the SNS client out of an e-mail-only build, and the SES client out of an SMS-only one', async () => {
+    const both = await bundled('send-otp');
+    expect(hasPackage(both, '@aws-sdk/client-sns')).toBe(true);
+    expect(hasPackage(both, '@aws-sdk/client-ses')).toBe(true);
+    const emailOnly = await bundled('send-otp', defaultLevers({ channels: ['email'] }));
+    expect(hasPackage(emailOnly, '@aws-sdk/client-sns')).toBe(false);
+    expect(hasPackage(emailOnly, '@aws-sdk/client-ses')).toBe(true);
+    const smsOnly = await bundled('send-otp', defaultLevers({ channels: ['sms'] }));
+    expect(hasPackage(smsOnly, '@aws-sdk/client-sns')).toBe(true);
+    expect(hasPackage(smsOnly, '@aws-sdk/client-ses')).toBe(false);
+  });
+
   it('passes the same levers to NodejsFunction as esbuild options', () => {
     const bundling = bundlingFor(defaultLevers());
     expect(bundling.define).toEqual({ 'process.env.OTP_BUILD_XRAY_SDK': '"off"' });
@@ -119,5 +182,10 @@ describe('build levers (lib/function-defaults.ts)', () => {
       `@aws-sdk/credential-provider-node=${fileURLToPath(new URL('../../functions/adapters/lambda-credentials.ts', import.meta.url))}`,
     ]);
     expect(bundlingFor(defaultLevers({ xraySdk: true })).define).toEqual({});
+    expect(bundlingFor(defaultLevers({ channels: ['email'] })).define).toEqual({
+      'process.env.OTP_BUILD_XRAY_SDK': '"off"',
+      [CHANNEL_DEFINES.sms]: '"off"',
+    });
+    expect(bundlingFor(defaultLevers({ channels: ['sms', 'email'] })).define).not.toHaveProperty(CHANNEL_DEFINES.sms);
   });
 });

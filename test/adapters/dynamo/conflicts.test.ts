@@ -8,12 +8,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DynamoOtpStore } from '../../../functions/adapters/dynamo/store.js';
+import { dynamoStore } from '../../../functions/adapters/dynamo/store.js';
 
 // DynamoDB Local serialises writes and never reports a transaction conflict, while DynamoDB does
 // when a write meets a transaction in flight. These faults are injected at the SDK boundary.
 const dynamo = mockClient(DynamoDBClient);
-const store = new DynamoOtpStore(new DynamoDBClient({ region: 'us-east-1' }), {
+const store = dynamoStore(new DynamoDBClient({ region: 'us-east-1' }), {
   stateTable: 'state',
   customersTable: 'customers',
   clientsTable: 'clients',
