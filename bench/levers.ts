@@ -36,6 +36,11 @@ export const LEVERS: { suffix: string; what: string; apply: (levers: BuildLevers
     apply: (levers) => ({ ...levers, phoneCountries: BENCH_SMS_COUNTRIES }),
   },
   {
+    suffix: 'sms-only',
+    what: 'the delivery clients of the allowed channels only: no SES client where only SMS is on (functions/wiring.ts createSenders)',
+    apply: (levers) => ({ ...levers, channels: ['sms'] }),
+  },
+  {
     suffix: 'no-xray',
     what: 'no X-Ray SDK (functions/http/tracer.ts; Lambda active tracing stays)',
     apply: (levers) => ({ ...levers, xraySdk: false }),
@@ -52,12 +57,16 @@ export function benchBuilds(): BenchBuild[] {
     { name: 'floor@env', entry: floor, levers: { ...STOCK_BUILD, envCredentials: true } },
   ];
   for (const name of [...HANDLERS, 'cleanup']) {
-    builds.push({ name, entry: handlerEntry(name), levers: defaultLevers({ phoneCountries: BENCH_SMS_COUNTRIES }) });
+    // As the stack builds a deployment that sends SMS to the US only (bench/cold-start.ts).
+    const stack = defaultLevers({ phoneCountries: BENCH_SMS_COUNTRIES, channels: ['sms'] });
+    builds.push({ name, entry: handlerEntry(name), levers: stack });
     if (!(LEVER_FUNCTIONS as readonly string[]).includes(name)) continue;
     builds.push({ name: `${name}@stock`, entry: handlerEntry(name), levers: STOCK_BUILD });
     for (const lever of LEVERS) {
       // Phone metadata is only in the functions that read phone numbers.
       if (lever.suffix === 'phone-us' && !['send-otp', 'verify-otp'].includes(name)) continue;
+      // Delivery clients are only in the send function.
+      if (lever.suffix === 'sms-only' && name !== 'send-otp') continue;
       builds.push({ name: `${name}@${lever.suffix}`, entry: handlerEntry(name), levers: lever.apply(STOCK_BUILD) });
     }
   }

@@ -342,6 +342,8 @@ export class OtpService extends Construct {
         xraySdk: props.xraySdkTracing ?? false,
         // The functions' OTP_SMS_ALLOWED_COUNTRIES (function-environment.ts); no SMS, no phone metadata.
         phoneCountries: props.sms ? props.sms.allowedCountries : [],
+        // The functions' OTP_ALLOWED_CHANNELS: the send function carries the clients of these only.
+        channels: [...(props.sms ? (['sms'] as const) : []), ...(email ? (['email'] as const) : [])],
       }),
     );
     const handlers = handlerFunctions(service, {
