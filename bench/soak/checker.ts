@@ -653,16 +653,25 @@ async function sessionsReadable({ db, answers }: Context, baseUrl: string | unde
 /**
  * Each family has one current session and refresh token: a live family's current session item is
  * live and its current refresh item leads back to it; an ended family's session is gone or revoked
- * and it is out of the sessions index; every other session of it is a revoked tombstone; no item
- * names a family that is not stored. In the answers: a refresh token rotated at most once, a
- * family's refresh items are its login's plus one per 200 refresh, and a family whose refresh token
- * was presented twice (reuse) is revoked.
+ * and it is out of the sessions index; every other session of it is a revoked tombstone; no session
+ * names a family that is not stored, and no refresh token that an answer handed out does. A refresh
+ * item of a family never stored is a login refused or failed beside its put (its token's item is
+ * written beside the login's transaction, functions/adapters/dynamo/refresh.ts loginFamily), whose
+ * token no answer handed out: counted, not a violation. In the answers: a refresh token rotated at
+ * most once, a family's refresh items are its login's plus one per 200 refresh, and a family whose
+ * refresh token was presented twice (reuse) is revoked.
  */
 function refreshFamilies({ db, answers }: Context): InvariantResult {
   const findings = new Findings();
   const families = new Map(kind(db, 'family').map((item) => [String(item.pk).slice('family#'.length), item]));
   const sessionsOf = new Map<string, Item[]>();
   const refreshesOf = new Map<string, Item[]>();
+  const handedOut = new Set(
+    answers.all.flatMap((record) =>
+      record.status === 200 && record.refreshToken ? [sha256(record.refreshToken)] : [],
+    ),
+  );
+  let unused = 0;
   for (const [name, groups] of [
     ['session', sessionsOf],
     ['refresh', refreshesOf],
@@ -670,7 +679,12 @@ function refreshFamilies({ db, answers }: Context): InvariantResult {
     for (const item of kind(db, name)) {
       const sid = str(item, 'sid') ?? '';
       groups.set(sid, [...(groups.get(sid) ?? []), item]);
-      if (!families.has(sid)) findings.add(`${name} item of family ${short(sid)}, which is not stored`);
+      if (families.has(sid)) continue;
+      if (name === 'refresh' && !handedOut.has(String(item.pk).slice('refresh#'.length))) {
+        unused++;
+        continue;
+      }
+      findings.add(`${name} item of family ${short(sid)}, which is not stored`);
     }
   }
   for (const [sid, family] of families) {
@@ -742,6 +756,6 @@ function refreshFamilies({ db, answers }: Context): InvariantResult {
     'refresh-families',
     'refresh families consistent',
     families.size,
-    `${families.size} families (${withRefresh} with refresh tokens), ${answers.refreshed.length} refreshes answered 200, ${reused} refresh tokens presented again`,
+    `${families.size} families (${withRefresh} with refresh tokens), ${answers.refreshed.length} refreshes answered 200, ${reused} refresh tokens presented again, ${unused} refresh tokens of logins refused beside their put (never handed out)`,
   );
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { fileURLToPath } from 'node:url';
@@ -110,5 +111,46 @@ describe('the soak checker', () => {
     expect(byName.get('attempts-max')?.violations).toEqual(['code item with 5 attempts (max 3)']);
     expect(byName.get('counter-limits')?.violations).toEqual(['IP counter at 31 (limit 30)']);
     expect(byName.get('one-customer-per-target')?.violations).toContain(`2 customers hold ${email.slice(0, 12)}…`);
+  });
+
+  it('takes a refresh item with no family for a refused login unless an answer handed its token out', async () => {
+    const { client, ...tables } = await freshTables();
+    const refreshItem = (token: string, sid: string) => ({
+      pk: stateKey.refresh(createHash('sha256').update(token).digest('base64url')),
+      sid,
+      sessionHash: 'h',
+      absoluteExpiresAt: Date.now() + 60_000,
+    });
+    try {
+      for (const [token, sid] of [
+        ['never-handed-out', 'refused-login'],
+        ['handed-out', 'lost-family'],
+      ] as const) {
+        await client.send(
+          new PutItemCommand({ TableName: tables.stateTable, Item: marshall(refreshItem(token, sid)) }),
+        );
+      }
+    } finally {
+      client.destroy();
+    }
+    const results = await checkInvariants({
+      endpoint: inject('dynamoEndpoint'),
+      tables,
+      env: { OTP_PEPPER: PEPPER, OTP_DELIVERY: 'local', OTP_DEV_MODE: 'true' },
+      records: [
+        {
+          scenario: 'seeded',
+          route: 'refresh',
+          status: 200,
+          start: 1,
+          end: 2,
+          ip: '127.0.0.1',
+          refreshToken: 'handed-out',
+        },
+      ],
+    });
+    const families = results.find((result) => result.name === 'refresh-families');
+    expect(families?.violations).toEqual(['refresh item of family lost-family, which is not stored']);
+    expect(families?.detail).toContain('1 refresh tokens of logins refused beside their put');
   });
 });
