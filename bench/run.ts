@@ -19,6 +19,8 @@ import { measureCleanup, measureDurations, measureOperations } from './operation
 import { renderReport } from './report.js';
 
 const smoke = process.argv.includes('--smoke');
+/** `--render`: writes RESULTS.md again from results.json and the hand-written notes, measuring nothing. */
+const renderOnly = process.argv.includes('--render');
 const outIndex = process.argv.indexOf('--out');
 const outDir = outIndex > 0 ? (process.argv[outIndex + 1] ?? '') : fileURLToPath(new URL('.', import.meta.url));
 const plan = smoke
@@ -27,7 +29,21 @@ const plan = smoke
 
 const step = (text: string) => process.stdout.write(`${text}\n`);
 
+async function writeReport(results: Parameters<typeof renderReport>[0]) {
+  const notes = await readFile(fileURLToPath(new URL('notes.md', import.meta.url)), 'utf8').catch(() => '');
+  // Written by hand from `npm run mutate` (stryker.config.json), which the bench does not run.
+  const mutation = await readFile(fileURLToPath(new URL('mutation.md', import.meta.url)), 'utf8').catch(() => '');
+  await writeFile(join(outDir, 'RESULTS.md'), renderReport(results, notes, mutation));
+}
+
 async function main() {
+  if (renderOnly) {
+    await writeReport(
+      JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8')) as Parameters<typeof renderReport>[0],
+    );
+    step(`bench: wrote ${join(outDir, 'RESULTS.md')} from results.json`);
+    return;
+  }
   const started = Date.now();
   step(`bench${smoke ? ' (smoke)' : ''}: building bundles`);
   const buildDir = join(tmpdir(), `otp-bench-${process.pid}`);
@@ -74,10 +90,7 @@ async function main() {
     };
     await mkdir(outDir, { recursive: true });
     await writeFile(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    const notes = await readFile(fileURLToPath(new URL('notes.md', import.meta.url)), 'utf8').catch(() => '');
-    // Written by hand from `npm run mutate` (stryker.config.json), which the bench does not run.
-    const mutation = await readFile(fileURLToPath(new URL('mutation.md', import.meta.url)), 'utf8').catch(() => '');
-    await writeFile(join(outDir, 'RESULTS.md'), renderReport(results, notes, mutation));
+    await writeReport(results);
     step(`bench: wrote ${join(outDir, 'RESULTS.md')} and results.json in ${results.seconds} s`);
   } finally {
     await dynamo.stop();
