@@ -38,6 +38,7 @@ import { createLogger } from './http/logger.js';
 import { traced } from './http/tracer.js';
 import type { CodeSender, OtpStore, Senders } from './core/ports.js';
 import type { Channel } from './core/purposes.js';
+import { checkedCountries } from './core/targets.js';
 
 /**
  * The configuration with its peppers (core/peppers.ts) and where to get them as they are now: from
@@ -187,7 +188,24 @@ export function createSenders(config: OtpConfig): Senders {
         : unavailable('email');
   if (!sms && config.allowedChannels.includes('sms')) throw builtWithout('sms');
   if (!email && config.allowedChannels.includes('email')) throw builtWithout('email');
+  if (config.allowedChannels.includes('sms')) assertCountriesBuiltIn(config.smsAllowedCountries);
   return { sms: sms ?? unavailable('sms'), email: email ?? unavailable('email') };
+}
+
+/**
+ * The build carries the phone metadata of some countries only (lib/phone-metadata.ts): an allow-list
+ * widened at run time past them (the function's environment edited) would meet numbers it cannot
+ * check. send-code.ts refuses those anyway; this says so at start, naming the variable.
+ */
+function assertCountriesBuiltIn(allowed: readonly string[] | undefined, built = checkedCountries()): void {
+  if (built === undefined) return;
+  const missing = allowed === undefined ? ['every country'] : allowed.filter((country) => !built.includes(country));
+  if (missing.length > 0) {
+    throw new ConfigError(
+      'OTP_SMS_ALLOWED_COUNTRIES',
+      `allows ${missing.join(', ')}, but this function was built with the phone numbers of ${built.join(', ') || 'no country'} only: deploy it again with those countries.`,
+    );
+  }
 }
 
 function builtWithout(channel: Channel): ConfigError {

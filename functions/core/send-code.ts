@@ -372,7 +372,11 @@ function assertAllowed(config: EffectiveConfig, target: Target): void {
     throw new ChannelNotAllowedError(`Codes are not sent by ${target.channel === 'sms' ? 'SMS' : 'e-mail'} here.`);
   }
   const countries = config.smsAllowedCountries;
-  if (target.channel === 'sms' && countries && !(target.country && countries.includes(target.country))) {
+  // An unchecked number (its country's metadata is not in this build) is refused whatever the list
+  // says: were the list widened at run time past the build, it would otherwise go out unchecked.
+  const allowed =
+    !target.unchecked && (!countries || (target.country !== undefined && countries.includes(target.country)));
+  if (target.channel === 'sms' && !allowed) {
     throw new ChannelNotAllowedError('Codes are not sent by SMS to phone numbers of this country.');
   }
 }

@@ -20,6 +20,11 @@ export interface Target {
   channel: Channel;
   /** ISO 3166-1 alpha-2 region of a phone number, when the number belongs to one. */
   country?: string;
+  /**
+   * A phone number of a calling code whose metadata the build left out (omittedCallingCodeTarget):
+   * not checked for validity or type, so never sent to, whatever the allow-list says at run time.
+   */
+  unchecked?: true;
 }
 
 /**
@@ -140,11 +145,23 @@ function callingCodesOnly(omitted: Record<string, CountryCode>): MetadataJson {
 function omittedCallingCodeTarget(input: string, omitted: MetadataJson): Target {
   try {
     const phone = parsePhoneNumberWithError(input, omitted);
-    if (phone.country !== undefined) return { address: phone.number, channel: 'sms', country: phone.country };
+    if (phone.country !== undefined) {
+      return { address: phone.number, channel: 'sms', country: phone.country, unchecked: true };
+    }
   } catch {
     // Too short, too long or not a number: invalid with any metadata.
   }
   throw new InvalidTargetError('The target is not a valid mobile phone number.');
+}
+
+/**
+ * The countries whose numbers this build can check: undefined where it carries the whole metadata
+ * (unbundled, or a deployment that allows every country), else those of its metadata
+ * (lib/phone-metadata.ts). The send function refuses to start when its allow-list names another
+ * (functions/wiring.ts): the build and the environment no longer agree.
+ */
+export function checkedCountries(metadata: PhoneMetadata = mobileMetadata): readonly string[] | undefined {
+  return metadata.omitted_calling_codes ? Object.keys(metadata.countries) : undefined;
 }
 
 /**

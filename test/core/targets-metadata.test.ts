@@ -136,7 +136,7 @@ describe.each([[['US']], [['US', 'GB']], [[]]] as const)('targets with the metad
     for (const raw of omittedNumbers) {
       const address = e164(raw);
       const country = mainCountry(callingCodeOf(address) ?? '');
-      expect([raw, answer(normalise, raw)]).toEqual([raw, { address, channel: 'sms', country }]);
+      expect([raw, answer(normalise, raw)]).toEqual([raw, { address, channel: 'sms', country, unchecked: true }]);
       expect(countries).not.toContain(country);
     }
   });
@@ -174,12 +174,22 @@ describe('targets with the metadata built for US only', () => {
   it('does not check the validity or type of a number of a calling code it left out', () => {
     // Refused by the whole metadata as a fixed-line number, and as too short.
     expect(() => normaliseTarget('+442071838750')).toThrow(INVALID.message);
-    expect(normalise('+442071838750')).toEqual({ address: '+442071838750', channel: 'sms', country: 'GB' });
-    expect(normalise('+4412')).toEqual({ address: '+4412', channel: 'sms', country: 'GB' });
+    expect(normalise('+442071838750')).toEqual({
+      address: '+442071838750',
+      channel: 'sms',
+      country: 'GB',
+      unchecked: true,
+    });
+    expect(normalise('+4412')).toEqual({ address: '+4412', channel: 'sms', country: 'GB', unchecked: true });
   });
 
   it("gives a shared calling code's main country: JE's numbers are GB's", () => {
     expect(normaliseTarget('+447797712345').country).toBe('JE');
-    expect(normalise('+447797712345')).toEqual({ address: '+447797712345', channel: 'sms', country: 'GB' });
+    expect(normalise('+447797712345')).toEqual({
+      address: '+447797712345',
+      channel: 'sms',
+      country: 'GB',
+      unchecked: true,
+    });
   });
 });

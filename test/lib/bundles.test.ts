@@ -59,14 +59,24 @@ afterAll(async () => {
 const BUNDLED = [...HANDLERS, 'cleanup', 'authorizer'];
 
 /** Builds a handler as the stack does, loads it in a fresh Node process and says what `handler` is. */
-async function buildAndLoad(name: string, levers?: BuildLevers, file = name): Promise<string> {
+async function buildAndLoad(
+  name: string,
+  levers?: BuildLevers,
+  file = name,
+  extraEnv: Record<string, string> = {},
+): Promise<string> {
   dir ??= await mkdtemp(join(tmpdir(), 'otp-bundles-'));
   const outfile = join(dir, `${file}.mjs`);
   const entry = fileURLToPath(new URL(`../../functions/handlers/${name}.ts`, import.meta.url));
   await build({ ...esbuildOptions(entry, outfile, levers), logLevel: 'silent' });
   expect((await stat(outfile)).size).toBeGreaterThan(0);
 
-  const env = { PATH: process.env.PATH, ...FUNCTION_ENV, AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint };
+  const env = {
+    PATH: process.env.PATH,
+    ...FUNCTION_ENV,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    ...extraEnv,
+  };
   const script = `const m = await import(${JSON.stringify(`file://${outfile}`)}); console.log(typeof m.handler);`;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env });
   return stdout.trim();
@@ -79,6 +89,18 @@ describe('Lambda bundles, built as the stack builds them', () => {
 
   it('send-otp built for the SMS channel only (channels) loads with the SMS deployment', async () => {
     expect(await buildAndLoad('send-otp', defaultLevers({ channels: ['sms'] }), 'send-otp-sms')).toBe('function');
+  });
+
+  it('send-otp built with the phone metadata of the US loads where the US is allowed', async () => {
+    expect(await buildAndLoad('send-otp', defaultLevers({ phoneCountries: ['US'] }), 'send-otp-us')).toBe('function');
+  });
+
+  it('send-otp built for the US refuses to start where its allow-list was widened to GB, naming the variable', async () => {
+    await expect(
+      buildAndLoad('send-otp', defaultLevers({ phoneCountries: ['US'] }), 'send-otp-us-gb', {
+        OTP_SMS_ALLOWED_COUNTRIES: 'US,GB',
+      }),
+    ).rejects.toThrow(/OTP_SMS_ALLOWED_COUNTRIES allows GB, but this function was built with the phone numbers of /);
   });
 
   it('send-otp built for e-mail only refuses to start where SMS is allowed, naming the variable', async () => {
