@@ -9,6 +9,18 @@ import { opaqueKey } from '../../functions/core/codes.js';
 import { checkInvariants, type InvariantName } from '../../bench/soak/checker.js';
 import { freshTables, PEPPER } from '../support.js';
 
+/** The checker over seeded tables, with the answers `records` says the server gave. */
+const checkSeeded = (
+  tables: Parameters<typeof checkInvariants>[0]['tables'],
+  records: Parameters<typeof checkInvariants>[0]['records'],
+) =>
+  checkInvariants({
+    endpoint: inject('dynamoEndpoint'),
+    tables,
+    env: { OTP_PEPPER: PEPPER, OTP_DELIVERY: 'local', OTP_DEV_MODE: 'true' },
+    records,
+  });
+
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const INVARIANTS: InvariantName[] = [
   'no-5xx',
@@ -88,12 +100,7 @@ describe('the soak checker', () => {
     } finally {
       client.destroy();
     }
-    const results = await checkInvariants({
-      endpoint: inject('dynamoEndpoint'),
-      tables,
-      env: { OTP_PEPPER: PEPPER, OTP_DELIVERY: 'local', OTP_DEV_MODE: 'true' },
-      records: [],
-    });
+    const results = await checkSeeded(tables, []);
     const verdict = Object.fromEntries(results.map((result) => [result.name, result.pass]));
     expect(verdict).toEqual({
       'no-5xx': true,
@@ -133,22 +140,17 @@ describe('the soak checker', () => {
     } finally {
       client.destroy();
     }
-    const results = await checkInvariants({
-      endpoint: inject('dynamoEndpoint'),
-      tables,
-      env: { OTP_PEPPER: PEPPER, OTP_DELIVERY: 'local', OTP_DEV_MODE: 'true' },
-      records: [
-        {
-          scenario: 'seeded',
-          route: 'refresh',
-          status: 200,
-          start: 1,
-          end: 2,
-          ip: '127.0.0.1',
-          refreshToken: 'handed-out',
-        },
-      ],
-    });
+    const results = await checkSeeded(tables, [
+      {
+        scenario: 'seeded',
+        route: 'refresh',
+        status: 200,
+        start: 1,
+        end: 2,
+        ip: '127.0.0.1',
+        refreshToken: 'handed-out',
+      },
+    ]);
     const families = results.find((result) => result.name === 'refresh-families');
     expect(families?.violations).toEqual(['refresh item of family lost-family, which is not stored']);
     expect(families?.detail).toContain('1 refresh tokens of logins refused beside their put');
