@@ -11,7 +11,7 @@ import { METRICS_NAMESPACE, METRICS_SERVICE, SMS_METRICS } from '../../functions
 import { HANDLERS, ROUTES } from '../../functions/routes.js';
 import { CLIENTS_TABLE, CUSTOMERS_TABLE, STATE_TABLE } from '../../functions/tables.js';
 import { isProductionStage } from '../../functions/settings-rules.js';
-import { XRAY_SDK_DEFINE } from '../../lib/function-defaults.js';
+import { CHANNEL_DEFINES, XRAY_SDK_DEFINE } from '../../lib/function-defaults.js';
 import { PHONE_METADATA_IMPORT, phoneMetadataAlias } from '../../lib/phone-metadata.js';
 import { ROUTE_GRAPHS } from '../../lib/otp-dashboard.js';
 import { LEADING_KEY_PREFIXES } from '../../lib/leading-keys.js';
@@ -1817,21 +1817,28 @@ describe('OtpStack hard caps on SMS spend', () => {
 
   it('builds the functions without the X-Ray SDK and with credentials from the environment, unless xraySdkTracing', () => {
     const lean = synth().stack.service.bundling;
-    expect(lean.define).toEqual({ [XRAY_SDK_DEFINE]: '"off"' });
+    // SMS only here: the send function is built without the SES client (CHANNEL_DEFINES).
+    expect(lean.define).toEqual({ [XRAY_SDK_DEFINE]: '"off"', [CHANNEL_DEFINES.email]: '"off"' });
     // Credentials from the environment; the phone metadata of the SMS countries only (US here).
     expect(lean.esbuildArgs?.['--alias']).toEqual([
       expect.stringMatching(/^@aws-sdk\/credential-provider-node=\/.*\/functions\/adapters\/lambda-credentials\.ts$/),
       `${PHONE_METADATA_IMPORT}=${phoneMetadataAlias(['US'])[PHONE_METADATA_IMPORT]}`,
     ]);
-    // E-mail only: no phone metadata at all.
-    expect(synth({ smsCountries: '', emailFrom: 'no-reply@acme.example' }).stack.service.bundling.esbuildArgs).toEqual({
+    // E-mail only: no phone metadata at all, and no SNS client.
+    const emailOnly = synth({ smsCountries: '', emailFrom: 'no-reply@acme.example' }).stack.service.bundling;
+    expect(emailOnly.define).toEqual({ [XRAY_SDK_DEFINE]: '"off"', [CHANNEL_DEFINES.sms]: '"off"' });
+    // Both channels: both clients.
+    expect(synth({ emailFrom: 'no-reply@acme.example' }).stack.service.bundling.define).toEqual({
+      [XRAY_SDK_DEFINE]: '"off"',
+    });
+    expect(emailOnly.esbuildArgs).toEqual({
       '--alias': [
         expect.stringMatching(/^@aws-sdk\/credential-provider-node=/),
         `${PHONE_METADATA_IMPORT}=${phoneMetadataAlias([])[PHONE_METADATA_IMPORT]}`,
       ],
     });
     const traced = synth({ xraySdkTracing: 'true' }).stack.service.bundling;
-    expect(traced.define).toEqual({});
+    expect(traced.define).toEqual({ [CHANNEL_DEFINES.email]: '"off"' });
     expect(traced.esbuildArgs).toEqual(lean.esbuildArgs);
     expect(() => synth({ xraySdkTracing: 'yes' })).toThrow(/xraySdkTracing/);
     // Lambda's own active tracing stays on either way.
