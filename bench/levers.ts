@@ -24,7 +24,13 @@ export const LEVER_FUNCTIONS = ['send-otp', 'verify-otp', 'session', 'refresh'] 
 export const BENCH_SMS_COUNTRIES = ['US'] as const;
 
 /** Each lever alone, added to the stock build. */
-export const LEVERS: { suffix: string; what: string; apply: (levers: BuildLevers) => BuildLevers }[] = [
+export const LEVERS: {
+  suffix: string;
+  what: string;
+  apply: (levers: BuildLevers) => BuildLevers;
+  /** The functions the lever changes, where it does not change them all. */
+  only?: readonly string[];
+}[] = [
   {
     suffix: 'env',
     what: 'credentials from the environment only (functions/adapters/lambda-credentials.ts)',
@@ -34,11 +40,15 @@ export const LEVERS: { suffix: string; what: string; apply: (levers: BuildLevers
     suffix: 'phone-us',
     what: 'the phone metadata of the calling code of the US only, the SMS countries of the bench (lib/phone-metadata.ts)',
     apply: (levers) => ({ ...levers, phoneCountries: BENCH_SMS_COUNTRIES }),
+    // Only these read phone numbers.
+    only: ['send-otp', 'verify-otp'],
   },
   {
     suffix: 'sms-only',
     what: 'the delivery clients of the allowed channels only: no SES client where only SMS is on (functions/wiring.ts createSenders)',
     apply: (levers) => ({ ...levers, channels: ['sms'] }),
+    // Only the send function has delivery clients.
+    only: ['send-otp'],
   },
   {
     suffix: 'no-xray',
@@ -56,17 +66,14 @@ export function benchBuilds(): BenchBuild[] {
     { name: 'floor', entry: floor, levers: STOCK_BUILD },
     { name: 'floor@env', entry: floor, levers: { ...STOCK_BUILD, envCredentials: true } },
   ];
+  // As the stack builds a deployment that sends SMS to the US only (bench/cold-start.ts).
+  const stack = defaultLevers({ phoneCountries: BENCH_SMS_COUNTRIES, channels: ['sms'] });
   for (const name of [...HANDLERS, 'cleanup']) {
-    // As the stack builds a deployment that sends SMS to the US only (bench/cold-start.ts).
-    const stack = defaultLevers({ phoneCountries: BENCH_SMS_COUNTRIES, channels: ['sms'] });
     builds.push({ name, entry: handlerEntry(name), levers: stack });
     if (!(LEVER_FUNCTIONS as readonly string[]).includes(name)) continue;
     builds.push({ name: `${name}@stock`, entry: handlerEntry(name), levers: STOCK_BUILD });
     for (const lever of LEVERS) {
-      // Phone metadata is only in the functions that read phone numbers.
-      if (lever.suffix === 'phone-us' && !['send-otp', 'verify-otp'].includes(name)) continue;
-      // Delivery clients are only in the send function.
-      if (lever.suffix === 'sms-only' && name !== 'send-otp') continue;
+      if (lever.only && !lever.only.includes(name)) continue;
       builds.push({ name: `${name}@${lever.suffix}`, entry: handlerEntry(name), levers: lever.apply(STOCK_BUILD) });
     }
   }
